@@ -1,0 +1,13 @@
+from django.urls import re_path
+
+from leads.api import views
+
+app_name = "api"
+
+LEAD_ID = r"(?P<lead_id>[^/]{1,200})"
+
+urlpatterns = [
+    re_path(r"^leads/?$", views.LeadCollectionView.as_view(), name="lead-list"),
+    re_path(rf"^leads/{LEAD_ID}/?$", views.LeadDetailView.as_view(), name="lead-detail"),
+    re_path(rf"^leads/{LEAD_ID}/interactions/?$", views.LeadInteractionsView.as_view(), name="lead-interactions"),
+]

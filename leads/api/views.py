@@ -1,0 +1,83 @@
+"""REST API v2. Views translate HTTP <-> LeadManagementService and nothing more."""
+
+from django.http import QueryDict
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from leads.api.envelope import envelope, mark_request_start
+from leads.api.representations import interaction_data, lead_data
+from leads.api.serializers import InteractionInput, LeadInput, ListQuery
+from leads.services import LeadManagementService
+
+MULTI_VALUE = {"status", "lead_type", "source", "urgency"}
+
+
+def split_commas(params: QueryDict) -> QueryDict:
+    """?status=new,contacted reads like ?status=new&status=contacted."""
+    split = QueryDict(mutable=True)
+    for key, values in params.lists():
+        split.setlist(key, [part for value in values for part in value.split(",")] if key in MULTI_VALUE else values)
+    return split
+
+
+class LeadsAPIView(APIView):
+    """Times every request for ``processing_time`` and answers in the v2 envelope."""
+
+    def initialize_request(self, request, *args, **kwargs):
+        mark_request_start(request)
+        return super().initialize_request(request, *args, **kwargs)
+
+    @property
+    def service(self) -> LeadManagementService:
+        return LeadManagementService(self.request.user)
+
+    def respond(self, status_code: int = status.HTTP_200_OK, **body) -> Response:
+        return Response(envelope(self.request, **body), status=status_code)
+
+    def validated(self, serializer_class, *, partial: bool = False) -> dict:
+        serializer = serializer_class(data=self.request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+class LeadCollectionView(LeadsAPIView):
+    def get(self, request):
+        query = ListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        result = self.service.list_leads(filters=split_commas(request.query_params), **query.validated_data)
+        return self.respond(
+            leads=[lead_data(lead) for lead in result.leads],
+            total_count=result.total_count,
+            page=result.page,
+            page_size=result.page_size,
+        )
+
+    def post(self, request):
+        lead = self.service.create_lead(self.validated(LeadInput))
+        return self.respond(status.HTTP_201_CREATED, lead=lead_data(lead))
+
+
+class LeadDetailView(LeadsAPIView):
+    def get(self, request, lead_id: str):
+        return self.respond(lead=lead_data(self.service.get_lead(lead_id)))
+
+    def put(self, request, lead_id: str):
+        # PUT merges like PATCH: the seed's integrations send only what changed.
+        return self.patch(request, lead_id)
+
+    def patch(self, request, lead_id: str):
+        self.service.get_lead(lead_id)  # 404 before 400 for leads the caller cannot see
+        lead = self.service.update_lead(lead_id, self.validated(LeadInput, partial=True))
+        return self.respond(lead=lead_data(lead))
+
+
+class LeadInteractionsView(LeadsAPIView):
+    def get(self, request, lead_id: str):
+        lead = self.service.get_lead(lead_id)
+        return self.respond(interactions=[interaction_data(item) for item in lead.interactions.all()])
+
+    def post(self, request, lead_id: str):
+        self.service.get_lead(lead_id)
+        lead, _interaction = self.service.add_interaction(lead_id, self.validated(InteractionInput))
+        return self.respond(status.HTTP_201_CREATED, lead=lead_data(lead))

@@ -1,0 +1,68 @@
+"""List filters shared by the API and the agent pages."""
+
+import django_filters
+from django.db.models import Q
+
+from leads.models import LeadSource, LeadStatus, LeadType, UrgencyLevel, User
+from leads.validation import clean_text
+
+ORDERING_FIELDS = {
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "score": "score",
+    "status": "status",
+    "last_contacted_at": "last_contacted_at",
+    "last_name": "contact__last_name",
+}
+
+
+class LeadFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=LeadStatus.choices)
+    lead_type = django_filters.MultipleChoiceFilter(choices=LeadType.choices)
+    source = django_filters.MultipleChoiceFilter(choices=LeadSource.choices)
+    urgency = django_filters.MultipleChoiceFilter(field_name="timeline__urgency_level", choices=UrgencyLevel.choices)
+    assigned_to = django_filters.CharFilter(method="filter_assigned_to", max_length=150)
+    location = django_filters.CharFilter(method="filter_location", max_length=100)
+    score_min = django_filters.NumberFilter(field_name="score", lookup_expr="gte", min_value=0, max_value=100)
+    score_max = django_filters.NumberFilter(field_name="score", lookup_expr="lte", min_value=0, max_value=100)
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    search = django_filters.CharFilter(method="filter_search", max_length=200)
+    ordering = django_filters.ChoiceFilter(
+        method="filter_ordering",
+        choices=[(key, key) for name in ORDERING_FIELDS for key in (name, f"-{name}")],
+    )
+
+    def filter_assigned_to(self, queryset, name, value):
+        value = clean_text(value)
+        if value in {"none", "unassigned"}:
+            return queryset.filter(assigned_to__isnull=True)
+        if value == "me":
+            user = getattr(self.request, "user", None)
+            return queryset.filter(assigned_to=user)
+        if value.isdigit():
+            return queryset.filter(assigned_to_id=int(value))
+        return queryset.filter(assigned_to__in=User.objects.filter(username=value).values("pk"))
+
+    def filter_location(self, queryset, name, value):
+        value = clean_text(value)
+        return queryset.filter(preferences__preferred_locations__icontains=value) if value else queryset
+
+    def filter_search(self, queryset, name, value):
+        terms = clean_text(value).split()[:5]
+        for term in terms:
+            digits = "".join(ch for ch in term if ch.isdigit())
+            match = (
+                Q(contact__first_name__icontains=term)
+                | Q(contact__last_name__icontains=term)
+                | Q(contact__email__icontains=term)
+            )
+            if len(digits) >= 3:
+                match |= Q(contact__phone__contains=digits)
+            queryset = queryset.filter(match)
+        return queryset
+
+    def filter_ordering(self, queryset, name, value):
+        field = ORDERING_FIELDS[value.lstrip("-")]
+        prefix = "-" if value.startswith("-") else ""
+        return queryset.order_by(f"{prefix}{field}", f"{prefix}id")
