@@ -117,6 +117,18 @@ class InteractionDirection(models.TextChoices):
     INTERNAL = "internal", "Internal"
 
 
+class SlaStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    MET = "met", "Met"
+    BREACHED = "breached", "Breached"
+
+
+class ProcessingStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
 def new_public_lead_id() -> str:
     """An opaque, unguessable id: 'lead_' and 24 hex characters (96 random bits)."""
     return f"lead_{secrets.token_hex(12)}"
@@ -138,6 +150,16 @@ class Lead(TimestampedModel):
     version = models.PositiveIntegerField(default=1)
     first_contacted_at = models.DateTimeField(null=True, blank=True)
     last_contacted_at = models.DateTimeField(null=True, blank=True)
+    # Speed to lead: the first contact is due by sla_due_at (set from the urgency).
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    sla_status = models.CharField(max_length=8, choices=SlaStatus.choices, default=SlaStatus.PENDING)
+    # Where the after-save work stands for the current version (written by tasks,
+    # which never bump ``version``).
+    processing_status = models.CharField(
+        max_length=8, choices=ProcessingStatus.choices, default=ProcessingStatus.PENDING
+    )
+    processing_error = models.TextField(blank=True)
+    processed_version = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -279,3 +301,36 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '∅'} → {self.to_status}"
+
+
+class FollowUpKind(models.TextChoices):
+    FIRST_CONTACT = "first_contact", "First contact"
+    FOLLOW_UP = "follow_up", "Follow-up"
+    REMINDER = "reminder", "Reminder"
+
+
+class FollowUpTask(models.Model):
+    """Something an agent must do for a lead by a time: call back, send listings..."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="follow_ups")
+    assigned_to = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups")
+    kind = models.CharField(max_length=16, choices=FollowUpKind.choices, default=FollowUpKind.FOLLOW_UP)
+    title = models.CharField(max_length=200)
+    due_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [
+            models.Index(fields=["assigned_to", "completed_at", "due_at"], name="followup_agent_open_due"),
+            models.Index(fields=["lead", "completed_at"], name="followup_lead_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} (due {self.due_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def is_done(self) -> bool:
+        return self.completed_at is not None
