@@ -54,6 +54,10 @@ INSTALLED_APPS = [
     "django_filters",
     "leads",
     "integrations",
+    "integrations.market",
+    "integrations.scoring",
+    "integrations.crm",
+    "integrations.workflows",
 ]
 
 MIDDLEWARE = [
