@@ -1,5 +1,145 @@
-"""Entry point of the after-save work (market analysis, scoring, CRM sync, workflows)."""
+"""The after-save pipeline: market analysis -> scoring -> CRM sync -> workflows.
+
+``lead_saved`` runs inside the save's transaction and writes a PipelineJob (the
+outbox); after commit the job is sent to Celery. If the broker is unreachable the
+job simply stays pending and ``sweep`` sends it again later, so a save never
+fails and no work is lost because Redis was down.
+
+Jobs are idempotent and version-aware: a job for an older version than the lead's
+current one is superseded, a job whose version was already processed is a no-op,
+and results are written with a compare-and-set on ``Lead.version``.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+
+from integrations.models import PipelineJob, PipelineJobStatus
+from leads.models import Lead, ProcessingStatus
+from leads.selectors import with_lead_details
+
+logger = logging.getLogger(__name__)
+
+# A job that was never sent (broker down) is re-sent after this long; one that
+# was sent but not finished (worker lost it) after the longer delay.
+UNSENT_GRACE = timedelta(seconds=10)
+UNFINISHED_GRACE = timedelta(minutes=10)
+SWEEP_BATCH = 500
 
 
-def schedule_lead_processing(*, lead_pk: int, version: int, reason: str) -> None:
-    """Queue the after-save work for one lead version. Filled in by the pipeline issue."""
+def lead_saved(lead: Lead, *, reason: str) -> PipelineJob:
+    """Record the after-save work for ``lead``'s current version; call inside the save's transaction."""
+    job = PipelineJob.objects.create(lead=lead, version=lead.version, reason=reason)
+    Lead.objects.filter(pk=lead.pk).update(processing_status=ProcessingStatus.PENDING, processing_error="")
+    transaction.on_commit(lambda: dispatch(job.pk))
+    return job
+
+
+def dispatch(job_id: int) -> bool:
+    """Send the job to the workers; False (job left pending) when the broker is unreachable."""
+    from integrations.tasks import process_lead_job
+
+    try:
+        process_lead_job.apply_async(args=[job_id], retry=False)
+    except (BrokerError, OSError) as exc:
+        logger.warning("Broker unreachable, pipeline job %s left for the sweeper: %s", job_id, exc)
+        return False
+    PipelineJob.objects.filter(pk=job_id, dispatched_at__isnull=True).update(dispatched_at=timezone.now())
+    return True
+
+
+def sweep(now: datetime | None = None) -> int:
+    """Re-send pending jobs that were never sent or were lost; returns how many were sent."""
+    now = now or timezone.now()
+    stuck = PipelineJob.objects.filter(status=PipelineJobStatus.PENDING).filter(
+        Q(dispatched_at__isnull=True, created_at__lte=now - UNSENT_GRACE) | Q(dispatched_at__lte=now - UNFINISHED_GRACE)
+    )
+    sent = 0
+    for job_id in stuck.order_by("created_at").values_list("pk", flat=True)[:SWEEP_BATCH]:
+        PipelineJob.objects.filter(pk=job_id).update(dispatched_at=None)
+        if not dispatch(job_id):
+            break  # the broker is still down; try again on the next sweep
+        sent += 1
+    return sent
+
+
+def process_job(job_id: int) -> str:
+    """Analyse and score the job's lead version; returns what happened ("done", "superseded", ...)."""
+    from integrations.market.services import analyse_lead
+    from integrations.scoring.services import score_lead
+
+    job = PipelineJob.objects.filter(pk=job_id).first()
+    if job is None or job.status in (PipelineJobStatus.DONE, PipelineJobStatus.SUPERSEDED):
+        return "skipped"
+    lead = with_lead_details(Lead.objects.all()).filter(pk=job.lead_id).first()
+    if lead is None:
+        return _finish(job, PipelineJobStatus.SUPERSEDED)
+    if lead.version > job.version:
+        return _finish(job, PipelineJobStatus.SUPERSEDED)
+    if lead.processed_version >= job.version and lead.processing_status == ProcessingStatus.DONE:
+        return _finish(job, PipelineJobStatus.DONE)
+
+    analysis = analyse_lead(lead)
+    result = score_lead(lead, market_analysis=analysis.get("market_analysis"))
+    metadata = {**lead.metadata, **analysis}
+    written = Lead.objects.filter(pk=lead.pk, version=job.version).update(
+        metadata=metadata,
+        score=result.score,
+        score_breakdown=result.factors,
+        processing_status=ProcessingStatus.DONE,
+        processing_error="",
+        processed_version=job.version,
+    )
+    if not written:  # a newer save landed while we computed; its own job will run
+        return _finish(job, PipelineJobStatus.SUPERSEDED)
+    _finish(job, PipelineJobStatus.DONE)
+    _start_follow_on_work(lead, job)
+    return "done"
+
+
+def record_failure(job_id: int, error: BaseException, *, final: bool) -> None:
+    """Show the failure on the lead (its API view says why) and count the attempt."""
+    job = PipelineJob.objects.filter(pk=job_id).first()
+    if job is None:
+        return
+    reason = f"{type(error).__name__}: {error}"[:1000]
+    job.attempts += 1
+    job.last_error = reason
+    if final:
+        job.status = PipelineJobStatus.FAILED
+        job.finished_at = timezone.now()
+    job.save(update_fields=["attempts", "last_error", "status", "finished_at"])
+    Lead.objects.filter(pk=job.lead_id, version=job.version).update(
+        processing_status=ProcessingStatus.FAILED, processing_error=reason
+    )
+
+
+def _finish(job: PipelineJob, status: str) -> str:
+    job.status = status
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "finished_at"])
+    return status
+
+
+def _start_follow_on_work(lead: Lead, job: PipelineJob) -> None:
+    """CRM sync and workflows run as their own tasks: a CRM or SMTP outage must not
+    hold back the score, and each has its own retries."""
+    from integrations.crm.services import enqueue_sync
+    from integrations.crm.tasks import deliver_crm_sync
+    from integrations.tasks import run_workflows
+
+    for record in enqueue_sync(lead):
+        _send(deliver_crm_sync, record.pk)
+    _send(run_workflows, lead.pk, job.version, job.reason)
+
+
+def _send(task, *args) -> None:
+    try:
+        task.apply_async(args=list(args), retry=False)
+    except (BrokerError, OSError) as exc:
+        # The CRM outbox has its own sweeper; workflows are re-run by the periodic jobs.
+        logger.warning("Broker unreachable, %s%s not queued: %s", task.name, args, exc)

@@ -1,0 +1,36 @@
+"""Periodic jobs, one registry for both ways of running them: Celery beat in
+production (``CELERY_BEAT_SCHEDULE`` is built from it) and ``manage.py
+run_periodic`` on the embedded default, which has no broker."""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    service: str  # dotted path of a function taking ``now``
+    every: timedelta
+
+
+JOBS: dict[str, PeriodicJob] = {
+    "sweep_pipeline": PeriodicJob("integrations.pipeline.sweep", timedelta(seconds=30)),
+}
+
+
+def run(name: str):
+    """Run one periodic job now; returns what the service returned."""
+    job = JOBS[name]
+    return import_string(job.service)(timezone.now())
+
+
+def beat_schedule() -> dict:
+    return {
+        name: {"task": "integrations.tasks.run_periodic_job", "schedule": job.every, "args": [name]}
+        for name, job in JOBS.items()
+    }
