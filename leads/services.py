@@ -62,11 +62,11 @@ class LeadPage:
 
 
 def _schedule_after_save(lead: Lead, *, reason: str) -> None:
-    """Queue market analysis, scoring, CRM sync and workflows once the save commits."""
-    from integrations.pipeline import schedule_lead_processing
+    """Record the after-save work (market analysis, scoring, CRM sync, workflows) in
+    this transaction; it is sent to the workers only once the save commits."""
+    from integrations.pipeline import lead_saved
 
-    lead_pk, version = lead.pk, lead.version
-    transaction.on_commit(lambda: schedule_lead_processing(lead_pk=lead_pk, version=version, reason=reason))
+    lead_saved(lead, reason=reason)
 
 
 class LeadManagementService:
