@@ -188,6 +188,14 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# The agent pages load scripts and styles from static/ only (no inline code; chart
+# data travels in json_script blocks). The admin's bundled templates need inline styles.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+CONTENT_SECURITY_POLICY_EXEMPT_PREFIXES = ("/admin/",)
 
 LOGGING = {
     "version": 1,
