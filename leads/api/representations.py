@@ -52,8 +52,6 @@ def lead_data(lead: Lead) -> dict:
             "lead_insights": lead.metadata.get("lead_insights", {}),
         }
     )
-    if "processing" in lead.metadata:
-        metadata["processing"] = lead.metadata["processing"]
     return {
         "id": lead.public_id,
         "contact": {
@@ -96,6 +94,13 @@ def lead_data(lead: Lead) -> dict:
         "interactions": [interaction_data(interaction) for interaction in lead.interactions.all()],
         "tags": lead.tags,
         "version": lead.version,
+        # Where the after-save work (analysis, score) stands for this version.
+        "processing": {
+            "status": lead.processing_status,
+            "processed_version": lead.processed_version,
+            "error": lead.processing_error or None,
+        },
+        "sla": {"first_contact_due_at": iso(lead.sla_due_at), "status": lead.sla_status},
         "first_contacted_at": iso(lead.first_contacted_at),
         "last_contacted_at": iso(lead.last_contacted_at),
         "created_at": iso(lead.created_at),
