@@ -17,6 +17,22 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def _tasks_run_in_process():
+    """Celery tasks run in the test's own process unless a test starts a real worker.
+
+    Under the PostgreSQL + Redis pass REDIS_URL is set, which would otherwise send
+    every task to a broker no worker reads in unit tests.
+    """
+    from django.core.cache import cache
+
+    from leadmgmt.celery import app
+
+    app.conf.task_always_eager = True
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def agent(db):
     from leads.tests.factories import UserFactory

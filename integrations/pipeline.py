@@ -13,6 +13,7 @@ and results are written with a compare-and-set on ``Lead.version``.
 import logging
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -24,10 +25,6 @@ from leads.selectors import with_lead_details
 
 logger = logging.getLogger(__name__)
 
-# A job that was never sent (broker down) is re-sent after this long; one that
-# was sent but not finished (worker lost it) after the longer delay.
-UNSENT_GRACE = timedelta(seconds=10)
-UNFINISHED_GRACE = timedelta(minutes=10)
 SWEEP_BATCH = 500
 
 
@@ -55,8 +52,11 @@ def dispatch(job_id: int) -> bool:
 def sweep(now: datetime | None = None) -> int:
     """Re-send pending jobs that were never sent or were lost; returns how many were sent."""
     now = now or timezone.now()
+    unsent_grace = timedelta(seconds=settings.PIPELINE_UNSENT_GRACE_SECONDS)
+    unfinished_grace = timedelta(seconds=settings.PIPELINE_UNFINISHED_GRACE_SECONDS)
     stuck = PipelineJob.objects.filter(status=PipelineJobStatus.PENDING).filter(
-        Q(dispatched_at__isnull=True, created_at__lte=now - UNSENT_GRACE) | Q(dispatched_at__lte=now - UNFINISHED_GRACE)
+        Q(dispatched_at__isnull=True, created_at__lte=now - unsent_grace)
+        | Q(dispatched_at__lte=now - unfinished_grace)
     )
     sent = 0
     for job_id in stuck.order_by("created_at").values_list("pk", flat=True)[:SWEEP_BATCH]:

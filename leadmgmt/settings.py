@@ -163,6 +163,10 @@ else:
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+# The pipeline sweeper re-sends a job that was never sent (broker down at save
+# time) after this many seconds, and one sent but never finished after the second.
+PIPELINE_UNSENT_GRACE_SECONDS = int(os.environ.get("PIPELINE_UNSENT_GRACE_SECONDS", "10"))
+PIPELINE_UNFINISHED_GRACE_SECONDS = int(os.environ.get("PIPELINE_UNFINISHED_GRACE_SECONDS", "600"))
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -210,3 +214,44 @@ LEADS_API_MAX_PAGE_SIZE = 100
 LEADS_API_DEFAULT_PAGE_SIZE = 20
 # Region assumed for phone numbers typed without a country code.
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")
+
+# Lead scoring (integrations.scoring; defaults and meaning in integrations/scoring/config.py
+# and the README's "Scoring" section). Any key left out keeps its default.
+LEAD_SCORING = {
+    # Most points per factor. Fit = who the lead is; engagement = what they did.
+    "FIT_WEIGHTS": {"financing": 15, "budget_fit": 10, "timeline": 10, "contact": 10, "source_quality": 10},
+    "ENGAGEMENT_WEIGHTS": {"interactions": 10, "recency": 15, "replies": 10, "showings": 10},
+    "RECENCY_HALF_LIFE_DAYS": 7.0,  # recency points halve every 7 days without a sign of life
+    "SOURCE_PRIOR_WEIGHT": 20,  # source conversion smoothed as if each source had 20 more, average leads
+    "RESCORE_AFTER_HOURS": 6,  # the periodic rescoring picks leads scored longer ago than this
+}
+
+# Follow-up workflows (integrations.workflows).
+# Base of the links in emails (unsubscribe, lead pages).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Minutes from a lead's arrival to its first-contact deadline, by urgency.
+LEAD_FIRST_CONTACT_SLA_MINUTES = {"urgent": 5, "high": 60, "normal": 1440, "low": 4320}
+# How long an emailed unsubscribe link stays valid.
+UNSUBSCRIBE_LINK_MAX_AGE_DAYS = 365
+
+# CRM sync (integrations.crm). A target in CRM_TARGETS is used only once it is
+# configured: the webhook needs a URL and a secret, HubSpot an access token. With
+# none configured no sync records are made and leads show "not_configured".
+CRM_TARGETS = env_list("CRM_TARGETS", "webhook,hubspot")
+CRM_WEBHOOK_URL = os.environ.get("CRM_WEBHOOK_URL", "")
+CRM_WEBHOOK_SECRET = os.environ.get("CRM_WEBHOOK_SECRET", "")
+CRM_WEBHOOK_CONNECT_TIMEOUT = float(os.environ.get("CRM_WEBHOOK_CONNECT_TIMEOUT", "3"))
+CRM_WEBHOOK_READ_TIMEOUT = float(os.environ.get("CRM_WEBHOOK_READ_TIMEOUT", "10"))
+HUBSPOT_BASE_URL = os.environ.get("HUBSPOT_BASE_URL", "https://api.hubapi.com")
+HUBSPOT_ACCESS_TOKEN = os.environ.get("HUBSPOT_ACCESS_TOKEN", "")
+HUBSPOT_CONNECT_TIMEOUT = float(os.environ.get("HUBSPOT_CONNECT_TIMEOUT", "3"))
+HUBSPOT_READ_TIMEOUT = float(os.environ.get("HUBSPOT_READ_TIMEOUT", "10"))
+# Transient failures (timeouts, connection errors, 429, 5xx) are retried after
+# BACKOFF * 2^(attempt-1) seconds (with jitter, at most BACKOFF_MAX); the record is
+# dead after MAX_ATTEMPTS. Other 4xx answers make it dead at once.
+CRM_SYNC_MAX_ATTEMPTS = int(os.environ.get("CRM_SYNC_MAX_ATTEMPTS", "8"))
+CRM_SYNC_BACKOFF_SECONDS = int(os.environ.get("CRM_SYNC_BACKOFF_SECONDS", "30"))
+CRM_SYNC_BACKOFF_MAX_SECONDS = int(os.environ.get("CRM_SYNC_BACKOFF_MAX_SECONDS", "3600"))
+# A queued or in-flight delivery that has not finished after this long is queued
+# again by the sweeper (a lost task or a dead worker never strands a record).
+CRM_SYNC_REQUEUE_AFTER_SECONDS = int(os.environ.get("CRM_SYNC_REQUEUE_AFTER_SECONDS", "300"))
