@@ -15,8 +15,12 @@ $(STAMP): requirements.txt
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	@echo "Serving on http://127.0.0.1:8000  (API: /api/v2/leads, admin: /admin/)"
-	$(PY) manage.py runserver 127.0.0.1:8000
+	@echo "Serving on http://127.0.0.1:8000  (dashboard: /, API: /api/v2/leads, admin: /admin/)"
+	@# No broker on the embedded default: periodic jobs (sweeps, SLA checks, rescoring)
+	@# run in a side process that stops with the server.
+	$(PY) manage.py run_periodic --tick 10 > .run_periodic.log 2>&1 & \
+	  trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+	  $(PY) manage.py runserver 127.0.0.1:8000
 
 test: $(STAMP)
 	$(PY) -m pytest
