@@ -33,6 +33,12 @@ def _tasks_run_in_process():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """The production hasher takes ~0.3 s per password, and tests create many users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def agent(db):
     from leads.tests.factories import UserFactory
