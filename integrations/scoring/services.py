@@ -1,0 +1,93 @@
+"""Writes for scoring: store a lead's score without ever overwriting a newer save.
+
+``score_lead`` (pure) lives in ``integrations.scoring.calculator``; it is imported
+here too so callers need one module.
+"""
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from integrations.scoring.calculator import ScoreResult, score_lead
+from integrations.scoring.config import scoring_config
+from integrations.scoring.models import ScoreRecord
+from integrations.scoring.selectors import leads_needing_rescore
+from leads.models import Lead
+from leads.selectors import with_lead_details
+
+__all__ = [
+    "ScoreResult",
+    "lead_score_refresh",
+    "lead_score_save",
+    "record_scoring",
+    "rescore_stale_leads",
+    "score_lead",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def lead_score_save(*, lead: Lead, version: int, result: ScoreResult, now: datetime | None = None) -> bool:
+    """Write ``result`` to the lead if it is still at ``version`` (compare-and-set).
+
+    Returns False, writing nothing, when a newer save has moved the lead on: that
+    save's own scoring run will write the fresher score. ``Lead.version`` is not bumped.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        written = Lead.objects.filter(pk=lead.pk, version=version).update(
+            score=result.score, score_breakdown=list(result.factors)
+        )
+        if not written:
+            return False
+        record_scoring(lead_pk=lead.pk, version=version, result=result, now=now)
+    return True
+
+
+def record_scoring(*, lead_pk: int, version: int, result: ScoreResult, now: datetime | None = None) -> None:
+    """Note when the lead was scored, so ``rescore_stale_leads`` leaves it alone until
+    it changes or RESCORE_AFTER_HOURS pass. Call it after writing ``result`` to the
+    lead yourself (``lead_score_save`` calls it for you)."""
+    ScoreRecord.objects.update_or_create(
+        lead_id=lead_pk,
+        defaults={
+            "scored_at": now or timezone.now(),
+            "scored_version": version,
+            "fit": result.fit,
+            "engagement": result.engagement,
+        },
+    )
+
+
+def lead_score_refresh(*, lead_pk: int, version: int, now: datetime | None = None) -> ScoreResult | None:
+    """Score the lead from its stored market analysis and save it, for ``version`` only.
+
+    The pipeline's entry point after the market step. Returns None (and writes
+    nothing) when the lead is gone or no longer at ``version``.
+    """
+    lead = with_lead_details(Lead.objects.filter(pk=lead_pk, version=version)).first()
+    if lead is None:
+        return None
+    result = score_lead(lead, market_analysis=(lead.metadata or {}).get("market_analysis"), now=now)
+    return result if lead_score_save(lead=lead, version=version, result=result, now=now) else None
+
+
+def rescore_stale_leads(now: datetime | None = None) -> int:
+    """Rescore up to RESCORE_BATCH_SIZE leads whose score is stale (engagement decays
+    with time) or that changed since they were scored. Returns how many were written.
+
+    Each write is a compare-and-set on the version read, so a lead saved meanwhile
+    keeps the score of its own pipeline run.
+    """
+    now = now or timezone.now()
+    batch_size = int(scoring_config()["RESCORE_BATCH_SIZE"])
+    leads = with_lead_details(leads_needing_rescore(now=now))[:batch_size]
+    written = 0
+    for lead in leads:
+        result = score_lead(lead, market_analysis=(lead.metadata or {}).get("market_analysis"), now=now)
+        if lead_score_save(lead=lead, version=lead.version, result=result, now=now):
+            written += 1
+    logger.info("Rescored %d stale lead(s).", written)
+    return written
