@@ -1,7 +1,11 @@
 """List filters shared by the API and the agent pages."""
 
+from datetime import UTC
+
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django_filters.fields import IsoDateTimeField
 
 from leads.models import LeadSource, LeadStatus, LeadType, UrgencyLevel, User
 from leads.validation import clean_text
@@ -16,6 +20,21 @@ ORDERING_FIELDS = {
 }
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 datetime that must also exist in UTC (9999-12-31T23:00-05:00 does not)."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        try:
+            return value.astimezone(UTC) if value is not None else None
+        except OverflowError:
+            raise ValidationError("Enter a date and time between years 1 and 9999.", code="invalid") from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class LeadFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=LeadStatus.choices)
     lead_type = django_filters.MultipleChoiceFilter(choices=LeadType.choices)
@@ -25,8 +44,8 @@ class LeadFilter(django_filters.FilterSet):
     location = django_filters.CharFilter(method="filter_location", max_length=100)
     score_min = django_filters.NumberFilter(field_name="score", lookup_expr="gte", min_value=0, max_value=100)
     score_max = django_filters.NumberFilter(field_name="score", lookup_expr="lte", min_value=0, max_value=100)
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     search = django_filters.CharFilter(method="filter_search", max_length=200)
     ordering = django_filters.ChoiceFilter(
         method="filter_ordering",
@@ -40,8 +59,9 @@ class LeadFilter(django_filters.FilterSet):
         if value == "me":
             user = getattr(self.request, "user", None)
             return queryset.filter(assigned_to=user)
-        if value.isdigit():
-            return queryset.filter(assigned_to_id=int(value))
+        if value.isascii() and value.isdigit():
+            user_id = int(value)
+            return queryset.filter(assigned_to_id=user_id) if user_id < 2**63 else queryset.none()
         return queryset.filter(assigned_to__in=User.objects.filter(username=value).values("pk"))
 
     def filter_location(self, queryset, name, value):

@@ -1,9 +1,19 @@
 """Reads. Every lead lookup starts from the leads the user may see."""
 
+import re
+
 from django.db.models import Prefetch, QuerySet
 
 from leads.errors import NotFound
 from leads.models import Interaction, Lead, User
+
+# Public ids are 'lead_' and 24 hex characters; anything else cannot exist, and
+# is answered without a query (PostgreSQL errors on a NUL in a parameter).
+_LEAD_ID_SHAPE = re.compile(r"lead_[0-9A-Za-z]{1,35}")
+
+
+def is_lead_id(value: object) -> bool:
+    return isinstance(value, str) and _LEAD_ID_SHAPE.fullmatch(value) is not None
 
 
 def visible_leads(user: User) -> QuerySet[Lead]:
@@ -25,7 +35,7 @@ def with_lead_details(leads: QuerySet[Lead]) -> QuerySet[Lead]:
 
 def lead_get(*, user: User, lead_id: str) -> Lead:
     """The visible lead with this public id; NotFound when it is missing or hidden."""
-    if not isinstance(lead_id, str) or not lead_id.startswith("lead_") or len(lead_id) > 40:
+    if not is_lead_id(lead_id):
         raise NotFound("Lead not found.")
     try:
         return with_lead_details(visible_leads(user)).get(public_id=lead_id)
@@ -33,9 +43,18 @@ def lead_get(*, user: User, lead_id: str) -> Lead:
         raise NotFound("Lead not found.") from None
 
 
+def lead_ensure_visible(*, user: User, lead_id: str) -> None:
+    """NotFound unless ``user`` may see this lead; one cheap EXISTS query."""
+    if not is_lead_id(lead_id) or not visible_leads(user).filter(public_id=lead_id).exists():
+        raise NotFound("Lead not found.")
+
+
 def agent_get(*, identifier: str | int) -> User | None:
     """An active user by username or numeric id, or None."""
     users = User.objects.filter(is_active=True)
-    if isinstance(identifier, int) or (isinstance(identifier, str) and identifier.isdigit()):
-        return users.filter(pk=int(identifier)).first()
+    if isinstance(identifier, int) or (isinstance(identifier, str) and identifier.isascii() and identifier.isdigit()):
+        pk = int(identifier)
+        return users.filter(pk=pk).first() if 0 < pk < 2**63 else None
+    if not isinstance(identifier, str) or not identifier.isprintable():
+        return None  # control characters: no such username (and no NUL sent to PostgreSQL)
     return users.filter(username=identifier).first()

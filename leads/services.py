@@ -148,11 +148,17 @@ class LeadManagementService:
             raise PreconditionFailed(f"The lead is at version {lead.version}, not {expected_version}.")
 
         contact, preferences, timeline = lead.contact, lead.preferences, lead.timeline
-        changed: set[str] = set()
-        changed |= _merge(contact, changes.get("contact"), CONTACT_FIELDS, "contact" in changes, reset=False)
-        changed |= _merge(preferences, changes.get("preferences"), PREFERENCE_FIELDS, "preferences" in changes)
-        changed |= _merge(timeline, changes.get("timeline"), TIMELINE_FIELDS, "timeline" in changes)
-        changed |= _merge(lead, {k: changes[k] for k in LEAD_FIELDS if k in changes}, LEAD_FIELDS, True, reset=False)
+        parts = (
+            ("contact", contact, CONTACT_FIELDS, False),
+            ("preferences", preferences, PREFERENCE_FIELDS, True),
+            ("timeline", timeline, TIMELINE_FIELDS, True),
+        )
+        changed_parts = [
+            part
+            for key, part, fields, reset in parts
+            if _merge(part, changes.get(key), fields, key in changes, reset=reset)
+        ]
+        changed = _merge(lead, {k: changes[k] for k in LEAD_FIELDS if k in changes}, LEAD_FIELDS, True, reset=False)
 
         errors = {
             **_reachability_errors({"email": contact.email, "phone": contact.phone}),
@@ -161,17 +167,16 @@ class LeadManagementService:
         if errors:
             raise ValidationFailed(fields=errors)
 
-        if "assigned_to" in changes and changes["assigned_to"] != lead.assigned_to:
+        if "assigned_to" in changes and getattr(changes["assigned_to"], "pk", None) != lead.assigned_to_id:
             lead.assigned_to = self._check_assignee(changes["assigned_to"])
             changed.add("assigned_to")
         if changes.get("status") and changes["status"] != lead.status:
             self._record_status(lead, changes["status"])
             changed.add("status")
 
-        if changed:
-            contact.save()
-            preferences.save()
-            timeline.save()
+        for part in changed_parts:
+            part.save()
+        if changed or changed_parts:
             self._bump(lead)
             _schedule_after_save(lead, reason="updated")
         return self._reload(lead)
@@ -237,7 +242,7 @@ class LeadManagementService:
 
     def _lock(self, lead_id: str) -> Lead:
         """The visible lead, row-locked until the transaction ends (serialises writers)."""
-        if not isinstance(lead_id, str) or not lead_id.startswith("lead_"):
+        if not selectors.is_lead_id(lead_id):
             raise NotFound("Lead not found.")
         try:
             return (

@@ -3,6 +3,7 @@
 
 import logging
 
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -31,7 +32,12 @@ def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = prefix if key == "non_field_errors" else (f"{prefix}.{key}" if prefix else str(key))
+            if key == "non_field_errors":
+                name = prefix
+            elif isinstance(key, int):  # a ListField's errors, keyed by item index
+                name = f"{prefix}[{key}]"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
             for child, messages in flatten_errors(value, name).items():
                 fields.setdefault(child, []).extend(messages)
     elif isinstance(detail, list):
@@ -57,6 +63,13 @@ def api_exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
         body = error_body(request, code=exc.code, message=exc.message, fields=exc.fields)
         return Response(body, status=exc.status_code)
+
+    # Raised by Django while DRF reads the body or the query string.
+    if isinstance(exc, RequestDataTooBig):
+        body = error_body(request, code="payload_too_large", message="The request body is too large.")
+        return Response(body, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, (SuspiciousOperation, BadRequest)):
+        return Response(error_body(request, code="bad_request", message="Bad request."), status=400)
 
     if isinstance(exc, exceptions.ValidationError):
         body = error_body(

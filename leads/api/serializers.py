@@ -8,6 +8,7 @@ are checked by the service. The seed's field names (``property_type``,
 
 import datetime
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.dateparse import parse_date
 from rest_framework import serializers
 
@@ -35,8 +36,8 @@ class Choice(serializers.ChoiceField):
         self.error_messages["invalid_choice"] = f'"{{input}}" is not valid. Use one of: {allowed}.'
 
     def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid_choice", input=str(data)[:60])
+        if not isinstance(data, str) or data.strip() not in self.choice_strings_to_values:
+            self.fail("invalid_choice", input=str(data)[:60])  # echo a bounded part of the input
         return super().to_internal_value(data.strip())
 
 
@@ -92,8 +93,8 @@ class PropertyTypeList(TextList):
         for index, value in enumerate(values):
             try:
                 normalised.append(validation.normalize_property_type(value))
-            except Exception as exc:  # Django's ValidationError
-                errors[index] = list(getattr(exc, "messages", [str(exc)]))
+            except DjangoValidationError as exc:
+                errors[index] = exc.messages
         if errors:
             raise serializers.ValidationError(errors)
         return list(dict.fromkeys(normalised))
@@ -174,7 +175,10 @@ class ContactInput(serializers.Serializer):
 
     def validate(self, attrs):
         if "phone" in attrs:
-            attrs["phone"], attrs["phone_is_valid"] = validation.normalize_phone(attrs["phone"])
+            try:
+                attrs["phone"], attrs["phone_is_valid"] = validation.normalize_phone(attrs["phone"])
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError({"phone": exc.messages}) from None
         return attrs
 
 
@@ -254,9 +258,14 @@ class CustomFields(serializers.DictField):
         values = super().to_internal_value(data)
         if len(values) > 50:
             raise serializers.ValidationError("At most 50 keys.")
-        bad = [key for key in values if key in RESERVED_METADATA_KEYS or len(key) > 64 or not key.strip()]
+        bad = [
+            key
+            for key in values
+            if key in RESERVED_METADATA_KEYS or len(key) > 64 or not key.strip() or not key.isprintable()
+        ]
         if bad:
-            raise serializers.ValidationError(f"Keys not allowed: {', '.join(sorted(bad)[:5])}.")
+            shown = ", ".join(sorted(key[:40] for key in bad)[:5])
+            raise serializers.ValidationError(f"Keys not allowed: {shown}.")
         return values
 
 

@@ -4,7 +4,9 @@ from leads.api import views
 
 app_name = "api"
 
-LEAD_ID = r"(?P<lead_id>[^/]{1,200})"
+# Any segment reaches the view, which answers every id that is not a visible lead
+# with the same 404 body.
+LEAD_ID = r"(?P<lead_id>[^/]+)"
 
 urlpatterns = [
     re_path(r"^leads/?$", views.LeadCollectionView.as_view(), name="lead-list"),

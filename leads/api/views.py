@@ -5,7 +5,9 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from leads import selectors
 from leads.api.envelope import envelope, mark_request_start
+from leads.api.parsers import StrictJSONParser
 from leads.api.representations import interaction_data, lead_data
 from leads.api.serializers import InteractionInput, LeadInput, ListQuery
 from leads.services import LeadManagementService
@@ -24,6 +26,8 @@ def split_commas(params: QueryDict) -> QueryDict:
 class LeadsAPIView(APIView):
     """Times every request for ``processing_time`` and answers in the v2 envelope."""
 
+    parser_classes = [StrictJSONParser]
+
     def initialize_request(self, request, *args, **kwargs):
         mark_request_start(request)
         return super().initialize_request(request, *args, **kwargs)
@@ -34,6 +38,10 @@ class LeadsAPIView(APIView):
 
     def respond(self, status_code: int = status.HTTP_200_OK, **body) -> Response:
         return Response(envelope(self.request, **body), status=status_code)
+
+    def ensure_visible(self, lead_id: str) -> None:
+        """404 before any 400 or 415, so a caller learns nothing about leads it cannot see."""
+        selectors.lead_ensure_visible(user=self.request.user, lead_id=lead_id)
 
     def validated(self, serializer_class, *, partial: bool = False) -> dict:
         serializer = serializer_class(data=self.request.data, partial=partial)
@@ -67,7 +75,7 @@ class LeadDetailView(LeadsAPIView):
         return self.patch(request, lead_id)
 
     def patch(self, request, lead_id: str):
-        self.service.get_lead(lead_id)  # 404 before 400 for leads the caller cannot see
+        self.ensure_visible(lead_id)
         lead = self.service.update_lead(lead_id, self.validated(LeadInput, partial=True))
         return self.respond(lead=lead_data(lead))
 
@@ -78,6 +86,6 @@ class LeadInteractionsView(LeadsAPIView):
         return self.respond(interactions=[interaction_data(item) for item in lead.interactions.all()])
 
     def post(self, request, lead_id: str):
-        self.service.get_lead(lead_id)
+        self.ensure_visible(lead_id)
         lead, _interaction = self.service.add_interaction(lead_id, self.validated(InteractionInput))
         return self.respond(status.HTTP_201_CREATED, lead=lead_data(lead))
