@@ -1,0 +1,90 @@
+"""Market data: monthly figures per location, and the listings on the market.
+
+Rows are written only by the import services (``integrations.market.services``),
+whatever the provider (CSV file, demo data, later an MLS feed).
+"""
+
+from django.db import models
+from django.db.models import Q
+
+from leads.models import PropertyType
+
+
+class MarketSnapshot(models.Model):
+    """One location's market in one month (``month`` is the first day of that month)."""
+
+    location = models.CharField(max_length=100, help_text="City name or ZIP code, as imported")
+    location_key = models.CharField(max_length=100, editable=False, help_text="Case-folded lookup key")
+    month = models.DateField(help_text="First day of the month")
+    median_list_price = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    median_sale_price = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    price_per_sqft = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    active_listings = models.PositiveIntegerField(null=True, blank=True)
+    median_days_on_market = models.PositiveIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=100, help_text='Where the figures came from: "demo", "csv:<file>", ...')
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["location_key", "-month"]
+        constraints = [
+            models.UniqueConstraint(fields=["location_key", "month"], name="market_snapshot_location_month"),
+            models.CheckConstraint(
+                condition=Q(median_list_price__isnull=False) | Q(median_sale_price__isnull=False),
+                name="market_snapshot_has_a_median",
+            ),
+            models.CheckConstraint(
+                condition=Q(median_list_price__isnull=True) | Q(median_list_price__gte=0),
+                name="market_snapshot_list_price_gte_0",
+            ),
+            models.CheckConstraint(
+                condition=Q(median_sale_price__isnull=True) | Q(median_sale_price__gte=0),
+                name="market_snapshot_sale_price_gte_0",
+            ),
+            models.CheckConstraint(
+                condition=Q(price_per_sqft__isnull=True) | Q(price_per_sqft__gte=0),
+                name="market_snapshot_ppsf_gte_0",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location} {self.month:%Y-%m}"
+
+
+class ListingStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PENDING = "pending", "Pending"
+    SOLD = "sold", "Sold"
+
+
+class Listing(models.Model):
+    """A home on the market, identified by ``external_id`` within its ``source``."""
+
+    source = models.CharField(max_length=100, help_text='Where the listing came from: "demo", "csv:<file>", ...')
+    external_id = models.CharField(max_length=100, help_text="The listing's id in its source (MLS number, ...)")
+    location = models.CharField(max_length=100, help_text="City name or ZIP code, as imported")
+    location_key = models.CharField(max_length=100, editable=False, help_text="Case-folded lookup key")
+    price = models.DecimalField(max_digits=14, decimal_places=2)
+    beds = models.PositiveSmallIntegerField(null=True, blank=True)
+    baths = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    square_feet = models.PositiveIntegerField(null=True, blank=True)
+    property_type = models.CharField(max_length=16, choices=PropertyType.choices)
+    status = models.CharField(max_length=8, choices=ListingStatus.choices, default=ListingStatus.ACTIVE)
+    listed_at = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["location_key", "price", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="listing_source_external_id"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="listing_price_gte_0"),
+            models.CheckConstraint(condition=Q(baths__isnull=True) | Q(baths__gte=0), name="listing_baths_gte_0"),
+        ]
+        indexes = [
+            # The lead analysis filters on exactly these, in this order of selectivity.
+            models.Index(fields=["location_key", "status", "property_type", "price"], name="listing_match"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} ({self.location}, {self.get_property_type_display()})"

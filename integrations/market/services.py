@@ -1,0 +1,474 @@
+"""Market data: importing it from a provider, and analysing a lead against it.
+
+- ``market_data_import`` / ``listings_import``: validate each raw row, upsert in
+  batches (one transaction per batch) and return an ``ImportSummary``.
+- ``analyse_lead``: a pure read that returns a lead's market analysis and the
+  insights written from it; the pipeline stores them in ``lead.metadata``.
+"""
+
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from django.db import transaction
+from django.utils import timezone
+
+from integrations.market.insights import lead_insights_build
+from integrations.market.locations import location_candidate_keys, location_key
+from integrations.market.models import Listing, MarketSnapshot
+from integrations.market.providers import MarketDataProvider, RawRow
+from integrations.market.rows import ListingRow, MarketRow, RowInvalid, listing_row_parse, market_row_parse
+from integrations.market.selectors import (
+    ListingCriteria,
+    market_snapshots_by_location,
+    matching_listing_counts,
+    matching_listing_examples,
+)
+from leads.models import LeadType
+
+BATCH_SIZE = 500
+
+# --- import ---------------------------------------------------------------------------------
+
+SNAPSHOT_FIELDS = (
+    "location",
+    "median_list_price",
+    "median_sale_price",
+    "price_per_sqft",
+    "active_listings",
+    "median_days_on_market",
+    "source",
+)
+LISTING_FIELDS = (
+    "location",
+    "location_key",
+    "price",
+    "beds",
+    "baths",
+    "square_feet",
+    "property_type",
+    "status",
+    "listed_at",
+)
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.message}"
+
+
+@dataclass
+class ImportSummary:
+    source: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0  # rows left alone because another source's data is already there
+    errors: list[RowError] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        text = f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+        if self.skipped:
+            text += f", {self.skipped} kept from another source"
+        return f"{text}, {len(self.errors)} row error(s)"
+
+
+ParsedRow = TypeVar("ParsedRow", MarketRow, ListingRow)
+
+
+def _import_rows(
+    *,
+    rows: Iterable[RawRow],
+    parse: Callable[[Any], ParsedRow],
+    key: Callable[[ParsedRow], Hashable],
+    store: Callable[[dict[Hashable, ParsedRow], ImportSummary], None],
+    summary: ImportSummary,
+    batch_size: int,
+) -> ImportSummary:
+    """Validate each row, then store them batch by batch; a later row with the same key wins."""
+    batch: dict[Hashable, ParsedRow] = {}
+    for raw in rows:
+        try:
+            parsed = parse(raw.values)
+        except RowInvalid as error:
+            summary.errors.append(RowError(row=raw.number, message=str(error)))
+            continue
+        if key(parsed) in batch:
+            summary.updated += 1  # the same record earlier in this batch: this row replaces it
+        batch[key(parsed)] = parsed
+        if len(batch) >= batch_size:
+            store(batch, summary)
+            batch = {}
+    if batch:
+        store(batch, summary)
+    return summary
+
+
+def _apply(instance: Any, values: dict[str, Any]) -> bool:
+    """Set the fields that differ; True when anything changed."""
+    changed = False
+    for name, value in values.items():
+        if getattr(instance, name) != value:
+            setattr(instance, name, value)
+            changed = True
+    return changed
+
+
+def market_data_import(
+    *, provider: MarketDataProvider, keep_other_sources: bool = False, batch_size: int = BATCH_SIZE
+) -> ImportSummary:
+    """Upsert the provider's monthly figures by (location, month).
+
+    With ``keep_other_sources`` a month that another source already filled is left
+    alone (the demo data uses this so it never overwrites real figures).
+    Raises ``MarketDataUnavailable`` when the provider cannot be read at all.
+    """
+    source = provider.source
+
+    @transaction.atomic
+    def store(batch: dict[Hashable, MarketRow], summary: ImportSummary) -> None:
+        rows = list(batch.values())
+        existing = {
+            (snapshot.location_key, snapshot.month): snapshot
+            for snapshot in MarketSnapshot.objects.select_for_update().filter(
+                location_key__in={row.location_key for row in rows}, month__in={row.month for row in rows}
+            )
+        }
+        to_create, to_update, now = [], [], timezone.now()
+        for row in rows:
+            values = {name: getattr(row, name) for name in SNAPSHOT_FIELDS if name != "source"} | {"source": source}
+            snapshot = existing.get((row.location_key, row.month))
+            if snapshot is None:
+                to_create.append(MarketSnapshot(location_key=row.location_key, month=row.month, **values))
+            elif keep_other_sources and snapshot.source != source:
+                summary.skipped += 1
+            elif _apply(snapshot, values):
+                snapshot.updated_at = now
+                to_update.append(snapshot)
+            else:
+                summary.unchanged += 1
+        MarketSnapshot.objects.bulk_create(to_create)
+        MarketSnapshot.objects.bulk_update(to_update, [*SNAPSHOT_FIELDS, "updated_at"])
+        summary.created += len(to_create)
+        summary.updated += len(to_update)
+
+    return _import_rows(
+        rows=provider.market_rows(),
+        parse=market_row_parse,
+        key=lambda row: (row.location_key, row.month),
+        store=store,
+        summary=ImportSummary(source=source),
+        batch_size=batch_size,
+    )
+
+
+def listings_import(*, provider: MarketDataProvider, batch_size: int = BATCH_SIZE) -> ImportSummary:
+    """Upsert the provider's listings by (source, external_id).
+
+    Raises ``MarketDataUnavailable`` when the provider cannot be read at all.
+    """
+    source = provider.source
+
+    @transaction.atomic
+    def store(batch: dict[Hashable, ListingRow], summary: ImportSummary) -> None:
+        existing = {
+            listing.external_id: listing
+            for listing in Listing.objects.select_for_update().filter(source=source, external_id__in=list(batch))
+        }
+        to_create, to_update, now = [], [], timezone.now()
+        for external_id, row in batch.items():
+            values = {name: getattr(row, name) for name in LISTING_FIELDS}
+            listing = existing.get(external_id)
+            if listing is None:
+                to_create.append(Listing(source=source, external_id=external_id, **values))
+            elif _apply(listing, values):
+                listing.updated_at = now
+                to_update.append(listing)
+            else:
+                summary.unchanged += 1
+        Listing.objects.bulk_create(to_create)
+        Listing.objects.bulk_update(to_update, [*LISTING_FIELDS, "updated_at"])
+        summary.created += len(to_create)
+        summary.updated += len(to_update)
+
+    return _import_rows(
+        rows=provider.listing_rows(),
+        parse=listing_row_parse,
+        key=lambda row: row.external_id,
+        store=store,
+        summary=ImportSummary(source=source),
+        batch_size=batch_size,
+    )
+
+
+# --- analysis -------------------------------------------------------------------------------
+
+MAX_LOCATIONS = 10  # preferred locations analysed per lead; the rest are counted as skipped
+TREND_MONTHS = 12  # the trend covers the months up to 12 back from the latest month with data
+FLAT_TREND_PCT = 1.0  # a change within +/- this is "flat"
+BUDGET_TOLERANCE_PCT = 5.0  # a budget within this of the median is "within" the market
+EXAMPLES_PER_LOCATION = 3
+
+
+def _iso_now() -> str:
+    return timezone.now().astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _month(value: date) -> str:
+    return f"{value:%Y-%m}"
+
+
+def _dollars(value: Decimal | None) -> int | None:
+    return None if value is None else int(value.to_integral_value())
+
+
+def _decimal_number(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _pct(part: Decimal, whole: Decimal) -> float:
+    return round(float((part - whole) / whole * 100), 1)
+
+
+def _preferred_locations(preferences: Any) -> list[str]:
+    """The lead's locations, cleaned and de-duplicated by key, in the lead's order."""
+    seen, locations = set(), []
+    for value in getattr(preferences, "preferred_locations", None) or []:
+        if not isinstance(value, str) or not location_key(value):
+            continue
+        if location_key(value) not in seen:
+            seen.add(location_key(value))
+            locations.append(" ".join(value.split()))
+    return locations
+
+
+def _criteria(preferences: Any) -> ListingCriteria:
+    return ListingCriteria(
+        property_types=tuple(value for value in (preferences.property_types or []) if isinstance(value, str)),
+        min_price=preferences.min_price,
+        max_price=preferences.max_price,
+        min_beds=preferences.min_bedrooms,
+        min_baths=preferences.min_bathrooms,
+    )
+
+
+def _trend(snapshots: list[MarketSnapshot]) -> dict:
+    """Median sale price over the window ending at the latest month; direction from first to last point."""
+    latest = snapshots[-1].month
+    months_since_zero = latest.year * 12 + latest.month - 1 - TREND_MONTHS
+    start = date(months_since_zero // 12, months_since_zero % 12 + 1, 1)  # TREND_MONTHS before the latest
+    window = [snapshot for snapshot in snapshots if snapshot.month > start]
+    series = [
+        {"month": _month(snapshot.month), "median_sale_price": _dollars(snapshot.median_sale_price)}
+        for snapshot in window
+    ]
+    prices = [snapshot.median_sale_price for snapshot in window if snapshot.median_sale_price]
+    change = _pct(prices[-1], prices[0]) if len(prices) >= 2 else None
+    if change is None:
+        direction = None
+    elif change > FLAT_TREND_PCT:
+        direction = "up"
+    elif change < -FLAT_TREND_PCT:
+        direction = "down"
+    else:
+        direction = "flat"
+    return {"months": len(window), "median_sale_price_change_pct": change, "direction": direction, "series": series}
+
+
+def _budget_fit(*, min_price: Decimal | None, max_price: Decimal | None, snapshot: MarketSnapshot) -> dict:
+    """Where the lead's price range sits against this month's median.
+
+    below: even the top of the range is more than the tolerance under the median;
+    above: even the bottom is more than the tolerance over it; else within.
+    difference_pct is signed: the top of the range for "below", the bottom for
+    "above", the middle of the range for "within".
+    """
+    compared_to = "median_sale_price" if snapshot.median_sale_price else "median_list_price"
+    median = getattr(snapshot, compared_to)
+    if min_price is None and max_price is None:
+        return {"position": None, "difference_pct": None, "compared_to": compared_to, "reason": "No price range given."}
+    if not median:
+        return {"position": None, "difference_pct": None, "compared_to": compared_to, "reason": "No median price."}
+    tolerance = Decimal(str(BUDGET_TOLERANCE_PCT)) / 100
+    if max_price is not None and max_price < median * (1 - tolerance):
+        position, reference = "below", max_price
+    elif min_price is not None and min_price > median * (1 + tolerance):
+        position, reference = "above", min_price
+    else:
+        position = "within"
+        bounds = [price for price in (min_price, max_price) if price is not None]
+        reference = sum(bounds) / len(bounds)
+    return {"position": position, "difference_pct": _pct(reference, median), "compared_to": compared_to}
+
+
+def _location_entry(
+    *,
+    location: str,
+    key: str | None,
+    snapshots: list[MarketSnapshot],
+    preferences: Any,
+    lead_type: str,
+    counts: dict[str, int],
+    examples: dict,
+) -> dict:
+    if key is None:
+        return {"location": location, "status": "no_data", "reason": f"No market data for {location}."}
+    latest = snapshots[-1]
+    entry = {
+        "location": location,
+        "status": "ok",
+        "source": latest.source,
+        "month": _month(latest.month),
+        "median_list_price": _dollars(latest.median_list_price),
+        "median_sale_price": _dollars(latest.median_sale_price),
+        "price_per_sqft": _decimal_number(latest.price_per_sqft),
+        "active_listings": latest.active_listings,
+        "median_days_on_market": latest.median_days_on_market,
+        "trend": _trend(snapshots),
+    }
+    if lead_type == LeadType.RENTER:
+        reason = "The market data covers homes for sale; rental budgets are not compared."
+        entry |= {
+            "matching_listings": None,
+            "matching_examples": [],
+            "budget_fit": {"position": None, "difference_pct": None, "compared_to": None, "reason": reason},
+        }
+        return entry
+    entry |= {
+        "matching_listings": counts.get(key, 0),
+        "matching_examples": [
+            {
+                "price": _dollars(listing.price),
+                "beds": listing.beds,
+                "baths": _decimal_number(listing.baths),
+                "property_type": listing.property_type,
+            }
+            for listing in examples.get(key, [])
+        ],
+        "budget_fit": _budget_fit(min_price=preferences.min_price, max_price=preferences.max_price, snapshot=latest),
+    }
+    return entry
+
+
+def _overall_budget_fit(entries: list[dict]) -> str | None:
+    """within if any location fits, else below/above when all agree, else mixed."""
+    positions = {entry["budget_fit"]["position"] for entry in entries} - {None}
+    if not positions:
+        return None
+    if "within" in positions:
+        return "within"
+    return positions.pop() if len(positions) == 1 else "mixed"
+
+
+def _best_location(entries: list[dict], *, lead_type: str) -> str | None:
+    """Buyers: most matching listings, then budget fit; sellers: the fastest market."""
+    if not entries:
+        return None
+    if lead_type == LeadType.SELLER:
+        fastest = min(
+            entries, key=lambda entry: (entry["median_days_on_market"] is None, entry["median_days_on_market"] or 0)
+        )
+        return fastest["location"]
+
+    def buyer_rank(entry: dict) -> tuple:
+        fit = entry["budget_fit"]
+        closeness = -abs(fit["difference_pct"]) if fit["difference_pct"] is not None else float("-inf")
+        return (entry["matching_listings"] or 0, fit["position"] == "within", closeness, entry["active_listings"] or 0)
+
+    return max(entries, key=buyer_rank)["location"]
+
+
+def _criteria_data(criteria: ListingCriteria | None) -> dict | None:
+    if criteria is None:
+        return None
+    return {
+        "property_types": list(criteria.property_types),
+        "min_price": _dollars(criteria.min_price),
+        "max_price": _dollars(criteria.max_price),
+        "min_bedrooms": criteria.min_beds,
+        "min_bathrooms": _decimal_number(criteria.min_baths),
+    }
+
+
+def _analysis(
+    *, lead_type: str, criteria: ListingCriteria | None, entries: list[dict], skipped: int, reason: str = ""
+) -> dict:
+    with_data = [entry for entry in entries if entry["status"] == "ok"]
+    analysis = {
+        "generated_at": _iso_now(),
+        "status": "ok" if with_data else "no_data",
+        "lead_type": lead_type,
+        "data_source": ", ".join(sorted({entry["source"] for entry in with_data})) or None,
+        "criteria": _criteria_data(criteria),
+        "locations": entries,
+        "summary": {
+            "locations_requested": len(entries),
+            "locations_with_data": len(with_data),
+            "locations_skipped": skipped,
+            "matching_listings": None
+            if lead_type == LeadType.RENTER or not with_data
+            else sum(entry["matching_listings"] for entry in with_data),
+            "budget_fit": _overall_budget_fit(with_data),
+            "best_location": _best_location(with_data, lead_type=lead_type),
+        },
+    }
+    if not with_data:
+        analysis["reason"] = reason or "No market data for the lead's preferred locations."
+    return analysis
+
+
+def analyse_lead(lead: Any) -> dict:
+    """The lead's market analysis and insights: {"market_analysis": {...}, "lead_insights": {...}}.
+
+    ``lead`` needs ``.lead_type`` and ``.preferences`` (property_types, min_price,
+    max_price, preferred_locations, min_bedrooms, min_bathrooms). A pure read: three
+    queries at most (snapshots, listing counts, examples), whatever the number of
+    locations, plus one for ``lead.preferences`` when it is not already loaded.
+    Unknown locations and missing preferences are reported as "no_data", never raised.
+    """
+    lead_type = lead.lead_type
+    preferences = getattr(lead, "preferences", None)  # a missing row raises DoesNotExist, an AttributeError
+    locations = _preferred_locations(preferences)
+    if not locations:
+        reason = "The lead has no preferences yet." if preferences is None else "The lead has no preferred locations."
+        criteria = None if preferences is None else _criteria(preferences)
+        analysis = _analysis(lead_type=lead_type, criteria=criteria, entries=[], skipped=0, reason=reason)
+        insights = lead_insights_build(analysis=analysis, lead_type=lead_type, property_types=[])
+        return {"market_analysis": analysis, "lead_insights": insights}
+
+    skipped, locations = len(locations[MAX_LOCATIONS:]), locations[:MAX_LOCATIONS]
+    candidates = {location: location_candidate_keys(location) for location in locations}
+    snapshots = market_snapshots_by_location(location_keys={key for keys in candidates.values() for key in keys})
+    resolved = {
+        location: next((key for key in keys if key in snapshots), None) for location, keys in candidates.items()
+    }
+    found_keys = {key for key in resolved.values() if key}
+
+    criteria = _criteria(preferences)
+    counts, examples = {}, {}
+    if found_keys and lead_type != LeadType.RENTER:
+        counts = matching_listing_counts(location_keys=found_keys, criteria=criteria)
+        examples = matching_listing_examples(
+            location_keys=found_keys, criteria=criteria, per_location=EXAMPLES_PER_LOCATION
+        )
+    entries = [
+        _location_entry(
+            location=location,
+            key=resolved[location],
+            snapshots=snapshots.get(resolved[location], []),
+            preferences=preferences,
+            lead_type=lead_type,
+            counts=counts,
+            examples=examples,
+        )
+        for location in locations
+    ]
+    analysis = _analysis(lead_type=lead_type, criteria=criteria, entries=entries, skipped=skipped)
+    insights = lead_insights_build(analysis=analysis, lead_type=lead_type, property_types=list(criteria.property_types))
+    return {"market_analysis": analysis, "lead_insights": insights}
