@@ -3,6 +3,7 @@
 import random
 from datetime import timedelta
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -52,6 +53,7 @@ class Command(BaseCommand):
         parser.add_argument("--leads", type=int, default=80)
 
     def handle(self, *args, leads: int, **options):
+        call_command("seed_market_demo", stdout=self.stdout)  # leads are analysed against it on create
         users = self._users()
         manager, agents = users["manager"], [users[name] for name, *_ in DEMO_USERS[1:]]
         existing = Lead.objects.filter(contact__email__endswith=DEMO_EMAIL_DOMAIN).count()
