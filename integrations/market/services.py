@@ -248,13 +248,18 @@ def _preferred_locations(preferences: Any) -> list[str]:
     return locations
 
 
+def _as_decimal(value: Any) -> Decimal | None:
+    """Decimals from the database; ints or floats from an unsaved object are converted."""
+    return None if value is None else Decimal(str(value))
+
+
 def _criteria(preferences: Any) -> ListingCriteria:
     return ListingCriteria(
         property_types=tuple(value for value in (preferences.property_types or []) if isinstance(value, str)),
-        min_price=preferences.min_price,
-        max_price=preferences.max_price,
+        min_price=_as_decimal(preferences.min_price),
+        max_price=_as_decimal(preferences.max_price),
         min_beds=preferences.min_bedrooms,
-        min_baths=preferences.min_bathrooms,
+        min_baths=_as_decimal(preferences.min_bathrooms),
     )
 
 
@@ -312,10 +317,10 @@ def _location_entry(
     location: str,
     key: str | None,
     snapshots: list[MarketSnapshot],
-    preferences: Any,
+    criteria: ListingCriteria,
     lead_type: str,
     counts: dict[str, int],
-    examples: dict,
+    examples: dict[str, list[Listing]],
 ) -> dict:
     if key is None:
         return {"location": location, "status": "no_data", "reason": f"No market data for {location}."}
@@ -351,7 +356,7 @@ def _location_entry(
             }
             for listing in examples.get(key, [])
         ],
-        "budget_fit": _budget_fit(min_price=preferences.min_price, max_price=preferences.max_price, snapshot=latest),
+        "budget_fit": _budget_fit(min_price=criteria.min_price, max_price=criteria.max_price, snapshot=latest),
     }
     return entry
 
@@ -445,9 +450,12 @@ def analyse_lead(lead: Any) -> dict:
     skipped, locations = len(locations[MAX_LOCATIONS:]), locations[:MAX_LOCATIONS]
     candidates = {location: location_candidate_keys(location) for location in locations}
     snapshots = market_snapshots_by_location(location_keys={key for keys in candidates.values() for key in keys})
-    resolved = {
-        location: next((key for key in keys if key in snapshots), None) for location, keys in candidates.items()
-    }
+    resolved: dict[str, str | None] = {}
+    for location, keys in candidates.items():
+        key = next((key for key in keys if key in snapshots), None)
+        if key is None or key not in resolved.values():  # "Oakland" and "Oakland, CA" are one market
+            resolved[location] = key
+    locations = list(resolved)
     found_keys = {key for key in resolved.values() if key}
 
     criteria = _criteria(preferences)
@@ -462,7 +470,7 @@ def analyse_lead(lead: Any) -> dict:
             location=location,
             key=resolved[location],
             snapshots=snapshots.get(resolved[location], []),
-            preferences=preferences,
+            criteria=criteria,
             lead_type=lead_type,
             counts=counts,
             examples=examples,

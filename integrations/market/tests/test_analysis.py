@@ -3,6 +3,7 @@ import re
 from datetime import date
 from decimal import Decimal
 from io import StringIO
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
@@ -341,3 +342,25 @@ def test_best_location_for_a_buyer_has_the_most_matches(demo_market):
     assert counts["Oakland"] > counts["Palo Alto"]
     assert result["lead_insights"]["best_location"] == "Oakland"
     assert result["market_analysis"]["summary"]["budget_fit"] == "within"  # Oakland fits; Palo Alto does not
+
+
+def test_two_spellings_of_one_place_are_analysed_once(demo_market):
+    result = analyse_lead(lead_with(preferred_locations=["Oakland", "OAKLAND, CA", "oakland"]))
+
+    assert [entry["location"] for entry in result["market_analysis"]["locations"]] == ["Oakland"]
+
+
+def test_a_lead_not_yet_saved_can_be_analysed(demo_market):
+    # the service reads attributes only: plain numbers work as well as Decimals
+    preferences = SimpleNamespace(
+        property_types=["condo"],
+        min_price=400_000,
+        max_price=700_000.0,
+        preferred_locations=["San Mateo"],
+        min_bedrooms=None,
+        min_bathrooms=1.5,
+    )
+
+    result = analyse_lead(SimpleNamespace(lead_type="buyer", preferences=preferences))
+
+    assert result["market_analysis"]["locations"][0]["budget_fit"]["position"] == "below"
