@@ -4,4 +4,5 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v2/", include("leads.api.urls")),
+    path("unsubscribe/", include("integrations.workflows.urls")),
 ]

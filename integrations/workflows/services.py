@@ -1,0 +1,273 @@
+"""Follow-up workflows and speed to lead.
+
+After each committed save the pipeline calls ``start_for_lead``; the periodic jobs
+call ``mark_sla_breaches`` and ``send_overdue_digest``. Every step is claimed
+through a unique ``WorkflowEvent`` key, so running any of them twice, late or in
+two workers at once never creates a second task or sends a second message.
+
+A message is sent at most once: its key is claimed, then it is sent; if sending
+fails the claim is released so the next run can try again.
+"""
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from integrations.workflows import emails
+from integrations.workflows.models import WorkflowEvent, WorkflowEventKind
+from integrations.workflows.unsubscribe import OPT_OUT_FIELDS, UnsubscribeTarget, unsubscribe_target
+from leads.models import (
+    Contact,
+    FollowUpKind,
+    FollowUpTask,
+    Interaction,
+    InteractionDirection,
+    InteractionType,
+    Lead,
+    LeadStatus,
+    SlaStatus,
+    StatusChange,
+    UrgencyLevel,
+    User,
+)
+
+logger = logging.getLogger(__name__)
+
+ALERT_URGENCIES = (UrgencyLevel.URGENT, UrgencyLevel.HIGH)
+ESCALATION_BATCH = 200
+DEFAULT_SLA_MINUTES = {"urgent": 5, "high": 60, "normal": 1440, "low": 4320}
+
+
+def first_contact_sla(urgency: str) -> timedelta:
+    """Time allowed from a lead's arrival to its first contact (LEAD_FIRST_CONTACT_SLA_MINUTES)."""
+    minutes = {**DEFAULT_SLA_MINUTES, **getattr(settings, "LEAD_FIRST_CONTACT_SLA_MINUTES", {})}
+    return timedelta(minutes=minutes.get(urgency, minutes[UrgencyLevel.NORMAL]))
+
+
+# --- after each save ---------------------------------------------------------------
+
+
+def start_for_lead(lead: Lead, *, reason: str) -> None:
+    """Run the lead's workflows for a committed save; idempotent, safe to run late.
+
+    A new lead (``reason == "created"``, created in status new) gets one
+    first-contact task due by its urgency from the moment it arrived, its
+    ``sla_due_at``, a welcome email (unless opted out or without email) and, when
+    urgent or high and not yet contacted, an alert to its agent. A lead created
+    further down the pipeline (imported history, demo data) gets none of these. On
+    every save, a contacted lead settles its SLA (met or breached) and completes its
+    open first-contact task.
+    """
+    lead = Lead.objects.select_related("contact", "preferences", "timeline", "assigned_to").filter(pk=lead.pk).first()
+    if lead is None:
+        return
+    if reason == "created" and _arrived_as_new(lead):
+        _plan_first_contact(lead)
+        _welcome(lead)
+        _alert_agent(lead)
+    _settle_first_contact(lead)
+
+
+def _arrived_as_new(lead: Lead) -> bool:
+    if lead.status == LeadStatus.NEW:
+        return True
+    return StatusChange.objects.filter(lead=lead, from_status="", to_status=LeadStatus.NEW).exists()
+
+
+def _plan_first_contact(lead: Lead) -> None:
+    due_at = lead.created_at + first_contact_sla(lead.timeline.urgency_level)
+    with transaction.atomic():
+        _, planned_now = WorkflowEvent.objects.get_or_create(
+            key=f"first-contact:{lead.pk}", defaults={"kind": WorkflowEventKind.FIRST_CONTACT_PLANNED, "lead": lead}
+        )
+        if planned_now:
+            FollowUpTask.objects.create(
+                lead=lead,
+                assigned_to=lead.assigned_to,
+                kind=FollowUpKind.FIRST_CONTACT,
+                title=f"First contact with {lead.contact.full_name}",
+                due_at=due_at,
+            )
+            # .update(): a workflow's bookkeeping is not a new version of the lead.
+            Lead.objects.filter(pk=lead.pk, sla_due_at__isnull=True).update(sla_due_at=due_at)
+    lead.refresh_from_db(fields=["sla_due_at", "sla_status"])
+
+
+def _welcome(lead: Lead) -> None:
+    contact = lead.contact
+    if not contact.email or contact.email_opt_out:
+        return
+    _send_once(
+        key=f"welcome:{lead.pk}",
+        kind=WorkflowEventKind.WELCOME_EMAIL,
+        lead=lead,
+        build=lambda: emails.welcome_message(lead),
+    )
+
+
+def _alert_agent(lead: Lead) -> None:
+    agent = lead.assigned_to
+    if (
+        lead.timeline.urgency_level not in ALERT_URGENCIES
+        or lead.first_contacted_at is not None
+        or agent is None
+        or not agent.is_active
+        or not agent.email
+        or lead.sla_due_at is None
+    ):
+        return
+    _send_once(
+        key=f"agent-alert:{lead.pk}",
+        kind=WorkflowEventKind.AGENT_ALERT,
+        lead=lead,
+        build=lambda: emails.agent_alert_message(lead, due_at=lead.sla_due_at),
+    )
+
+
+def _settle_first_contact(lead: Lead) -> None:
+    if lead.first_contacted_at is None:
+        return
+    if lead.sla_status == SlaStatus.PENDING and lead.sla_due_at is not None:
+        outcome = SlaStatus.MET if lead.first_contacted_at <= lead.sla_due_at else SlaStatus.BREACHED
+        Lead.objects.filter(pk=lead.pk, sla_status=SlaStatus.PENDING).update(sla_status=outcome)
+    FollowUpTask.objects.filter(lead=lead, kind=FollowUpKind.FIRST_CONTACT, completed_at__isnull=True).update(
+        completed_at=lead.first_contacted_at
+    )
+
+
+# --- periodic ----------------------------------------------------------------------
+
+
+def mark_sla_breaches(now: datetime | None = None) -> dict[str, int]:
+    """Settle pending SLAs: contacted leads become met or breached; leads past due
+    with no contact become breached and are escalated to their agent's manager
+    (once per lead). Returns counts: met, breached, escalated."""
+    now = now or timezone.now()
+    pending = Lead.objects.filter(sla_status=SlaStatus.PENDING, sla_due_at__isnull=False)
+    met = pending.filter(first_contacted_at__lte=F("sla_due_at")).update(sla_status=SlaStatus.MET)
+    breached = pending.filter(first_contacted_at__gt=F("sla_due_at")).update(sla_status=SlaStatus.BREACHED)
+    breached += pending.filter(first_contacted_at__isnull=True, sla_due_at__lt=now).update(
+        sla_status=SlaStatus.BREACHED
+    )
+    escalated = 0
+    for lead in _leads_to_escalate()[:ESCALATION_BATCH]:
+        manager = lead.assigned_to.manager
+        escalated += _send_once(
+            key=f"sla-escalation:{lead.pk}",
+            kind=WorkflowEventKind.SLA_ESCALATION,
+            lead=lead,
+            build=lambda lead=lead, manager=manager: emails.sla_escalation_message(lead, manager=manager),
+        )
+    return {"met": met, "breached": breached, "escalated": escalated}
+
+
+def _leads_to_escalate():
+    """Breached, still uncontacted leads whose agent has a manager with an email,
+    not escalated yet."""
+    escalations = WorkflowEvent.objects.filter(lead=OuterRef("pk"), kind=WorkflowEventKind.SLA_ESCALATION)
+    return (
+        Lead.objects.filter(
+            sla_status=SlaStatus.BREACHED,
+            first_contacted_at__isnull=True,
+            assigned_to__manager__is_active=True,
+        )
+        .exclude(assigned_to__manager__email="")
+        .exclude(Exists(escalations))
+        .select_related("contact", "timeline", "assigned_to__manager")
+        .order_by("sla_due_at", "pk")
+    )
+
+
+def send_overdue_digest(now: datetime | None = None) -> int:
+    """Email each active agent the open follow-ups past due (theirs, or unassigned on
+    their leads), once per agent per UTC day. Returns how many digests were sent."""
+    now = now or timezone.now()
+    tasks = (
+        FollowUpTask.objects.filter(completed_at__isnull=True, due_at__lt=now)
+        .filter(Q(assigned_to__isnull=False) | Q(lead__assigned_to__isnull=False))
+        .select_related("lead__contact", "lead__assigned_to", "assigned_to")
+        .order_by("due_at", "pk")
+    )
+    by_agent: dict[User, list[FollowUpTask]] = defaultdict(list)
+    for task in tasks:
+        agent = task.assigned_to or task.lead.assigned_to
+        if agent.is_active and agent.email:
+            by_agent[agent].append(task)
+    sent = 0
+    for agent, agent_tasks in by_agent.items():
+        sent += _send_once(
+            key=f"overdue-digest:{agent.pk}:{now.date().isoformat()}",
+            kind=WorkflowEventKind.OVERDUE_DIGEST,
+            lead=None,
+            build=lambda agent=agent, agent_tasks=agent_tasks: emails.overdue_digest_message(
+                agent, tasks=agent_tasks, now=now
+            ),
+        )
+    return sent
+
+
+# --- opt-out -------------------------------------------------------------------------
+
+
+def record_opt_out(*, token: str) -> UnsubscribeTarget:
+    """Opt the token's lead out of the token's channel; InvalidUnsubscribeLink for a
+    bad or expired token. Saying it twice changes nothing the second time.
+
+    The opt-out is a change to the lead: its version moves on, the after-save work
+    runs (the CRM learns of it) and a note tells the agent why messages stopped.
+    """
+    target = unsubscribe_target(token=token)
+    field = OPT_OUT_FIELDS[target.channel]
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().get(pk=target.lead.pk)
+        changed = Contact.objects.filter(lead=lead, **{field: False}).update(**{field: True})
+        if changed:
+            now = timezone.now()
+            Interaction.objects.create(
+                lead=lead,
+                type=InteractionType.NOTE,
+                direction=InteractionDirection.INTERNAL,
+                summary=f"Unsubscribed from {target.channel_label} through the link in a message.",
+                occurred_at=now,
+            )
+            Lead.objects.filter(pk=lead.pk).update(version=F("version") + 1, updated_at=now)
+            lead.refresh_from_db(fields=["version", "updated_at"])
+            _schedule_after_save(lead, reason="opted_out")
+    target.lead.contact.refresh_from_db()
+    return target
+
+
+def _schedule_after_save(lead: Lead, *, reason: str) -> None:
+    from integrations.pipeline import lead_saved
+
+    lead_saved(lead, reason=reason)
+
+
+# --- sending -------------------------------------------------------------------------
+
+
+def _send_once(*, key: str, kind: str, lead: Lead | None, build) -> bool:
+    """Claim ``key``, then build and send the message; False when already claimed.
+
+    ``build`` is only called once the claim is won, so nothing is rendered for a
+    message already sent. A failed send releases the claim and re-raises.
+    """
+    event, claimed = WorkflowEvent.objects.get_or_create(key=key, defaults={"kind": kind, "lead": lead})
+    if not claimed:
+        return False
+    try:
+        message: EmailMultiAlternatives = build()
+        event.recipient = ", ".join(message.to)[:254]
+        message.send()
+    except Exception:
+        event.delete()
+        raise
+    event.save(update_fields=["recipient"])
+    logger.info("Sent %s to %s", key, event.recipient)
+    return True
