@@ -110,7 +110,8 @@ def signature_problems(request: Received, *, secret: str = WEBHOOK_SECRET, max_a
     timestamp = request.headers.get("x-leads-timestamp", "")
     if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > max_age:
         problems.append(f"stale or missing timestamp {timestamp!r}")
-    expected = "sha256=" + hmac.new(secret.encode(), f"{timestamp}.".encode() + request.body, hashlib.sha256).hexdigest()
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + request.body, hashlib.sha256).hexdigest()
+    expected = f"sha256={digest}"
     if not hmac.compare_digest(request.headers.get("x-leads-signature", ""), expected):
         problems.append("signature does not match")
     return problems
