@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from leads import selectors
@@ -269,9 +269,10 @@ class LeadManagementService:
 
     @staticmethod
     def _bump(lead: Lead) -> None:
-        lead.version = F("version") + 1
+        """Save the lead as its next version. Callers hold the row lock (``_lock``;
+        on SQLite the IMMEDIATE transaction), so the increment cannot race."""
+        lead.version += 1
         lead.save()
-        lead.refresh_from_db(fields=["version", "updated_at"])
 
     @staticmethod
     def _reload(lead: Lead) -> Lead:

@@ -1,0 +1,106 @@
+"""REST API v2 query counts: reads stay a fixed, small number of queries however
+many leads or interactions there are; writes stay bounded."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from leads.tests.api_assertions import LEADS_URL, lead_url
+from leads.tests.factories import InteractionFactory, LeadFactory, seed_payload
+
+pytestmark = pytest.mark.django_db
+
+# token lookup, count, page of leads, their interactions (with authors)
+LIST_QUERIES = 4
+# token lookup, the lead with contact/preferences/timeline/agent, its interactions
+DETAIL_QUERIES = 3
+
+
+def count_queries(request) -> int:
+    with CaptureQueriesContext(connection) as context:
+        response = request()
+    assert response.status_code in (200, 201), response.content
+    return len(context.captured_queries)
+
+
+def leads_with_interactions(agent, count: int, interactions_each: int = 2):
+    leads = LeadFactory.create_batch(count, assigned_to=agent)
+    for lead in leads:
+        InteractionFactory.create_batch(interactions_each, lead=lead)
+    return leads
+
+
+def test_the_list_makes_the_same_few_queries_for_1_or_100_leads(api_client, agent, django_assert_max_num_queries):
+    client = api_client(agent)
+    leads_with_interactions(agent, 1)
+    one = count_queries(lambda: client.get(f"{LEADS_URL}?page_size=100"))
+
+    leads_with_interactions(agent, 99)
+    with django_assert_max_num_queries(LIST_QUERIES):
+        response = client.get(f"{LEADS_URL}?page_size=100")
+
+    assert len(response.json()["leads"]) == 100
+    assert one == count_queries(lambda: client.get(f"{LEADS_URL}?page_size=100"))
+
+
+def test_a_filtered_list_for_a_manager_is_bounded_too(api_client, manager, agent, django_assert_max_num_queries):
+    leads_with_interactions(agent, 30)
+    client = api_client(manager)
+    query = f"{LEADS_URL}?page_size=50&status=new&lead_type=buyer&assigned_to={agent.username}&search=a&ordering=-score"
+
+    with django_assert_max_num_queries(LIST_QUERIES):
+        client.get(query)
+
+
+def test_an_empty_page_skips_the_page_query(api_client, agent, django_assert_max_num_queries):
+    leads_with_interactions(agent, 3)
+    client = api_client(agent)
+
+    with django_assert_max_num_queries(2):  # token, count
+        response = client.get(f"{LEADS_URL}?page=9")
+
+    assert response.json()["leads"] == []
+
+
+def test_the_detail_makes_a_fixed_number_of_queries(api_client, agent, django_assert_max_num_queries):
+    [lead] = leads_with_interactions(agent, 1, interactions_each=25)
+    client = api_client(agent)
+
+    with django_assert_max_num_queries(DETAIL_QUERIES):
+        response = client.get(lead_url(lead.public_id))
+
+    assert len(response.json()["lead"]["interactions"]) == 25
+
+
+def write_query_counts(client, lead) -> dict[str, int]:
+    lead_id = lead.public_id
+    interaction = {"type": "call", "summary": "Hi"}
+    return {
+        "update": count_queries(lambda: client.patch(lead_url(lead_id), {"status": "qualified"}, format="json")),
+        "interaction": count_queries(
+            lambda: client.post(lead_url(lead_id, interactions=True), interaction, format="json")
+        ),
+        "no-op update": count_queries(lambda: client.patch(lead_url(lead_id), {}, format="json")),
+    }
+
+
+def test_writes_do_not_grow_with_the_leads_history(api_client, agent):
+    [fresh] = leads_with_interactions(agent, 1, interactions_each=0)
+    [busy] = leads_with_interactions(agent, 1, interactions_each=30)
+    client = api_client(agent)
+
+    fresh_counts, busy_counts = write_query_counts(client, fresh), write_query_counts(client, busy)
+
+    assert fresh_counts == busy_counts
+    # Loose bounds: the after-save outbox rows belong to the pipeline and may change.
+    # A no-op is: token, visibility, savepoint, lock, reload (2), release; no write.
+    assert busy_counts["update"] <= 13
+    assert busy_counts["interaction"] <= 13
+    assert busy_counts["no-op update"] <= 7
+
+
+def test_create_is_bounded(api_client, agent, django_assert_max_num_queries):
+    client = api_client(agent)
+
+    with django_assert_max_num_queries(13):
+        client.post(LEADS_URL, seed_payload(), format="json")
