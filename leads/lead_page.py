@@ -1,0 +1,68 @@
+"""Reads for a lead's page: its story as one timeline, the market figures as chart
+series, the score and the CRM sync state. Each part degrades to an empty state
+while the after-save work has not produced it yet."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from leads.models import Interaction, Lead, StatusChange
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str  # "interaction" or "status"
+    item: Interaction | StatusChange
+
+
+def lead_page_data(lead: Lead) -> dict[str, Any]:
+    """Everything the lead page shows beyond the lead itself (expects
+    ``selectors.with_lead_details``). Two queries, plus the CRM state's."""
+    market = lead.metadata.get("market_analysis") or {}
+    locations = [entry for entry in market.get("locations") or [] if isinstance(entry, dict)]
+    return {
+        "timeline": lead_timeline(lead),
+        "market": market,
+        "market_locations": locations,
+        "market_chart": market_chart(locations),
+        "insights": lead.metadata.get("lead_insights") or {},
+        "score_factors": [factor for factor in lead.score_breakdown or [] if isinstance(factor, dict)],
+        "crm_sync": crm_sync_state(lead),
+    }
+
+
+def lead_timeline(lead: Lead) -> list[TimelineEntry]:
+    """Interactions and status changes, newest first."""
+    entries = [TimelineEntry(at=item.occurred_at, kind="interaction", item=item) for item in lead.interactions.all()]
+    changes = StatusChange.objects.filter(lead=lead).select_related("changed_by")
+    entries += [TimelineEntry(at=change.changed_at, kind="status", item=change) for change in changes]
+    return sorted(entries, key=lambda entry: entry.at, reverse=True)
+
+
+def market_chart(locations: list[dict]) -> dict | None:
+    """Median sale price per month, one series per location; None without data."""
+    series = {}
+    for entry in locations:
+        points = ((entry.get("trend") or {}).get("series")) or []
+        values = {point.get("month"): point.get("median_sale_price") for point in points if isinstance(point, dict)}
+        if any(value is not None for value in values.values()):
+            series[str(entry.get("location", ""))] = values
+    if not series:
+        return None
+    months = sorted({month for values in series.values() for month in values if month})
+    return {
+        "labels": months,
+        "datasets": [
+            {"label": name, "data": [values.get(month) for month in months]} for name, values in series.items()
+        ],
+    }
+
+
+def crm_sync_state(lead: Lead) -> list[dict] | None:
+    """One entry per CRM target, or None when the CRM integration is not installed."""
+    try:
+        from integrations.crm.selectors import sync_state_for_lead
+    except ImportError:
+        return None
+    return sync_state_for_lead(lead)

@@ -1,0 +1,28 @@
+"""The dashboard: today's work and the pipeline at a glance."""
+
+from django.shortcuts import render
+from django.utils import timezone
+
+from leads import reports
+from leads.followups import grouped_follow_ups
+from leads.views.common import agent_page
+
+
+@agent_page
+def dashboard(request):
+    user, now = request.user, timezone.now()
+    follow_ups = grouped_follow_ups(user=user, now=now)
+    context = {
+        "headline": reports.headline(user=user, now=now),
+        "waiting": reports.waiting_for_first_contact(user=user),
+        "due_today": (follow_ups.overdue + follow_ups.today)[:8],
+        "agent_rows": reports.agent_table(user=user),
+        "charts": {
+            "funnel": reports.status_funnel(user=user),
+            "sources": reports.new_leads_by_source(user=user, now=now),
+            "scores": reports.score_distribution(user=user),
+            "speed": reports.speed_to_lead_by_week(user=user, now=now),
+        },
+        "now": now,
+    }
+    return render(request, "dashboard/index.html", context)
