@@ -20,6 +20,8 @@ class PeriodicJob:
 
 JOBS: dict[str, PeriodicJob] = {
     "sweep_pipeline": PeriodicJob("integrations.pipeline.sweep", timedelta(seconds=30)),
+    # CRM sync retries: queues outbox records whose backoff has passed (or whose delivery was lost).
+    "sweep_crm_outbox": PeriodicJob("integrations.crm.services.sweep_outbox", timedelta(seconds=30)),
 }
 
 

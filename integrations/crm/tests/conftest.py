@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -25,6 +26,7 @@ class Reply:
     body: dict | str = field(default_factory=lambda: {"ok": True})
     delay: float = 0.0
     headers: dict = field(default_factory=dict)
+    before: Callable[[], None] | None = None  # runs in the server thread before it answers
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,8 @@ class LoopbackServer:
                     body=self.rfile.read(length),
                 )
                 reply = server._next_reply(request)
+                if reply.before is not None:
+                    reply.before()
                 time.sleep(reply.delay)
                 body = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
                 try:
