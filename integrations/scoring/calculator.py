@@ -179,7 +179,7 @@ def _location_fit(location: dict[str, Any], config: dict[str, Any]) -> tuple[flo
 def _timeline(timeline, now: datetime) -> tuple[float, str]:
     urgency = timeline.urgency_level if timeline else UrgencyLevel.NORMAL
     fraction = URGENCY_FRACTIONS.get(urgency, URGENCY_FRACTIONS[UrgencyLevel.NORMAL])
-    reason = f"Urgency {urgency}."
+    reason = f"Urgency: {urgency}."
     move_date = timeline.target_move_date if timeline else None
     if move_date is not None:
         days = (move_date - now.date()).days
@@ -228,6 +228,11 @@ def _source_quality(lead: Lead, config: dict[str, Any]) -> tuple[float, str]:
     own = stats.get(lead.source, SourceConversion(total=0, converted=0))
     rate = (own.converted + team_rate * prior_weight) / max(own.total + prior_weight, 1)
     fraction = rate / team_rate / 2 if team_rate > 0 else NEUTRAL
+    if own.total == 0:
+        return (
+            fraction,
+            f"No history for {lead.get_source_display()} leads yet; the team's rate ({team_rate:.0%}) assumed.",
+        )
     reason = (
         f"{lead.get_source_display()} leads: {own.converted} of {own.total} reached qualified; "
         f"smoothed rate {rate:.0%} against the team's {team_rate:.0%}."

@@ -235,8 +235,10 @@ def test_source_quality_comes_from_the_teams_history_smoothed():
 
 def test_source_quality_is_average_without_history():
     lead = lead_arrived(source="zillow")
+    quality = factor(score_lead(lead, market_analysis=None, now=NOW), "source_quality")
 
-    assert factor(score_lead(lead, market_analysis=None, now=NOW), "source_quality")["points"] == 5.0
+    assert quality["points"] == 5.0
+    assert quality["reason"] == "No history for Zillow leads yet; the team's rate (15%) assumed."
 
 
 def test_weights_come_from_settings_with_defaults_for_the_rest():
