@@ -25,7 +25,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from integrations.crm.models import CrmSyncRecord, SyncStatus
 from integrations.crm.selectors import due_records
 from integrations.crm.targets import enabled_targets, push, target_is_configured
-from integrations.crm.transport import DeliveryError
+from integrations.crm.transport import DeliveryError, TransientDeliveryError
 from leads.models import Lead
 from leads.selectors import with_lead_details
 
@@ -117,6 +117,12 @@ def deliver(record_id: int) -> DeliveryOutcome:
         )
     except DeliveryError as error:
         return _record_failure(record_id, version=version, error=error)
+    except Exception as error:
+        # A bug or a time limit: count it like a transient failure, so the record
+        # is retried a bounded number of times instead of sitting claimed, then re-raise.
+        unexpected = TransientDeliveryError(f"Unexpected {type(error).__name__}: {error}")
+        _record_failure(record_id, version=version, error=unexpected)
+        raise
     return _record_success(record_id, version=version, external_id=external_id)
 
 
@@ -188,6 +194,15 @@ def _claim(record_id: int) -> CrmSyncRecord | DeliveryOutcome:
             return DeliveryOutcome.BUSY
         if not target_is_configured(record.target):
             return DeliveryOutcome.NOT_CONFIGURED
+        if record.attempts >= settings.CRM_SYNC_MAX_ATTEMPTS:
+            # Only attempts that never reported back (a killed worker) get here.
+            record.status = SyncStatus.DEAD
+            record.next_attempt_at = record.claimed_until = None
+            record.last_error = (
+                f"Gave up after {record.attempts} attempts; the last did not finish. {record.last_error}"
+            )
+            record.save()
+            return DeliveryOutcome.DEAD
         record.attempts += 1
         record.last_attempt_at = now
         record.claimed_until = record.next_attempt_at = _requeue_time(now)

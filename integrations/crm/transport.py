@@ -7,6 +7,13 @@ from typing import Any
 import requests
 
 ERROR_TEXT_LIMIT = 2000
+# Failures no retry can fix: the configured URL itself is unusable.
+CONFIGURATION_ERRORS = (
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.InvalidURL,
+    requests.exceptions.InvalidHeader,
+)
 
 
 class DeliveryError(Exception):
@@ -50,8 +57,10 @@ def send(session: requests.Session, method: str, url: str, *, timeouts: Timeouts
         raise TransientDeliveryError(f"Timed out: {exc}") from exc
     except requests.ConnectionError as exc:
         raise TransientDeliveryError(f"Connection failed: {exc}") from exc
-    except requests.RequestException as exc:
-        raise PermanentDeliveryError(f"Request could not be sent: {exc}") from exc
+    except CONFIGURATION_ERRORS as exc:
+        raise PermanentDeliveryError(f"Request could not be made, check the target's URL: {exc}") from exc
+    except requests.RequestException as exc:  # e.g. the connection dropped mid-answer
+        raise TransientDeliveryError(f"Request failed: {exc}") from exc
     if 200 <= response.status_code < 300:
         return response
     raise error_for(response)

@@ -183,3 +183,39 @@ def test_a_webhook_url_without_secret_is_reported_by_the_checks():
 def test_a_complete_configuration_passes_the_checks(webhook_target):
     ids = {message.id for message in run_checks()}
     assert not {"crm.W001", "crm.W002"} & ids
+
+
+def test_a_record_whose_attempts_never_reported_back_is_dead_at_the_limit(webhook_target):
+    # given a record whose every attempt died with its worker (claims expired, no result)
+    (record,) = enqueue_sync(LeadFactory())
+    expired = timezone.now() - timedelta(seconds=1)
+    CrmSyncRecord.objects.filter(pk=record.pk).update(attempts=4, claimed_until=expired, next_attempt_at=expired)
+    # when it is picked up once more
+    assert deliver(record.pk) == DeliveryOutcome.DEAD
+    # then it gives up instead of looping forever
+    record.refresh_from_db()
+    assert (record.status, record.next_attempt_at, record.claimed_until) == (SyncStatus.DEAD, None, None)
+    assert "Gave up after 4 attempts" in record.last_error
+    assert webhook_target.received == []
+
+
+def test_an_unexpected_error_is_recorded_as_a_failed_attempt_and_raised(webhook_target):
+    # given a lead whose contact row is missing (data the representation cannot render)
+    lead = LeadFactory(contact=None)
+    (record,) = enqueue_sync(lead)
+    # when it is delivered, the error surfaces to the worker
+    with pytest.raises(Lead.contact.RelatedObjectDoesNotExist):
+        deliver(record.pk)
+    # and the record counts the attempt and is not left claimed
+    record.refresh_from_db()
+    assert (record.status, record.attempts, record.claimed_until) == (SyncStatus.FAILED, 1, None)
+    assert record.last_error.startswith("Unexpected RelatedObjectDoesNotExist")
+    assert webhook_target.received == []
+
+
+def test_an_unusable_target_url_is_dead_at_once():
+    with override_settings(CRM_TARGETS=["webhook"], CRM_WEBHOOK_URL="crm.example.com/hook", CRM_WEBHOOK_SECRET="s"):
+        (record,) = enqueue_sync(LeadFactory())
+        assert deliver(record.pk) == DeliveryOutcome.DEAD
+    record.refresh_from_db()
+    assert "check the target's URL" in record.last_error
