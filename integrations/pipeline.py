@@ -55,8 +55,7 @@ def sweep(now: datetime | None = None) -> int:
     unsent_grace = timedelta(seconds=settings.PIPELINE_UNSENT_GRACE_SECONDS)
     unfinished_grace = timedelta(seconds=settings.PIPELINE_UNFINISHED_GRACE_SECONDS)
     stuck = PipelineJob.objects.filter(status=PipelineJobStatus.PENDING).filter(
-        Q(dispatched_at__isnull=True, created_at__lte=now - unsent_grace)
-        | Q(dispatched_at__lte=now - unfinished_grace)
+        Q(dispatched_at__isnull=True, created_at__lte=now - unsent_grace) | Q(dispatched_at__lte=now - unfinished_grace)
     )
     sent = 0
     for job_id in stuck.order_by("created_at").values_list("pk", flat=True)[:SWEEP_BATCH]:
@@ -70,7 +69,7 @@ def sweep(now: datetime | None = None) -> int:
 def process_job(job_id: int) -> str:
     """Analyse and score the job's lead version; returns what happened ("done", "superseded", ...)."""
     from integrations.market.services import analyse_lead
-    from integrations.scoring.services import score_lead
+    from integrations.scoring.services import record_scoring, score_lead
 
     job = PipelineJob.objects.filter(pk=job_id).first()
     if job is None or job.status in (PipelineJobStatus.DONE, PipelineJobStatus.SUPERSEDED):
@@ -86,17 +85,19 @@ def process_job(job_id: int) -> str:
     analysis = analyse_lead(lead)
     result = score_lead(lead, market_analysis=analysis.get("market_analysis"))
     metadata = {**lead.metadata, **analysis}
-    written = Lead.objects.filter(pk=lead.pk, version=job.version).update(
-        metadata=metadata,
-        score=result.score,
-        score_breakdown=result.factors,
-        processing_status=ProcessingStatus.DONE,
-        processing_error="",
-        processed_version=job.version,
-    )
-    if not written:  # a newer save landed while we computed; its own job will run
-        return _finish(job, PipelineJobStatus.SUPERSEDED)
-    _finish(job, PipelineJobStatus.DONE)
+    with transaction.atomic():
+        written = Lead.objects.filter(pk=lead.pk, version=job.version).update(
+            metadata=metadata,
+            score=result.score,
+            score_breakdown=result.factors,
+            processing_status=ProcessingStatus.DONE,
+            processing_error="",
+            processed_version=job.version,
+        )
+        if not written:  # a newer save landed while we computed; its own job will run
+            return _finish(job, PipelineJobStatus.SUPERSEDED)
+        record_scoring(lead_pk=lead.pk, version=job.version, result=result)
+        _finish(job, PipelineJobStatus.DONE)
     _start_follow_on_work(lead, job)
     return "done"
 
