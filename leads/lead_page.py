@@ -52,11 +52,19 @@ def market_chart(locations: list[dict]) -> dict | None:
         return None
     months = sorted({month for values in series.values() for month in values if month})
     return {
-        "labels": months,
+        "labels": [_month_label(month) for month in months],
         "datasets": [
             {"label": name, "data": [values.get(month) for month in months]} for name, values in series.items()
         ],
     }
+
+
+def _month_label(month: str) -> str:
+    """'2025-11' -> "Nov '25"."""
+    try:
+        return datetime.strptime(str(month)[:7], "%Y-%m").strftime("%b '%y")
+    except ValueError:
+        return str(month)
 
 
 def crm_sync_state(lead: Lead) -> list[dict] | None:

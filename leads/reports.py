@@ -10,7 +10,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from leads.followups import visible_follow_ups
+from leads.followups import open_follow_ups
 from leads.models import Lead, LeadSource, LeadStatus, Role, SlaStatus, User
 from leads.selectors import visible_leads
 
@@ -78,7 +78,7 @@ def headline(*, user: User, now: datetime) -> Headline:
         window_total=Count("id", filter=Q(created_at__gte=window_start)),
         window_closed=Count("id", filter=Q(created_at__gte=window_start, status=LeadStatus.CLOSED)),
     )
-    overdue = visible_follow_ups(user).filter(completed_at__isnull=True, due_at__lt=now).count()
+    overdue = open_follow_ups(user=user, everyone=user.sees_all_leads).filter(due_at__lt=now).count()
     minutes = _minutes_to_first_contact(leads.filter(created_at__gte=now - timedelta(days=SPEED_TO_LEAD_DAYS)))
     total = counts["window_total"]
     return Headline(

@@ -3,6 +3,7 @@
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
+import phonenumbers
 from django import template
 from django.utils import timezone
 
@@ -88,3 +89,28 @@ def get_item(mapping, key):
 @register.filter
 def humanize_key(value: str) -> str:
     return str(value).replace("_", " ").capitalize()
+
+
+@register.filter
+def phone_display(value: str) -> str:
+    """+14155550100 -> '+1 415-555-0100'; anything that does not parse stays as it is."""
+    if not value:
+        return ""
+    try:
+        parsed = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return value
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+@register.filter
+def ago(moment: datetime | None) -> str:
+    """A short relative time: '5 min ago', '3 h ago', '2 d ago', 'in 4 d'."""
+    if moment is None:
+        return "—"
+    seconds = (timezone.now() - moment).total_seconds()
+    text = minutes_human(abs(seconds) / 60).split(" ")
+    short = " ".join(text[:2])  # the largest unit only
+    if abs(seconds) < 60:
+        return "just now"
+    return f"{short} ago" if seconds > 0 else f"in {short}"

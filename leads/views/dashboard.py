@@ -11,7 +11,7 @@ from leads.views.common import agent_page
 @agent_page
 def dashboard(request):
     user, now = request.user, timezone.now()
-    follow_ups = grouped_follow_ups(user=user, now=now)
+    follow_ups = grouped_follow_ups(user=user, now=now, everyone=user.sees_all_leads)
     context = {
         "headline": reports.headline(user=user, now=now),
         "waiting": reports.waiting_for_first_contact(user=user),
