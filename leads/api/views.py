@@ -10,6 +10,8 @@ from leads.api.envelope import envelope, mark_request_start
 from leads.api.parsers import StrictJSONParser
 from leads.api.representations import interaction_data, lead_data
 from leads.api.serializers import InteractionInput, LeadInput, ListQuery
+from leads.errors import PreconditionFailed
+from leads.models import Lead
 from leads.services import LeadManagementService
 
 MULTI_VALUE = {"status", "lead_type", "source", "urgency"}
@@ -21,6 +23,17 @@ def split_commas(params: QueryDict) -> QueryDict:
     for key, values in params.lists():
         split.setlist(key, [part for value in values for part in value.split(",")] if key in MULTI_VALUE else values)
     return split
+
+
+def if_match_version(request) -> int | None:
+    """The lead version an update expects, from ``If-Match: "3"`` (None: absent or ``*``)."""
+    header = request.headers.get("If-Match", "").strip()
+    if header in ("", "*"):
+        return None
+    tag = header.removeprefix("W/").strip('"')
+    if not (tag.isascii() and tag.isdigit() and len(tag) <= 9):
+        raise PreconditionFailed('If-Match must be the ETag of the lead, e.g. "3".')
+    return int(tag)
 
 
 class LeadsAPIView(APIView):
@@ -38,6 +51,12 @@ class LeadsAPIView(APIView):
 
     def respond(self, status_code: int = status.HTTP_200_OK, **body) -> Response:
         return Response(envelope(self.request, **body), status=status_code)
+
+    def respond_with_lead(self, lead: Lead, status_code: int = status.HTTP_200_OK) -> Response:
+        """The lead envelope; the ETag is the lead's version, for ``If-Match`` on updates."""
+        response = self.respond(status_code, lead=lead_data(lead))
+        response["ETag"] = f'"{lead.version}"'
+        return response
 
     def ensure_visible(self, lead_id: str) -> None:
         """404 before any 400 or 415, so a caller learns nothing about leads it cannot see."""
@@ -63,12 +82,14 @@ class LeadCollectionView(LeadsAPIView):
 
     def post(self, request):
         lead = self.service.create_lead(self.validated(LeadInput))
-        return self.respond(status.HTTP_201_CREATED, lead=lead_data(lead))
+        response = self.respond_with_lead(lead, status.HTTP_201_CREATED)
+        response["Location"] = request.build_absolute_uri(f"{request.path.rstrip('/')}/{lead.public_id}")
+        return response
 
 
 class LeadDetailView(LeadsAPIView):
     def get(self, request, lead_id: str):
-        return self.respond(lead=lead_data(self.service.get_lead(lead_id)))
+        return self.respond_with_lead(self.service.get_lead(lead_id))
 
     def put(self, request, lead_id: str):
         # PUT merges like PATCH: the seed's integrations send only what changed.
@@ -76,8 +97,11 @@ class LeadDetailView(LeadsAPIView):
 
     def patch(self, request, lead_id: str):
         self.ensure_visible(lead_id)
-        lead = self.service.update_lead(lead_id, self.validated(LeadInput, partial=True))
-        return self.respond(lead=lead_data(lead))
+        expected_version = if_match_version(request)
+        lead = self.service.update_lead(
+            lead_id, self.validated(LeadInput, partial=True), expected_version=expected_version
+        )
+        return self.respond_with_lead(lead)
 
 
 class LeadInteractionsView(LeadsAPIView):
@@ -88,4 +112,4 @@ class LeadInteractionsView(LeadsAPIView):
     def post(self, request, lead_id: str):
         self.ensure_visible(lead_id)
         lead, _interaction = self.service.add_interaction(lead_id, self.validated(InteractionInput))
-        return self.respond(status.HTTP_201_CREATED, lead=lead_data(lead))
+        return self.respond_with_lead(lead, status.HTTP_201_CREATED)

@@ -462,3 +462,28 @@ def test_assigning_to_an_inactive_user_is_a_400(api_client, manager):
 
     assert "assigned_to" in assert_error(response, 400, "validation_error")["fields"]
     assert db_snapshot() == before
+
+
+# --- optimistic concurrency ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("if_match", ['"1"', '"3"', "stale", '"1", "2"', "9" * 20])
+def test_an_update_with_a_stale_or_malformed_if_match_is_a_412(api_client, agent, if_match):
+    lead = LeadFactory(assigned_to=agent, version=2)
+    before = db_snapshot()
+
+    for method in ("put", "patch"):
+        response = getattr(api_client(agent), method)(
+            lead_url(lead.public_id), {"status": "lost"}, format="json", headers={"If-Match": if_match}
+        )
+        assert_error(response, 412, "precondition_failed")
+
+    assert db_snapshot() == before
+
+
+def test_an_invisible_lead_is_a_404_whatever_the_if_match(api_client, agent, other_agent):
+    theirs = LeadFactory(assigned_to=other_agent)
+
+    response = api_client(agent).patch(lead_url(theirs.public_id), {}, format="json", headers={"If-Match": '"9"'})
+
+    assert_error(response, 404, "not_found")

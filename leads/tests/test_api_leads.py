@@ -462,3 +462,29 @@ def test_list_filters_assigned_to_by_username_me_and_unassigned(api_client, mana
     assert [lead["id"] for lead in by_id] == [mine.public_id]
     assert [lead["id"] for lead in unassigned] == [nobodys.public_id]
     assert [lead["id"] for lead in me] == [mine.public_id]
+
+
+# --- optimistic concurrency ----------------------------------------------------------
+
+
+def test_lead_responses_carry_the_version_as_etag_and_create_a_location(api_client, agent):
+    client = api_client(agent)
+
+    created = client.post(LEADS_URL, seed_payload(), format="json")
+    lead_id = created.json()["lead"]["id"]
+    read = client.get(lead_url(lead_id))
+    updated = client.patch(lead_url(lead_id), {"status": "qualified"}, format="json")
+
+    assert created["Location"] == f"http://testserver{lead_url(lead_id)}"
+    assert (created["ETag"], read["ETag"], updated["ETag"]) == ('"1"', '"1"', '"2"')
+
+
+@pytest.mark.parametrize("if_match", ['"1"', 'W/"1"', "1", "*"])
+def test_an_update_with_a_current_if_match_succeeds(api_client, agent, if_match):
+    client = api_client(agent)
+    lead_id = create(client)["id"]
+
+    response = client.patch(lead_url(lead_id), {"status": "qualified"}, format="json", headers={"If-Match": if_match})
+
+    assert response.status_code == 200
+    assert response.json()["lead"]["version"] == 2
