@@ -1,7 +1,15 @@
-"""HTTP for the CRM clients: one place that sends a request and sorts what can go
-wrong into "try again later" (transient) and "this will never work" (permanent)."""
+"""Outbound HTTP shared by the CRM sync and the integration webhooks: one place
+that sends a request and sorts what can go wrong into "try again later"
+(transient) and "this will never work" (permanent), signs JSON bodies, and
+spaces out retries."""
 
+import hashlib
+import hmac
+import json
+import random
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import requests
@@ -49,7 +57,7 @@ class Timeouts:
 def send(session: requests.Session, method: str, url: str, *, timeouts: Timeouts, **kwargs: Any) -> requests.Response:
     """The 2xx response to the request; raises a ``DeliveryError`` otherwise.
 
-    Redirects are not followed: a CRM endpoint that moved is a configuration error.
+    Redirects are not followed: an endpoint that moved is a configuration error.
     """
     try:
         response = session.request(method, url, timeout=timeouts.as_requests(), allow_redirects=False, **kwargs)
@@ -78,3 +86,34 @@ def _retry_after(response: requests.Response) -> int | None:
     """Seconds from a Retry-After header given in seconds (HTTP dates are ignored)."""
     value = response.headers.get("Retry-After", "").strip()
     return int(value) if value.isdigit() else None
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """Hex HMAC-SHA256 of ``"<timestamp>.<body>"`` under ``secret``."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def signed_json(payload: dict, *, secret: str) -> tuple[bytes, dict[str, str]]:
+    """The compact JSON body and the headers that let a receiver check it: ``X-Leads-Timestamp``
+    (Unix seconds, so it can refuse old replays) and ``X-Leads-Signature: sha256=<hex>``."""
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "X-Leads-Timestamp": timestamp,
+        "X-Leads-Signature": f"sha256={signature(secret, timestamp, body)}",
+    }
+    return body, headers
+
+
+def backoff_delay(
+    attempts: int, *, base_seconds: float, max_seconds: float, retry_after: int | None = None
+) -> timedelta:
+    """How long to wait after the ``attempts``-th failed try: ``base_seconds * 2^(attempts-1)``
+    capped at ``max_seconds``, with jitter (between half and all of the step) so failures
+    don't retry in step; never shorter than the target's Retry-After (itself capped)."""
+    step = min(max_seconds, base_seconds * 2 ** max(attempts - 1, 0))
+    seconds = random.uniform(step / 2, step)
+    if retry_after:
+        seconds = max(seconds, min(retry_after, max_seconds))
+    return timedelta(seconds=seconds)

@@ -12,7 +12,6 @@ outside any transaction: no database lock is held while a CRM takes its time.
 """
 
 import logging
-import random
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import partial
@@ -22,10 +21,11 @@ from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from integrations import http_delivery
 from integrations.crm.models import CrmSyncRecord, SyncStatus
 from integrations.crm.selectors import due_records
 from integrations.crm.targets import enabled_targets, push, target_is_configured
-from integrations.crm.transport import DeliveryError, TransientDeliveryError
+from integrations.http_delivery import DeliveryError, TransientDeliveryError
 from leads.models import Lead
 from leads.selectors import with_lead_details
 
@@ -168,15 +168,14 @@ def replay(record_ids: list[int]) -> int:
 
 
 def backoff_delay(attempts: int, *, retry_after: int | None = None) -> timedelta:
-    """How long to wait after the ``attempts``-th failed try: exponential, capped, with
-    jitter (between half and all of the step) so failed records don't retry in step;
-    never shorter than the target's Retry-After."""
-    ceiling = settings.CRM_SYNC_BACKOFF_MAX_SECONDS
-    step = min(ceiling, settings.CRM_SYNC_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0))
-    seconds = random.uniform(step / 2, step)
-    if retry_after:
-        seconds = max(seconds, min(retry_after, ceiling))
-    return timedelta(seconds=seconds)
+    """How long to wait after the ``attempts``-th failed try (``http_delivery.backoff_delay``
+    with the CRM_SYNC_BACKOFF_* settings)."""
+    return http_delivery.backoff_delay(
+        attempts,
+        base_seconds=settings.CRM_SYNC_BACKOFF_SECONDS,
+        max_seconds=settings.CRM_SYNC_BACKOFF_MAX_SECONDS,
+        retry_after=retry_after,
+    )
 
 
 def _claim(record_id: int) -> CrmSyncRecord | DeliveryOutcome:

@@ -32,7 +32,7 @@ def push(*, target: str, lead: Lead, version: int, idempotency_key: str, externa
     """Send the lead (expects ``with_lead_details``) as ``version`` to ``target``.
 
     Returns the target's id for the lead ("" when it has none); raises a
-    ``transport.DeliveryError`` when the target does not take it.
+    ``http_delivery.DeliveryError`` when the target does not take it.
     """
     if target == SyncTarget.WEBHOOK:
         payload = {"event": WEBHOOK_EVENT, "lead": lead_data(lead), "version": version}

@@ -8,7 +8,7 @@ created (a lead reachable by phone only).
 import requests
 from django.conf import settings
 
-from integrations.crm.transport import PermanentDeliveryError, Timeouts, send
+from integrations.http_delivery import PermanentDeliveryError, Timeouts, send
 
 CONTACTS_PATH = "/crm/v3/objects/contacts"
 USER_AGENT = "leadmgmt-crm-sync/1"

@@ -6,15 +6,10 @@ so a receiver can check the sender and refuse replays of old requests; and an
 ``Idempotency-Key`` that stays the same for every retry of one lead version.
 """
 
-import hashlib
-import hmac
-import json
-import time
-
 import requests
 from django.conf import settings
 
-from integrations.crm.transport import Timeouts, send
+from integrations.http_delivery import Timeouts, send, signed_json
 
 USER_AGENT = "leadmgmt-crm-sync/1"
 
@@ -40,15 +35,6 @@ class WebhookClient:
 
     def post_event(self, *, payload: dict, idempotency_key: str) -> None:
         """POST ``payload`` as signed JSON; raises a ``DeliveryError`` unless the answer is 2xx."""
-        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-        timestamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/json",
-            "X-Leads-Timestamp": timestamp,
-            "X-Leads-Signature": f"sha256={self.signature(timestamp, body)}",
-            "Idempotency-Key": idempotency_key,
-        }
+        body, headers = signed_json(payload, secret=self.secret)
+        headers["Idempotency-Key"] = idempotency_key
         send(self.session, "POST", self.url, timeouts=self.timeouts, data=body, headers=headers)
-
-    def signature(self, timestamp: str, body: bytes) -> str:
-        return hmac.new(self.secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
