@@ -5,6 +5,7 @@ import json
 from urllib.parse import quote
 
 import pytest
+from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from leads.tests.api_assertions import LEADS_URL, assert_error, db_snapshot, lead_url
@@ -364,6 +365,24 @@ def test_a_token_still_works_with_any_case_of_the_keyword(api_client, agent):
     client.credentials(HTTP_AUTHORIZATION=f"bearer {Token.objects.create(user=agent).key}")
 
     assert client.get(LEADS_URL).status_code == 200
+
+
+def test_a_browser_session_reads_the_api(agent, lead):
+    client = Client()
+    client.force_login(agent)
+
+    assert client.get(lead_url(lead.public_id)).status_code == 200
+
+
+def test_a_browser_session_write_without_a_csrf_token_is_a_403(agent, lead):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(agent)
+    before = db_snapshot()
+
+    response = client.patch(lead_url(lead.public_id), {"status": "lost"}, content_type="application/json")
+
+    assert_error(response, 403, "permission_denied")
+    assert db_snapshot() == before
 
 
 # --- not found -------------------------------------------------------------------
