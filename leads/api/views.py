@@ -18,10 +18,12 @@ MULTI_VALUE = {"status", "lead_type", "source", "urgency"}
 
 
 def split_commas(params: QueryDict) -> QueryDict:
-    """?status=new,contacted reads like ?status=new&status=contacted."""
+    """?status=new,contacted reads like ?status=new&status=contacted; empty parts are dropped."""
     split = QueryDict(mutable=True)
     for key, values in params.lists():
-        split.setlist(key, [part for value in values for part in value.split(",")] if key in MULTI_VALUE else values)
+        if key in MULTI_VALUE:
+            values = [part for value in values for part in value.split(",") if part.strip()]
+        split.setlist(key, values)
     return split
 
 

@@ -407,6 +407,7 @@ def _lead_for_filters(agent, **kwargs):
         ("source=referral", {"source": "referral"}, {"source": "website"}),
         ("status=new,contacted", {"status": "contacted"}, {"status": "lost"}),
         ("status=new&status=contacted", {"status": "contacted"}, {"status": "lost"}),
+        ("status=contacted,&lead_type=", {"status": "contacted"}, {"status": "lost"}),
         ("urgency=urgent", {"urgency": "urgent"}, {"urgency": "low"}),
         ("location=oakland", {"location": "Oakland"}, {"location": "San Jose"}),
         ("score_min=70&score_max=90", {"score": 80}, {"score": 40}),
