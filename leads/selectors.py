@@ -7,8 +7,9 @@ from django.db.models import Prefetch, QuerySet
 from leads.errors import NotFound
 from leads.models import Interaction, Lead, User
 
-# Public ids are 'lead_' and 24 hex characters; anything else cannot exist, and
-# is answered without a query (PostgreSQL errors on a NUL in a parameter).
+# Public ids are 'lead_' and 24 hex characters (models.new_public_lead_id), at most
+# 40 in all. A value outside this looser shape cannot exist and is answered without
+# a query (PostgreSQL errors on a NUL in a parameter).
 _LEAD_ID_SHAPE = re.compile(r"lead_[0-9A-Za-z]{1,35}")
 
 
