@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "integrations.scoring",
     "integrations.crm",
     "integrations.workflows",
+    "integrations.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -172,6 +173,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 60
+# One queue name per deployment sharing a Redis (and per end-to-end test run).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "leadmgmt")
 CELERY_TASK_SOFT_TIME_LIMIT = 45
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 5}
@@ -255,3 +258,17 @@ CRM_SYNC_BACKOFF_MAX_SECONDS = int(os.environ.get("CRM_SYNC_BACKOFF_MAX_SECONDS"
 # A queued or in-flight delivery that has not finished after this long is queued
 # again by the sweeper (a lost task or a dead worker never strands a record).
 CRM_SYNC_REQUEUE_AFTER_SECONDS = int(os.environ.get("CRM_SYNC_REQUEUE_AFTER_SECONDS", "300"))
+
+# Outbound webhooks (integrations.webhooks). Targets must resolve to public addresses
+# unless WEBHOOKS_ALLOW_PRIVATE_TARGETS is on (local development, receivers on the
+# same private network). Transient failures are retried after BACKOFF * 2^(attempt-1)
+# seconds (with jitter, at most BACKOFF_MAX); a delivery is dead after MAX_ATTEMPTS,
+# and at once on other 4xx answers. A queued delivery not finished after
+# REQUEUE_AFTER seconds is queued again by the sweeper.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
+WEBHOOKS_CONNECT_TIMEOUT = float(os.environ.get("WEBHOOKS_CONNECT_TIMEOUT", "3"))
+WEBHOOKS_READ_TIMEOUT = float(os.environ.get("WEBHOOKS_READ_TIMEOUT", "10"))
+WEBHOOKS_MAX_ATTEMPTS = int(os.environ.get("WEBHOOKS_MAX_ATTEMPTS", "8"))
+WEBHOOKS_BACKOFF_SECONDS = int(os.environ.get("WEBHOOKS_BACKOFF_SECONDS", "30"))
+WEBHOOKS_BACKOFF_MAX_SECONDS = int(os.environ.get("WEBHOOKS_BACKOFF_MAX_SECONDS", "3600"))
+WEBHOOKS_REQUEUE_AFTER_SECONDS = int(os.environ.get("WEBHOOKS_REQUEUE_AFTER_SECONDS", "300"))

@@ -52,7 +52,6 @@ def redis_url():
         client.ping()
     except redis.RedisError as exc:
         skip_or_fail(f"Redis is not reachable at {url}: {exc}")
-    client.flushdb()
     return url
 
 
@@ -116,6 +115,8 @@ class Stack:
             "CRM_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
             "PYTHONUNBUFFERED": "1",
+            # A queue of our own: other test runs sharing this Redis never take our tasks.
+            "CELERY_QUEUE": f"e2e-{uuid.uuid4().hex[:10]}",
         }
         self.processes: list[subprocess.Popen] = []
 
