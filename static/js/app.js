@@ -6,6 +6,11 @@
   var PALETTE = ["#3b5bdb", "#0ca678", "#f59f00", "#e8590c", "#7048e8", "#1098ad", "#d6336c", "#5c940d", "#868e96", "#ae3ec9", "#1c7ed6", "#f03e3e"];
   var STATUS_COLORS = ["#4c6ef5", "#15aabf", "#7950f2", "#be4bdb", "#fab005", "#fd7e14", "#37b24d", "#868e96", "#adb5bd"];
 
+  function shortDollars(value) {
+    if (Math.abs(value) >= 1000000) { return "$" + (value / 1000000).toFixed(2).replace(/\.?0+$/, "") + "M"; }
+    return "$" + Math.round(value / 1000) + "k";
+  }
+
   function readData(id) {
     var node = document.getElementById(id);
     return node ? JSON.parse(node.textContent) : null;
@@ -77,7 +82,7 @@
             tooltip: { callbacks: { label: function (item) { return item.dataset.label + ": $" + Number(item.raw).toLocaleString(); } } }
           },
           scales: {
-            y: { ticks: { callback: function (value) { return "$" + Math.round(value / 1000) + "k"; } } },
+            y: { ticks: { callback: shortDollars } },
             x: { grid: { display: false } }
           }
         })

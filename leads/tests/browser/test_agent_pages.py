@@ -216,7 +216,7 @@ def test_screenshots_of_the_main_pages(open_page, agent_user, pipeline, width, h
     page.goto(f"/leads/{pipeline[0].public_id}/")
     page.wait_for_timeout(400)
     screenshot(page, f"lead-{label}")
-    page.goto("/follow-ups/")
+    page.goto("/follow-ups/?scope=team")
     screenshot(page, f"follow-ups-{label}")
     # nothing is wider than the screen (tables scroll inside their own box)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
