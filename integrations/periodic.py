@@ -22,6 +22,8 @@ JOBS: dict[str, PeriodicJob] = {
     "sweep_pipeline": PeriodicJob("integrations.pipeline.sweep", timedelta(seconds=30)),
     # CRM sync retries: queues outbox records whose backoff has passed (or whose delivery was lost).
     "sweep_crm_outbox": PeriodicJob("integrations.crm.services.sweep_outbox", timedelta(seconds=30)),
+    # Webhook retries: queues deliveries whose backoff has passed (or whose task was lost).
+    "sweep_webhook_deliveries": PeriodicJob("integrations.webhooks.services.sweep_deliveries", timedelta(seconds=30)),
     # Speed to lead: settle met/breached SLAs and escalate breaches to the agent's manager.
     "mark_sla_breaches": PeriodicJob("integrations.workflows.services.mark_sla_breaches", timedelta(minutes=1)),
     # Engagement decays with time, so scores are refreshed even when nothing is saved.
