@@ -156,6 +156,7 @@ def speed_to_lead_by_week(*, user: User, now: datetime, weeks: int = CHART_WEEKS
     pairs = (
         visible_leads(user)
         .filter(created_at__gte=first_week, first_contacted_at__isnull=False)
+        .order_by()
         .values_list("created_at", "first_contacted_at")
     )
     for created_at, contacted_at in pairs:
@@ -202,5 +203,5 @@ def _waiting_for_first_contact() -> Q:
 
 
 def _minutes_to_first_contact(leads: QuerySet[Lead]) -> list[float]:
-    pairs = leads.filter(first_contacted_at__isnull=False).values_list("created_at", "first_contacted_at")
+    pairs = leads.filter(first_contacted_at__isnull=False).order_by().values_list("created_at", "first_contacted_at")
     return [max(0.0, (contacted - created).total_seconds() / 60) for created, contacted in pairs]

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from leads.models import Lead, LeadStatus, SavedFilter
-from leads.tests.factories import LeadFactory, UserFactory
+from leads.tests.factories import InteractionFactory, LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -209,6 +209,14 @@ def test_adding_a_follow_up_from_the_lead_page(client, agent):
     bad = client.post(lead_url("lead_add_follow_up", lead), {"title": "", "due_at": "soon"})
     assert bad.status_code == 422
     assert lead.follow_ups.count() == 1
+
+
+def test_lead_page_costs_a_fixed_number_of_queries(client, manager, agent, django_assert_max_num_queries):
+    lead = LeadFactory(assigned_to=agent)
+    InteractionFactory.create_batch(15, lead=lead)
+    client.force_login(manager)
+    with django_assert_max_num_queries(12):
+        assert client.get(lead_url("lead_detail", lead)).status_code == 200
 
 
 def test_lead_page_degrades_gracefully_before_the_pipeline_has_run(client, agent):
