@@ -127,14 +127,18 @@ def _finish(job: PipelineJob, status: str) -> str:
 
 
 def _start_follow_on_work(lead: Lead, job: PipelineJob) -> None:
-    """CRM sync and workflows run as their own tasks: a CRM or SMTP outage must not
-    hold back the score, and each has its own retries."""
+    """CRM sync, webhooks and workflows run as their own tasks: a CRM, receiver or SMTP
+    outage must not hold back the score, and each has its own retries."""
     from integrations.crm.services import enqueue_sync
     from integrations.crm.tasks import deliver_crm_sync
     from integrations.tasks import run_workflows
+    from integrations.webhooks.services import emit_for_pipeline_job, emit_lead_scored
 
     for record in enqueue_sync(lead):
         _send(deliver_crm_sync, record.pk)
+    # Webhook deliveries are outbox rows queued after commit (and swept if the broker is down).
+    emit_for_pipeline_job(lead_pk=lead.pk, version=job.version, reason=job.reason)
+    emit_lead_scored(lead.pk, job.version)
     _send(run_workflows, lead.pk, job.version, job.reason)
 
 
