@@ -1,5 +1,7 @@
 """Every agent page, for agents and managers: access, rendering, headers."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -137,3 +139,22 @@ def test_other_users_imports_and_tasks_are_404(client, agent, other_agent):
     assert client.post(reverse("leads:follow_up_done", args=[task.pk])).status_code == 404
     task.refresh_from_db()
     assert task.completed_at is None
+
+
+def test_every_input_of_the_forms_has_a_label(client, manager, agents_lead):
+    client.force_login(manager)
+    for url in [
+        reverse("leads:lead_create"),
+        reverse("leads:lead_detail", args=[agents_lead.public_id]),
+        reverse("leads:lead_list"),
+        reverse("leads:imports"),
+    ]:
+        html = client.get(url).content.decode()
+        assert 'for=""' not in html, url
+        labelled = set(re.findall(r'<label[^>]* for="([^"]+)"', html))
+        labelled |= set(re.findall(r'aria-label="[^"]+"[^>]*id="([^"]+)"', html))
+        for tag in re.findall(r"<(?:input|select|textarea)\b[^>]*>", html):
+            if 'type="hidden"' in tag or "aria-label=" in tag:
+                continue
+            input_id = re.search(r'id="([^"]+)"', tag)
+            assert input_id and input_id.group(1) in labelled, f"{url}: {tag}"
