@@ -33,6 +33,14 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Performance harness (issue 6): 10k and 1M leads on PostgreSQL, writes bench/RESULTS.md.
+# `make bench ARGS=--quick` (or `make bench-quick`) measures 10k leads only, in about 3 minutes.
+bench: $(STAMP)
+	$(PY) -m bench $(ARGS)
+
+bench-quick: $(STAMP)
+	$(PY) -m bench --quick $(ARGS)
+
 worker: $(STAMP)
 	$(VENV)/bin/celery -A leadmgmt worker --beat --loglevel=INFO
 

@@ -1,0 +1,360 @@
+"""The floor: the API's reads and writes done by a bare WSGI function, no Django.
+
+Served by the same gunicorn and driven by the same load generator as the app, it
+authenticates the same Bearer token, reads or writes the same rows with raw
+psycopg SQL (same joins, same count, same inserts in one transaction) and encodes
+the same lead shape to JSON. What the app spends above this is framework,
+ORM and design overhead; the ratio is what the bench reports.
+
+Routes (JSON in and out):
+    GET   /leads?page=&page_size=&status=&lead_type=&search=
+    POST  /leads
+    GET   /leads/<public_id>
+    PATCH /leads/<public_id>
+    POST  /leads/<public_id>/interactions
+
+Run: ``BENCH_FLOOR_DATABASE_URL=postgres://... gunicorn bench.floor:application``.
+"""
+
+import json
+import os
+import re
+import secrets
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from urllib.parse import parse_qs
+
+import psycopg
+from psycopg.rows import dict_row
+
+_connection: psycopg.Connection | None = None
+_DETAIL_PATH = re.compile(r"^/leads/(lead_[0-9a-f]{24})(/interactions)?/?$")
+
+LEAD_SELECT = """
+SELECT l.id, l.public_id, l.lead_type, l.source, l.status, l.score, l.score_breakdown, l.metadata,
+       l.custom_fields, l.tags, l.version, l.processing_status, l.processed_version, l.processing_error,
+       l.sla_due_at, l.sla_status, l.first_contacted_at, l.last_contacted_at, l.created_at, l.updated_at,
+       c.first_name, c.last_name, c.email, c.phone, c.phone_is_valid, c.preferred_contact_method,
+       c.best_time_to_contact, c.email_opt_out, c.sms_opt_out, c.call_opt_out,
+       p.property_types, p.min_price, p.max_price, p.preferred_locations, p.min_bedrooms, p.min_bathrooms,
+       p.min_square_feet, p.must_have_features, p.nice_to_have_features,
+       t.urgency_level, t.financing_status, t.target_move_date, t.pre_approval_amount,
+       u.username AS assigned_username
+FROM leads_lead l
+LEFT JOIN leads_contact c ON c.lead_id = l.id
+LEFT JOIN leads_preferences p ON p.lead_id = l.id
+LEFT JOIN leads_timeline t ON t.lead_id = l.id
+LEFT JOIN leads_user u ON u.id = l.assigned_to_id
+"""
+INTERACTION_SELECT = """
+SELECT i.id, i.lead_id, i.type, i.direction, i.summary, i.notes, i.next_steps, i.follow_up_due_at,
+       i.occurred_at, i.created_at, u.username
+FROM leads_interaction i LEFT JOIN leads_user u ON u.id = i.created_by_id
+WHERE i.lead_id = ANY(%s)
+ORDER BY i.occurred_at DESC, i.id DESC
+"""
+
+
+def connection() -> psycopg.Connection:
+    """One connection per worker process, kept open (the app keeps its own for 60 s)."""
+    global _connection
+    if _connection is None or _connection.closed:
+        _connection = psycopg.connect(os.environ["BENCH_FLOOR_DATABASE_URL"], autocommit=True, row_factory=dict_row)
+    return _connection
+
+
+def application(environ, start_response):
+    conn = connection()
+    user = _authenticate(conn, environ.get("HTTP_AUTHORIZATION", ""))
+    if user is None:
+        return _respond(start_response, 401, {"error": {"code": "not_authenticated"}})
+    method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+    if path.rstrip("/") == "/leads":
+        if method == "GET":
+            return _respond(start_response, 200, _list(conn, user, parse_qs(environ.get("QUERY_STRING", ""))))
+        if method == "POST":
+            return _respond(start_response, 201, _create(conn, user, _body(environ)))
+    match = _DETAIL_PATH.match(path)
+    if match:
+        public_id, interactions = match.groups()
+        if interactions and method == "POST":
+            body = _add_interaction(conn, user, public_id, _body(environ))
+            return _respond(start_response, 201 if body else 404, body or {"error": {"code": "not_found"}})
+        if not interactions and method in ("PATCH", "PUT"):
+            body = _update(conn, user, public_id, _body(environ))
+            return _respond(start_response, 200 if body else 404, body or {"error": {"code": "not_found"}})
+        if not interactions and method == "GET":
+            body = _detail(conn, user, public_id)
+            return _respond(start_response, 200 if body else 404, body or {"error": {"code": "not_found"}})
+    return _respond(start_response, 404, {"error": {"code": "not_found"}})
+
+
+# --- reads -------------------------------------------------------------------
+
+
+def _authenticate(conn, header: str) -> dict | None:
+    scheme, _, key = header.partition(" ")
+    if scheme != "Bearer" or not key:
+        return None
+    return conn.execute(
+        """SELECT u.id, u.username, u.role, u.is_superuser FROM authtoken_token k
+           JOIN leads_user u ON u.id = k.user_id WHERE k.key = %s AND u.is_active""",
+        [key],
+    ).fetchone()
+
+
+def _visibility(user: dict) -> tuple[list[str], list]:
+    if user["is_superuser"] or user["role"] in ("manager", "admin"):
+        return [], []
+    return ["l.assigned_to_id = %s"], [user["id"]]
+
+
+def _list(conn, user: dict, query: dict[str, list[str]]) -> dict:
+    page = max(1, int(query.get("page", ["1"])[0]))
+    page_size = min(100, max(1, int(query.get("page_size", ["20"])[0])))
+    where, params = _visibility(user)
+    needs_contact = False
+    for name in ("status", "lead_type"):
+        values = [part for value in query.get(name, []) for part in value.split(",") if part]
+        if values:
+            where.append(f"l.{name} = ANY(%s)")
+            params.append(values)
+    for term in query.get("search", [""])[0].split()[:5]:
+        needs_contact = True
+        where.append("(c.first_name ILIKE %s OR c.last_name ILIKE %s OR c.email ILIKE %s)")
+        params.extend([f"%{term}%"] * 3)
+    condition = f"WHERE {' AND '.join(where)}" if where else ""
+    join = "JOIN leads_contact c ON c.lead_id = l.id" if needs_contact else ""
+    total = conn.execute(f"SELECT count(*) AS n FROM leads_lead l {join} {condition}", params).fetchone()["n"]
+    rows = conn.execute(
+        f"{LEAD_SELECT} {condition} ORDER BY l.created_at DESC, l.id DESC LIMIT %s OFFSET %s",
+        [*params, page_size, (page - 1) * page_size],
+    ).fetchall()
+    interactions = _interactions(conn, [row["id"] for row in rows])
+    return {
+        "leads": [_lead_json(row, interactions.get(row["id"], [])) for row in rows],
+        "total_count": total,
+        "page": page,
+        "page_size": page_size,
+    }
+
+
+def _detail(conn, user: dict, public_id: str) -> dict | None:
+    where, params = _visibility(user)
+    where.append("l.public_id = %s")
+    row = conn.execute(f"{LEAD_SELECT} WHERE {' AND '.join(where)}", [*params, public_id]).fetchone()
+    if row is None:
+        return None
+    return {"lead": _lead_json(row, _interactions(conn, [row["id"]]).get(row["id"], []))}
+
+
+def _interactions(conn, lead_ids: list[int]) -> dict[int, list[dict]]:
+    found: dict[int, list[dict]] = {}
+    if lead_ids:
+        for row in conn.execute(INTERACTION_SELECT, [lead_ids]):
+            found.setdefault(row["lead_id"], []).append(row)
+    return found
+
+
+# --- writes ------------------------------------------------------------------
+
+
+def _create(conn, user: dict, body: dict) -> dict:
+    contact, preferences, timeline = body["contact"], body.get("preferences") or {}, body.get("timeline") or {}
+    assignee = None if user["role"] in ("manager", "admin") or user["is_superuser"] else user["id"]
+    with conn.transaction():
+        lead = conn.execute(
+            """INSERT INTO leads_lead (created_at, updated_at, public_id, lead_type, source, status, assigned_to_id,
+                 score_breakdown, metadata, custom_fields, tags, version, sla_status, processing_status,
+                 processing_error, processed_version)
+               VALUES (now(), now(), %s, %s, %s, 'new', %s, '[]', '{}', '{}', '[]', 1, 'pending', 'pending', '', 0)
+               RETURNING id, created_at""",
+            [f"lead_{secrets.token_hex(12)}", body["lead_type"], body.get("source", "other"), assignee],
+        ).fetchone()
+        lead_id = lead["id"]
+        conn.execute(
+            """INSERT INTO leads_contact (lead_id, first_name, last_name, email, phone, phone_is_valid,
+                 preferred_contact_method, best_time_to_contact, email_opt_out, sms_opt_out, call_opt_out)
+               VALUES (%s, %s, %s, %s, %s, true, 'email', '', false, false, false)""",
+            [lead_id, contact["first_name"], contact.get("last_name", ""), contact.get("email", ""),
+             contact.get("phone", "")],
+        )  # fmt: skip
+        conn.execute(
+            """INSERT INTO leads_preferences (lead_id, property_types, min_price, max_price, preferred_locations,
+                 min_bedrooms, must_have_features, nice_to_have_features)
+               VALUES (%s, %s, %s, %s, %s, %s, '[]', '[]')""",
+            [lead_id, json.dumps(preferences.get("property_types", [])), preferences.get("min_price"),
+             preferences.get("max_price"), json.dumps(preferences.get("preferred_locations", [])),
+             preferences.get("min_bedrooms")],
+        )  # fmt: skip
+        conn.execute(
+            "INSERT INTO leads_timeline (lead_id, urgency_level, financing_status) VALUES (%s, %s, %s)",
+            [lead_id, timeline.get("urgency_level", "normal"), timeline.get("financing_status", "not_started")],
+        )
+        conn.execute(
+            """INSERT INTO leads_statuschange (lead_id, from_status, to_status, changed_by_id, changed_at)
+               VALUES (%s, '', 'new', %s, %s)""",
+            [lead_id, user["id"], lead["created_at"]],
+        )
+        _record_job(conn, lead_id, 1, "created")
+    return _detail(conn, user, _public_id(conn, lead_id))
+
+
+def _update(conn, user: dict, public_id: str, body: dict) -> dict | None:
+    with conn.transaction():
+        lead = _lock(conn, user, public_id)
+        if lead is None:
+            return None
+        if "timeline" in body:
+            conn.execute(
+                "UPDATE leads_timeline SET urgency_level = %s WHERE lead_id = %s",
+                [body["timeline"]["urgency_level"], lead["id"]],
+            )
+        conn.execute(
+            "UPDATE leads_lead SET tags = %s, version = version + 1, updated_at = now() WHERE id = %s",
+            [json.dumps(body.get("tags", [])), lead["id"]],
+        )
+        _record_job(conn, lead["id"], lead["version"] + 1, "updated")
+    return _detail(conn, user, public_id)
+
+
+def _add_interaction(conn, user: dict, public_id: str, body: dict) -> dict | None:
+    with conn.transaction():
+        lead = _lock(conn, user, public_id)
+        if lead is None:
+            return None
+        conn.execute(
+            """INSERT INTO leads_interaction (lead_id, type, direction, summary, notes, next_steps, created_by_id,
+                 occurred_at, created_at)
+               VALUES (%s, %s, 'outbound', %s, '', '', %s, now(), now())""",
+            [lead["id"], body["type"], body["summary"], user["id"]],
+        )
+        conn.execute(
+            """UPDATE leads_lead SET version = version + 1, updated_at = now(), last_contacted_at = now(),
+                 first_contacted_at = coalesce(first_contacted_at, now()) WHERE id = %s""",
+            [lead["id"]],
+        )
+        _record_job(conn, lead["id"], lead["version"] + 1, "interaction")
+    return _detail(conn, user, public_id)
+
+
+def _lock(conn, user: dict, public_id: str) -> dict | None:
+    where, params = _visibility(user)
+    where.append("l.public_id = %s")
+    return conn.execute(
+        f"SELECT l.id, l.version FROM leads_lead l WHERE {' AND '.join(where)} FOR UPDATE", [*params, public_id]
+    ).fetchone()
+
+
+def _record_job(conn, lead_id: int, version: int, reason: str) -> None:
+    """The pipeline outbox row the app writes in the same transaction."""
+    conn.execute(
+        """INSERT INTO integrations_pipelinejob (lead_id, version, reason, status, attempts, last_error, created_at)
+           VALUES (%s, %s, %s, 'pending', 0, '', now())""",
+        [lead_id, version, reason],
+    )
+
+
+def _public_id(conn, lead_id: int) -> str:
+    return conn.execute("SELECT public_id FROM leads_lead WHERE id = %s", [lead_id]).fetchone()["public_id"]
+
+
+# --- encoding ----------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def _number(value: Decimal | None) -> float | int | None:
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _lead_json(row: dict, interactions: list[dict]) -> dict:
+    move_date: date | None = row["target_move_date"]
+    return {
+        "id": row["public_id"],
+        "contact": {
+            "first_name": row["first_name"],
+            "last_name": row["last_name"],
+            "email": row["email"] or None,
+            "phone": row["phone"] or None,
+            "phone_is_valid": row["phone_is_valid"] if row["phone"] else None,
+            "preferred_contact_method": row["preferred_contact_method"],
+            "best_time_to_contact": row["best_time_to_contact"] or None,
+            "email_opt_out": row["email_opt_out"],
+            "sms_opt_out": row["sms_opt_out"],
+            "call_opt_out": row["call_opt_out"],
+        },
+        "lead_type": row["lead_type"],
+        "source": row["source"],
+        "status": row["status"],
+        "assigned_to": row["assigned_username"],
+        "score": row["score"],
+        "score_breakdown": row["score_breakdown"],
+        "preferences": {
+            "property_types": row["property_types"],
+            "min_price": _number(row["min_price"]),
+            "max_price": _number(row["max_price"]),
+            "preferred_locations": row["preferred_locations"],
+            "min_bedrooms": row["min_bedrooms"],
+            "min_bathrooms": _number(row["min_bathrooms"]),
+            "min_square_feet": row["min_square_feet"],
+            "must_have_features": row["must_have_features"],
+            "nice_to_have_features": row["nice_to_have_features"],
+        },
+        "timeline": {
+            "urgency_level": row["urgency_level"],
+            "financing_status": row["financing_status"],
+            "target_move_date": move_date.isoformat() if move_date else None,
+            "pre_approval_amount": _number(row["pre_approval_amount"]),
+        },
+        "interactions": [
+            {
+                "id": item["id"],
+                "type": item["type"],
+                "direction": item["direction"],
+                "summary": item["summary"],
+                "notes": item["notes"],
+                "next_steps": item["next_steps"],
+                "next_follow_up": _iso(item["follow_up_due_at"]),
+                "timestamp": _iso(item["occurred_at"]),
+                "created_by": item["username"],
+                "created_at": _iso(item["created_at"]),
+            }
+            for item in interactions
+        ],
+        "tags": row["tags"],
+        "version": row["version"],
+        "processing": {
+            "status": row["processing_status"],
+            "processed_version": row["processed_version"],
+            "error": row["processing_error"] or None,
+        },
+        "sla": {"first_contact_due_at": _iso(row["sla_due_at"]), "status": row["sla_status"]},
+        "first_contacted_at": _iso(row["first_contacted_at"]),
+        "last_contacted_at": _iso(row["last_contacted_at"]),
+        "created_at": _iso(row["created_at"]),
+        "updated_at": _iso(row["updated_at"]),
+        "metadata": {
+            **row["custom_fields"],
+            "market_analysis": row["metadata"].get("market_analysis", {}),
+            "lead_insights": row["metadata"].get("lead_insights", {}),
+        },
+    }
+
+
+def _body(environ) -> dict:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    return json.loads(environ["wsgi.input"].read(length) or b"{}")
+
+
+def _respond(start_response, status: int, body: dict):
+    reasons = {200: "OK", 201: "Created", 401: "Unauthorized", 404: "Not Found"}
+    payload = json.dumps(body).encode()
+    start_response(
+        f"{status} {reasons[status]}", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+    )
+    return [payload]

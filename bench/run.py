@@ -1,0 +1,331 @@
+"""The harness: ``python -m bench [--quick] [--sizes 10k,1m] [--output bench/RESULTS.md]``.
+
+For each size: load (or reuse) the data set, copy it for this run, serve the app
+and the floor under gunicorn (2 workers each), drive every operation against
+both, count each operation's SQL queries, run the CSV import against its COPY
+floor, and measure the after-save pipeline with one and then two Celery worker
+processes. Then write the markdown report.
+"""
+
+import argparse
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import psycopg
+
+from bench import databases, dataset, loadgen, pipeline, report, servers
+from bench.loadgen import Call
+from bench.operations import API, OPERATIONS, QUERY_ONLY, Context, Operation, lead_payload
+
+BATCH_SIZE = 500
+BIG_IMPORT_ROWS = 100_000
+WARMUP_REQUESTS = 5
+CLOSED_REDIS_URL = "redis://127.0.0.1:1/0"
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    sizes: tuple[int, ...]
+    read_requests: int
+    write_requests: int
+    op_seconds: float  # a cap per operation and side, for operations far slower than expected
+    concurrency: int
+    import_rows: int
+    pipeline_burst: int
+    pipeline_seconds: float
+    pipeline_rate: float
+    pipeline_workers: tuple[int, ...]
+    batch_requests: int
+
+
+FULL = Mode(
+    name="full",
+    sizes=(10_000, 1_000_000),
+    read_requests=300,
+    write_requests=200,
+    op_seconds=25,
+    concurrency=2,
+    import_rows=1_000,
+    pipeline_burst=100,
+    pipeline_seconds=5,
+    pipeline_rate=50,
+    pipeline_workers=(1, 2),
+    batch_requests=3,
+)
+QUICK = replace(
+    FULL,
+    name="quick",
+    sizes=(10_000,),
+    read_requests=60,
+    write_requests=40,
+    op_seconds=6,
+    import_rows=150,
+    pipeline_burst=40,
+    pipeline_seconds=2,
+    batch_requests=1,
+)
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def run(mode: Mode, *, output: Path, prefix: str = "leadmgmt_bench", redis_db: int = 12) -> dict:
+    """Measure every size of ``mode``; writes ``output`` and returns the results."""
+    base = databases.server_url()
+    redis_url = servers.bench_redis_url(redis_db)
+    results: dict = {
+        "machine": report.machine(base),
+        "mode": asdict(mode),
+        "started": time.time(),
+        "sizes": {},
+        "redis": redis_url if servers.redis_reachable(redis_url) else None,
+    }
+    for leads in mode.sizes:
+        size = dataset.DatasetSize(leads)
+        log(f"== {leads:,} leads ==")
+        results["sizes"][size.label] = measure_size(mode, base, size, redis_url=results["redis"], prefix=prefix)
+    results["finished"] = time.time()
+    results["machine"]["load_average_end"] = os.getloadavg()
+    servers.LOG_DIR.mkdir(parents=True, exist_ok=True)
+    (servers.LOG_DIR / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    output.write_text(report.render(results))
+    log(f"Wrote {output}")
+    return results
+
+
+def measure_size(mode: Mode, base: str, size: dataset.DatasetSize, *, redis_url: str | None, prefix: str) -> dict:
+    found: dict = {}
+    loaded = databases.prepare(base, size, prefix=prefix, log=log)
+    found["load"] = {"reused": loaded.reused, "seconds": loaded.load_seconds, "rows": loaded.counts}
+    started = time.monotonic()
+    run_url = databases.fresh_copy(base, loaded)
+    found["copy_seconds"] = time.monotonic() - started
+    ctx = _context(run_url)
+    # Without Redis the saves meet a closed port and leave their jobs for the sweeper,
+    # as in production with the broker down (not run in-process inside the request).
+    env = servers.app_environment(run_url, redis_url or CLOSED_REDIS_URL)
+    if redis_url:
+        servers.flush_redis(redis_url)
+    app = floor = None
+    try:
+        app = servers.Gunicorn(f"app-{size.label}", "leadmgmt.wsgi:application", env)
+        floor = servers.Gunicorn(
+            f"floor-{size.label}", "bench.floor:application", {**env, "BENCH_FLOOR_DATABASE_URL": run_url}
+        )
+        found["operations"] = {op.key: _measure_operation(mode, op, ctx, app, floor) for op in OPERATIONS}
+        found["batch"] = _measure_batch(mode, ctx, app)
+        found["cursor"] = _probe_cursor(ctx, app)
+        floor.stop()
+        floor = None
+        log("  counting queries per request ...")
+        found["queries"] = _count_queries(ctx, env)
+        log(f"  CSV import of {mode.import_rows:,} rows, and its COPY floor ...")
+        found["import"] = _run_import(mode, env)
+        if redis_url:
+            found["pipeline"] = _measure_pipeline(mode, env, app, run_url, ctx, redis_url, size)
+        else:
+            found["pipeline"] = {"skipped": "Redis is not reachable: the pipeline needs a broker and a worker"}
+    finally:
+        for process in (floor, app):
+            if process is not None:
+                process.stop()
+        databases.drop(databases.database_url(base, "postgres"), run_url.rsplit("/", 1)[1])
+    return found
+
+
+def _context(run_url: str) -> Context:
+    with psycopg.connect(run_url, autocommit=True) as conn:
+        tokens = dict(
+            conn.execute(
+                """SELECT u.username, t.key FROM authtoken_token t JOIN leads_user u ON u.id = t.user_id
+                   WHERE u.username IN (%s, 'bench_agent_001')""",
+                [dataset.MANAGER_USERNAME],
+            ).fetchall()
+        )
+        total = conn.execute("SELECT max(id) FROM leads_lead").fetchone()[0]
+        step = max(1, total // 4000)
+        ids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT public_id FROM leads_lead WHERE id %% %s = 0 ORDER BY id LIMIT 4000", [step]
+            ).fetchall()
+        ]
+    secrets.SystemRandom().shuffle(ids)
+    return Context(tokens[dataset.MANAGER_USERNAME], tokens["bench_agent_001"], ids, secrets.token_hex(4))
+
+
+def _measure_operation(mode: Mode, op: Operation, ctx: Context, app, floor) -> dict:
+    count = mode.write_requests if op.writes else mode.read_requests
+    found = {"title": op.title, "writes": op.writes}
+    for side, server, make in (("app", app, op.app), ("floor", floor, op.floor)):
+        if make is None:
+            continue
+        warm = lambda index, make=make: make(ctx, 1_000_000 + index)  # noqa: E731 (distinct rows for writes)
+        loadgen.drive(server.address, warm, count=WARMUP_REQUESTS, concurrency=1, max_seconds=mode.op_seconds)
+        measured = loadgen.drive(
+            server.address,
+            lambda index, make=make: make(ctx, index),
+            count=count,
+            concurrency=mode.concurrency,
+            max_seconds=mode.op_seconds,
+        )
+        found[side] = measured.as_dict()
+    app_p50, floor_p50 = found["app"]["p50_ms"], found.get("floor", {}).get("p50_ms")
+    ratio = f"{app_p50 / floor_p50:.1f}x floor" if app_p50 and floor_p50 else ""
+    log(
+        f"  {op.title:45} p50 {_ms(app_p50)}  p99 {_ms(found['app']['p99_ms'])}  "
+        f"{found['app']['rps'] or 0:6.1f} req/s  {ratio}  errors {found['app']['errors']}"
+    )
+    return found
+
+
+def _ms(value: float | None) -> str:
+    return f"{value:8.1f} ms" if value is not None else "     n/a   "
+
+
+def _measure_batch(mode: Mode, ctx: Context, app) -> dict:
+    """POST /api/v2/leads/batch with 500 leads, if the app has it."""
+    make = lambda index: Call.json(  # noqa: E731
+        "POST",
+        f"{API}/batch",
+        {"leads": [lead_payload(index * BATCH_SIZE + n, f"{ctx.tag}b") for n in range(BATCH_SIZE)]},
+        token=ctx.manager_token,
+        expect=(200, 201, 207),
+    )
+    probe = loadgen.send_one(app.address, make(0))
+    if probe.status in (404, 405):
+        log(f"  batch create of {BATCH_SIZE}: not implemented (HTTP {probe.status})")
+        return {"implemented": False, "status": probe.status, "body": probe.body[:300].decode(errors="replace")}
+    if probe.status not in (200, 201, 207):
+        log(f"  batch create of {BATCH_SIZE}: HTTP {probe.status}")
+        return {"implemented": True, "status": probe.status, "body": probe.body[:300].decode(errors="replace")}
+    measured = loadgen.drive(
+        app.address,
+        lambda index: make(index + 1),
+        count=mode.batch_requests,
+        concurrency=1,
+        max_seconds=mode.op_seconds * 4,
+    )
+    log(f"  batch create of {BATCH_SIZE}: p50 {_ms(measured.p50_ms)}")
+    return {"implemented": True, "status": probe.status, **measured.as_dict()}
+
+
+def _probe_cursor(ctx: Context, app) -> dict:
+    """Does the list offer cursor pagination (a cursor in the response, ?cursor= accepted)?"""
+    reply = loadgen.send_one(app.address, Call("GET", f"{API}?page_size=5", token=ctx.manager_token))
+    keys = sorted(key for key in (reply.json() if reply.status == 200 else {}) if "cursor" in key or key == "next")
+    return {"implemented": bool(keys), "keys": keys}
+
+
+def _count_queries(ctx: Context, env: dict[str, str]) -> dict:
+    calls = []
+    for op in (*OPERATIONS, *QUERY_ONLY):
+        specs = {}
+        for attempt, index in (("warm", 2_000_000), ("counted", 2_000_001)):
+            call = op.app(ctx, index)
+            specs[attempt] = {
+                "method": call.method,
+                "path": call.path,
+                "body": call.body.decode() if call.body else None,
+                "token": call.token,
+            }
+        calls.append({"key": op.key, **specs})
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(calls, handle)
+    try:
+        output = _run_python(["-m", "bench.querycount", handle.name], env, timeout=600)
+    finally:
+        os.unlink(handle.name)
+    return json.loads(output)
+
+
+def _run_import(mode: Mode, env: dict[str, str]) -> dict:
+    output = _run_python(
+        ["-m", "bench.import_run", str(mode.import_rows), str(BIG_IMPORT_ROWS)], env, timeout=max(600, mode.import_rows)
+    )
+    found = json.loads(output)
+    app, floor = found["app"], found["floor"]
+    log(
+        f"  import: app {app['rows_per_second']:.0f} rows/s, COPY floor {floor['rows_per_second']:.0f} rows/s, "
+        f"RSS {app['rss_start_mb']:.0f} -> peak {app['rss_peak_mb']:.0f} MB; "
+        f"{BIG_IMPORT_ROWS:,}-row file accepted: {found['big_file']['accepted']}"
+    )
+    return found
+
+
+def _measure_pipeline(mode: Mode, env, app, run_url: str, ctx: Context, redis_url: str, size) -> dict:
+    found = {}
+    for processes in mode.pipeline_workers:
+        servers.flush_redis(redis_url)  # the saves of the HTTP runs left their jobs queued
+        worker = servers.CeleryWorker(f"celery-{size.label}-{processes}", env, processes=processes)
+        try:
+            log(f"  pipeline with {processes} worker process(es) ...")
+            measured = pipeline.measure(
+                app.address,
+                run_url,
+                ctx.manager_token,
+                lead_payload,
+                burst=mode.pipeline_burst,
+                paced_seconds=mode.pipeline_seconds,
+                rate=mode.pipeline_rate,
+            )
+        finally:
+            worker.stop()
+        burst, paced = measured["burst"], measured["paced"]
+        log(
+            f"    throughput {burst['leads_per_second'] or 0:.1f} leads/s; at {paced['target_rate']:.0f}/s "
+            f"(achieved {paced['achieved_rate'] or 0:.1f}/s) latency p50 {_ms(paced['p50_ms'])} "
+            f"p95 {_ms(paced['p95_ms'])}; API shows {paced['api_check']}"
+        )
+        found[str(processes)] = measured
+    return found
+
+
+def _run_python(args: list[str], env: dict[str, str], *, timeout: float) -> str:
+    result = subprocess.run(
+        [sys.executable, *args],
+        cwd=databases.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"python {' '.join(args)} failed:\n{result.stderr[-4000:]}")
+    return result.stdout.strip().splitlines()[-1]
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[Mode, Path]:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="10k leads only, fewer requests (about 3 minutes)")
+    parser.add_argument("--sizes", help="comma-separated lead counts, e.g. 10k,1m (default: 10k,1m; quick: 10k)")
+    parser.add_argument("--requests", type=int, help="requests per read operation (writes: two thirds)")
+    parser.add_argument("--output", type=Path, default=databases.ROOT / "bench" / "RESULTS.md")
+    args = parser.parse_args(argv)
+    mode = QUICK if args.quick else FULL
+    if args.sizes:
+        mode = replace(mode, sizes=tuple(dataset.parse_size(part) for part in args.sizes.split(",")))
+    if args.requests:
+        mode = replace(mode, read_requests=args.requests, write_requests=max(1, args.requests * 2 // 3))
+    return mode, args.output
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadmgmt.settings")
+    import django
+
+    django.setup()  # the loader reads table and column names from the models
+    mode, output = parse_args(argv)
+    started = time.monotonic()
+    run(mode, output=output)
+    log(f"Done in {time.monotonic() - started:.0f} s")
