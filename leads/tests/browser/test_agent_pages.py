@@ -207,16 +207,16 @@ def test_screenshots_of_the_main_pages(open_page, agent_user, pipeline, width, h
     manager = UserFactory(username="browser_manager", first_name="Morgan", last_name="Reyes", role=Role.MANAGER)
     page, _ = open_page(width=width, height=height)
     log_in(page, manager)
-    page.goto("/")
-    page.wait_for_function("document.querySelectorAll('canvas[data-chart]').length === 4")
-    page.wait_for_timeout(400)  # the charts' entry animation
-    screenshot(page, f"dashboard-{label}")
-    page.goto("/leads/")
-    screenshot(page, f"leads-{label}")
-    page.goto(f"/leads/{pipeline[0].public_id}/")
-    page.wait_for_timeout(400)
-    screenshot(page, f"lead-{label}")
-    page.goto("/follow-ups/?scope=team")
-    screenshot(page, f"follow-ups-{label}")
-    # nothing is wider than the screen (tables scroll inside their own box)
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    pages = [
+        ("dashboard", "/"),
+        ("leads", "/leads/"),
+        ("lead", f"/leads/{pipeline[0].public_id}/"),
+        ("follow-ups", "/follow-ups/?scope=team"),
+    ]
+    for name, path in pages:
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(400)  # the charts' entry animation
+        screenshot(page, f"{name}-{label}")
+        # nothing is wider than the screen (wide tables scroll inside their own box)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, name
