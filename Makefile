@@ -16,6 +16,7 @@ run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@echo "Serving on http://127.0.0.1:8000  (dashboard: /, API: /api/v2/leads, admin: /admin/)"
+	@echo "Emails the app sends are written to sent_emails/ (no mail leaves this machine)."
 	@# No broker on the embedded default: periodic jobs (sweeps, SLA checks, rescoring)
 	@# run in a side process that stops with the server.
 	$(PY) manage.py run_periodic --tick 10 > .run_periodic.log 2>&1 & \
