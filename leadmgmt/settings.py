@@ -52,8 +52,6 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
-    "drf_spectacular",
-    "drf_spectacular_sidecar",  # Swagger UI served from static/, no CDN
     "leads",
     "integrations",
     "integrations.market",
@@ -153,30 +151,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "leads.api.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
-# OpenAPI 3 schema at /api/v2/schema and Swagger UI at /api/v2/docs (leads.api.docs).
-# Both are public: they describe the API and hold no data; every data endpoint
-# still requires a token or a session.
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Lead management API",
-    "DESCRIPTION": "REST API v2 for integrations: leads, interactions and webhooks. See the README.",
-    "VERSION": "2.0",
-    "SCHEMA_PATH_PREFIX": r"/api/v2",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
-    "SERVE_AUTHENTICATION": [],
-    "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "leads.api.schema.close_response_objects",
-    ],
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-}
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
