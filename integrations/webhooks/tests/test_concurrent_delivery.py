@@ -1,0 +1,72 @@
+"""Deliveries overlapping other work: a second worker, a replay landing mid-send.
+These tests commit for real, so other threads see the data."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from conftest import skip_or_fail
+from integrations.crm.tests.conftest import Reply
+from integrations.webhooks.models import DeliveryStatus, WebhookDelivery
+from integrations.webhooks.services import DeliveryOutcome, deliver, replay_deliveries
+from integrations.webhooks.tests.factories import WebhookDeliveryFactory
+
+
+def queued_delivery(subscription) -> WebhookDelivery:
+    """A delivery row whose task has not run yet (emitting would run it at once here:
+    with no test transaction around it, on_commit callbacks run straight away)."""
+    return WebhookDeliveryFactory(subscription=subscription)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_delivering_the_same_event_at_once_send_it_once(subscribe, receiver):
+    # The SQLite test database (in memory, shared cache) answers a second writer with
+    # "table is locked" instead of waiting, so this runs in the PostgreSQL pass.
+    if connection.vendor != "postgresql":
+        skip_or_fail("concurrent workers are tested on PostgreSQL (DATABASE_URL=postgres://...)")
+    # given a receiver that takes a moment to answer (within the read timeout)
+    receiver.answer(Reply(200, delay=0.3))
+    delivery = queued_delivery(subscribe())
+    start = threading.Barrier(2)
+    outcomes = []
+
+    def worker():
+        try:
+            start.wait()
+            outcomes.append(deliver(delivery.pk))
+        finally:
+            connection.close()
+
+    # when two workers deliver it at the same moment
+    workers = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(timeout=10)
+    # then one sent it and the other found it busy
+    assert sorted(outcomes) == sorted([DeliveryOutcome.DELIVERED, DeliveryOutcome.BUSY])
+    assert len(receiver.received) == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERED, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_replay_made_while_an_attempt_is_in_flight_is_not_undone_by_its_result(subscribe, receiver):
+    # given an attempt that the receiver fails only after someone replayed the delivery
+    delivery = queued_delivery(subscribe())
+
+    def replay_meanwhile():
+        try:
+            replay_deliveries([delivery.pk])  # queued at once: sent again, and taken this time
+        finally:
+            connection.close()
+
+    receiver.answer(Reply(500, "boom", before=replay_meanwhile), Reply(200))
+    # when the first attempt reports its failure
+    deliver(delivery.pk)
+    # then the replay's successful send stands instead of the stale failure
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.response_status, delivery.last_error) == (DeliveryStatus.DELIVERED, 200, "")
+    assert len(receiver.received) == 2
