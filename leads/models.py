@@ -6,6 +6,7 @@ import secrets
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 
 
 class TimestampedModel(models.Model):
@@ -160,6 +161,16 @@ class Lead(TimestampedModel):
     )
     processing_error = models.TextField(blank=True)
     processed_version = models.PositiveIntegerField(default=0)
+    # Set when the lead was merged into another one (leads.merge); cleared by an undo.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_leads", editable=False
+    )
+    # Soft delete (DELETE /api/v2/leads/{id}): an archived lead is hidden everywhere
+    # but the admin, where it can be restored. Nothing is hard-deleted through the API.
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+    archived_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -198,6 +209,8 @@ class Contact(models.Model):
     call_opt_out = models.BooleanField(default=False)
 
     class Meta:
+        # Duplicate detection (leads.duplicates) compares whole addresses case-insensitively.
+        indexes = [models.Index(Lower("email"), name="contact_email_lower")]
         constraints = [
             models.CheckConstraint(condition=~Q(email="") | ~Q(phone=""), name="contact_reachable"),
         ]
@@ -399,3 +412,97 @@ class SavedFilter(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AuditChannel(models.TextChoices):
+    API = "api", "API"
+    PAGE = "page", "Agent pages"
+    ADMIN = "admin", "Admin"
+    TASK = "task", "Background task"
+    IMPORT = "import", "CSV import"
+    SYSTEM = "system", "System"
+
+
+class AuditEntry(models.Model):
+    """One change to a lead: a field's old and new value (JSON), who made it and
+    through which channel. The entries of one save share a ``changeset``.
+
+    ``field`` is a path ("status", "contact.email", "preferences.min_price") or an
+    event ("created", "interaction_added", "merged", ...); see ``leads.audit``.
+    """
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="audit_entries")
+    changeset = models.UUIDField(db_index=True)
+    field = models.CharField(max_length=64)
+    old_value = models.JSONField(null=True, blank=True)
+    new_value = models.JSONField(null=True, blank=True)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    channel = models.CharField(max_length=8, choices=AuditChannel.choices)
+    request_id = models.CharField(max_length=64, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["lead", "-at", "-id"], name="auditentry_lead_at")]
+
+    def __str__(self) -> str:
+        return f"{self.field} on {self.lead_id} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+def new_public_merge_id() -> str:
+    return f"merge_{secrets.token_hex(12)}"
+
+
+class LeadMerge(models.Model):
+    """``duplicate`` merged into ``primary``. ``snapshot`` holds both leads as they
+    were before (every part, and the ids of the rows moved) so the merge can be
+    undone; ``primary_version``/``duplicate_version`` are the versions the merge left."""
+
+    public_id = models.CharField(max_length=40, unique=True, default=new_public_merge_id, editable=False)
+    primary = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="merges")
+    duplicate = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="merged_away")
+    merged_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    merged_at = models.DateTimeField()
+    prefer = models.JSONField(default=dict, blank=True)
+    snapshot = models.JSONField()
+    primary_version = models.PositiveIntegerField()
+    duplicate_version = models.PositiveIntegerField()
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-merged_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.public_id}: {self.duplicate_id} into {self.primary_id}"
+
+    @property
+    def is_undone(self) -> bool:
+        return self.undone_at is not None
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a create sent with an ``Idempotency-Key``, replayed to retries.
+
+    ``request_hash`` is the SHA-256 of the method, the path and the canonical JSON
+    body; a retry must match it. ``response_status`` is null while the first request
+    is still running (see ``leads.api.idempotency``).
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_method = models.CharField(max_length=8)
+    request_path = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.request_method} {self.request_path})"
