@@ -68,12 +68,12 @@ class DeliveryOutcome(StrEnum):
 # --- subscriptions -----------------------------------------------------------
 
 
-@transaction.atomic
 def subscription_create(
     *, owner: User, name: str, url: str, events: list[str], secret: str | None = None, active: bool = True
 ) -> WebhookSubscription:
     """A subscription of ``owner`` to ``events`` at ``url``; the secret is generated unless given.
 
+    No transaction around it: checking the URL is a DNS lookup, and one row is written.
     Raises ``ValidationFailed`` (field ``url``, ``events`` or ``secret``) for a refused URL,
     unknown or missing events or a short secret.
     """
@@ -90,7 +90,6 @@ def subscription_create(
     return subscription
 
 
-@transaction.atomic
 def subscription_update(*, subscription: WebhookSubscription, changes: dict) -> WebhookSubscription:
     """Apply ``changes`` (any of name, url, events, secret, active); keys left out stay.
 

@@ -54,6 +54,8 @@ def url_shape_problem(url: str) -> str | None:
     """Why ``url`` is not a usable http(s) URL, or None; no network involved."""
     if len(url) > MAX_URL_LENGTH:
         return f"Use at most {MAX_URL_LENGTH} characters."
+    if not url.isprintable() or any(character.isspace() for character in url):
+        return "Enter a valid URL (no spaces or control characters)."
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018  (raises ValueError on a bad port)

@@ -147,6 +147,8 @@ def test_a_given_secret_is_used_and_events_are_deduplicated(api_client, admin_us
         ("https://user:pw@93.184.216.34/hook", "Leave credentials out of the URL"),
         ("http://93.184.216.34:99999/hook", "Enter a valid URL."),
         ("https://no-such-host.invalid/hook", "could not be resolved"),
+        ("https://93.184.216.34/a b", "no spaces or control characters"),
+        ("https://93.184.216.34/\u0007", "no spaces or control characters"),
     ],
 )
 def test_refused_urls_are_a_400_on_the_url_field_and_create_nothing(

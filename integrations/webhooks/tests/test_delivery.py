@@ -174,11 +174,14 @@ def test_a_target_that_now_resolves_to_loopback_is_refused_at_delivery_time(
     assert "127.0.0.1 is a loopback address" in delivery.last_error
 
 
-def test_the_connection_itself_is_checked_so_dns_rebinding_gets_nowhere(receiver, private_targets_refused):
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_the_connection_itself_is_checked_so_dns_rebinding_gets_nowhere(receiver, private_targets_refused, scheme):
     # Even when the URL check is bypassed (a host that resolved to a public address a
-    # moment ago), the session refuses the socket it got before sending a byte.
+    # moment ago), the session refuses the socket it got before sending a byte (for
+    # https, before the TLS handshake).
+    url = f"{scheme}://127.0.0.1:{receiver.httpd.server_port}/hooks/leads"
     with guarded_session() as session, pytest.raises(RefusedAddress, match="loopback"):
-        session.post(f"{receiver.base_url}/hooks/leads", json={"x": 1}, timeout=1)
+        session.post(url, json={"x": 1}, timeout=1)
     assert receiver.received == []
 
 
