@@ -53,6 +53,8 @@ def _mem_total_kb() -> int:
 
 
 def _git_commit() -> str:
+    if os.environ.get("BENCH_COMMIT"):  # a run from an exported snapshot (git archive) has no .git
+        return os.environ["BENCH_COMMIT"]
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True

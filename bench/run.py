@@ -89,10 +89,11 @@ def run(mode: Mode, *, output: Path, prefix: str = "leadmgmt_bench", redis_db: i
         "sizes": {},
         "redis": redis_url if servers.redis_reachable(redis_url) else None,
     }
-    for leads in mode.sizes:
-        size = dataset.DatasetSize(leads)
-        log(f"== {leads:,} leads ==")
-        results["sizes"][size.label] = measure_size(mode, base, size, redis_url=results["redis"], prefix=prefix)
+    with databases.exclusive(base, prefix):
+        for leads in mode.sizes:
+            size = dataset.DatasetSize(leads)
+            log(f"== {leads:,} leads ==")
+            results["sizes"][size.label] = measure_size(mode, base, size, redis_url=results["redis"], prefix=prefix)
     results["finished"] = time.time()
     results["machine"]["load_average_end"] = os.getloadavg()
     servers.LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -264,6 +265,9 @@ def _run_import(mode: Mode, env: dict[str, str]) -> dict:
 
 def _measure_pipeline(mode: Mode, env, app, run_url: str, ctx: Context, redis_url: str, size) -> dict:
     found = {}
+    # The checkout may have gained migrations since the servers started (it is shared
+    # with other engineers); the worker imports the models as they are now.
+    databases.migrate(run_url)
     for processes in mode.pipeline_workers:
         servers.flush_redis(redis_url)  # the saves of the HTTP runs left their jobs queued
         worker = servers.CeleryWorker(f"celery-{size.label}-{processes}", env, processes=processes)
