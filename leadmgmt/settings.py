@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from static/, no CDN
     "leads",
     "integrations",
     "integrations.market",
@@ -151,8 +153,42 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "leads.api.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
+# OpenAPI 3 schema at /api/v2/schema and Swagger UI at /api/v2/docs (leads.api.docs).
+# Both are public: they describe the API and hold no data; every data endpoint
+# still requires a token or a session.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Lead management API",
+    "DESCRIPTION": "REST API v2 for integrations: leads, interactions and webhooks. See the README.",
+    "VERSION": "2.0",
+    # 3.1: nullable fields are JSON Schema's own ("type": ["string", "null"]), so the
+    # schema's parts validate responses as they are (leads/tests/test_api_schema.py).
+    "OAS_VERSION": "3.1.0",
+    "SCHEMA_PATH_PREFIX": r"/api/v2",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "LeadStatusEnum": "leads.models.LeadStatus",
+        "LeadSourceEnum": "leads.models.LeadSource",
+        "ProcessingStatusEnum": "leads.models.ProcessingStatus",
+        "SlaStatusEnum": "leads.models.SlaStatus",
+    },
+    "PREPROCESSING_HOOKS": ["leads.api.schema.canonical_paths"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "leads.api.schema.partial_nested_requests",
+        "leads.api.schema.close_response_objects",
+    ],
+    # Schema completeness is checked by leads/tests/test_api_schema.py, not by check --deploy.
+    "ENABLE_DJANGO_DEPLOY_CHECK": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
@@ -217,6 +253,24 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Request budgets (django-ratelimit, counted in the cache above): API calls per token
+# (per client address without valid credentials), and sign-in attempts per address
+# and per username. "<count>/<period>" with s, m, h or d.
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/m")
+LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10/m")
+# If the cache cannot count, let requests through rather than refuse everyone.
+RATELIMIT_FAIL_OPEN = True
+# Behind a proxy, the header that holds the client's address (e.g. HTTP_X_REAL_IP).
+if os.environ.get("RATELIMIT_IP_META_KEY"):
+    RATELIMIT_IP_META_KEY = os.environ["RATELIMIT_IP_META_KEY"]
+# Idempotency-Key answers are replayed for this long; a retry arriving while the
+# first request still runs waits this long for it before a 409.
+IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "24"))
+IDEMPOTENCY_WAIT_SECONDS = float(os.environ.get("IDEMPOTENCY_WAIT_SECONDS", "5"))
+# Lead representations in the cache (GET /api/v2/leads/{id}); entries are keyed by
+# the lead's state, so this only bounds how long unused ones take space.
+LEAD_CACHE_SECONDS = int(os.environ.get("LEAD_CACHE_SECONDS", "600"))
 
 # --- Domain settings -------------------------------------------------------
 LEADS_API_MAX_PAGE_SIZE = 100

@@ -1,0 +1,484 @@
+"""The OpenAPI 3 description of API v2 (drf-spectacular), served at /api/v2/schema.
+
+The views return dicts built by ``leads.api.representations`` and
+``leads.api.envelope``, so their bodies are described here by documentation-only
+serializers that mirror those dicts key for key; nothing here reads or writes data.
+Every documented response object is closed (``additionalProperties: false``, see
+``close_response_objects``), so a key added to a representation and not here makes
+``leads/tests/test_api_schema.py`` fail.
+
+One decorator documents an operation: its success bodies, its errors in the one error
+shape, its parameters and headers::
+
+    @api_operation(summary="Archive a lead", responses={204: None}, errors=(403, 404))
+    def delete(self, request, lead_id): ...
+"""
+
+import copy
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import serializers
+
+from leads.api.envelope import API_METADATA
+from leads.filters import ORDERING_FIELDS
+from leads.models import (
+    ContactChannel,
+    FinancingStatus,
+    InteractionDirection,
+    InteractionType,
+    LeadSource,
+    LeadStatus,
+    LeadType,
+    ProcessingStatus,
+    PropertyType,
+    SlaStatus,
+    UrgencyLevel,
+)
+
+# --- authentication and input fields ------------------------------------------
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "leads.api.authentication.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token: `Authorization: Bearer <token>` (`manage.py api_token <username>`).",
+        }
+
+
+class MoneyFieldSchema(OpenApiSerializerFieldExtension):
+    """Amounts are sent and shown as JSON numbers (a numeric string is accepted too)."""
+
+    target_class = "leads.api.serializers.Money"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "number", "minimum": 0, "maximum": 999_999_999_999.99}
+
+
+class DateOrDateTimeSchema(OpenApiSerializerFieldExtension):
+    target_class = "leads.api.serializers.DateOrDateTime"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {
+            "type": "string",
+            "format": "date",
+            "description": "YYYY-MM-DD; an ISO 8601 date-time is accepted and its date kept.",
+        }
+
+
+class AssigneeFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "leads.api.serializers.AssigneeField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {
+            "oneOf": [{"type": "string", "maxLength": 150}, {"type": "integer"}],
+            "description": "The username or id of an active user; null unassigns.",
+        }
+
+
+# --- the envelope and the error shape -------------------------------------------
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {key: {"type": "string", "enum": [value]} for key, value in API_METADATA.items()},
+        "required": list(API_METADATA),
+        "additionalProperties": False,
+    }
+)
+class ApiMetadata(serializers.DictField):
+    """The same on every response: ``leads.api.envelope.API_METADATA``."""
+
+
+def _envelope_fields() -> dict[str, serializers.Field]:
+    return {
+        "metadata": ApiMetadata(),
+        "processing_time": serializers.FloatField(
+            min_value=0, help_text="Seconds the server spent on this request, measured by the server."
+        ),
+    }
+
+
+def envelope(name: str, **body: serializers.Field) -> type[serializers.Serializer]:
+    """A documented v2 envelope: the ``body`` keys plus ``metadata`` and ``processing_time``."""
+    return type(name, (serializers.Serializer,), {**body, **_envelope_fields()})
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        "description": 'Messages by field path, e.g. {"contact.email": ["Enter a valid email address."]}.',
+    }
+)
+class FieldErrors(serializers.DictField):
+    pass
+
+
+class ErrorDetail(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable machine-readable code, e.g. `validation_error`, `not_found`.")
+    message = serializers.CharField(help_text="A sentence for a person.")
+    fields = FieldErrors(required=False, help_text="Only on validation errors.")
+
+
+Error = envelope("Error", error=ErrorDetail())
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input: `validation_error` (with `fields`), `malformed_json` or `bad_request`.",
+    401: "No credentials (`not_authenticated`) or an unknown token (`authentication_failed`).",
+    403: "`permission_denied`: the user may not do this (a session write also needs the CSRF token).",
+    404: "`not_found`: no such object, or one this user may not see.",
+    409: "`conflict`: the request conflicts with the current state.",
+    412: "`precondition_failed`: the lead changed since the `If-Match` version was read.",
+    413: "`payload_too_large`: the body is larger than the server accepts.",
+    415: "`unsupported_media_type`: send the body as `application/json`.",
+    422: "The request is well-formed but cannot be processed.",
+    429: "`rate_limited`: too many requests; retry after `Retry-After` seconds.",
+}
+
+WWW_AUTHENTICATE = OpenApiParameter(
+    "WWW-Authenticate", str, OpenApiParameter.HEADER, response=[401], description="`Bearer`."
+)
+
+
+def error_response(status_code: int) -> OpenApiResponse:
+    return OpenApiResponse(Error, description=ERROR_DESCRIPTIONS[status_code])
+
+
+# --- the lead as leads.api.representations.lead_data shows it ---------------------
+
+
+def _choice(choices, **kwargs) -> serializers.ChoiceField:
+    return serializers.ChoiceField(choices=choices, **kwargs)
+
+
+def _text(**kwargs) -> serializers.CharField:
+    return serializers.CharField(allow_blank=True, **kwargs)
+
+
+def _datetime(**kwargs) -> serializers.DateTimeField:
+    kwargs.setdefault("help_text", "ISO 8601 in UTC, ending in Z.")
+    return serializers.DateTimeField(**kwargs)
+
+
+class LeadContact(serializers.Serializer):
+    first_name = _text()
+    last_name = _text()
+    email = _text(allow_null=True)
+    phone = _text(allow_null=True, help_text="E.164 where the number parses.")
+    phone_is_valid = serializers.BooleanField(
+        allow_null=True, help_text="False when the number does not exist in its region's plan; null without a phone."
+    )
+    preferred_contact_method = _choice(ContactChannel.choices)
+    best_time_to_contact = _text(allow_null=True)
+    email_opt_out = serializers.BooleanField()
+    sms_opt_out = serializers.BooleanField()
+    call_opt_out = serializers.BooleanField()
+
+
+class ScoreFactor(serializers.Serializer):
+    factor = _text()
+    axis = _text(help_text="`fit` or `engagement`.")
+    points = serializers.FloatField()
+    max_points = serializers.FloatField()
+    reason = _text()
+
+
+class LeadPreferences(serializers.Serializer):
+    property_types = serializers.ListField(child=_choice(PropertyType.choices))
+    property_type = serializers.ListField(child=_text(), help_text="The property types' labels (seed field).")
+    min_price = serializers.FloatField(allow_null=True)
+    max_price = serializers.FloatField(allow_null=True)
+    preferred_locations = serializers.ListField(child=_text())
+    min_bedrooms = serializers.IntegerField(allow_null=True)
+    min_bathrooms = serializers.FloatField(allow_null=True)
+    min_square_feet = serializers.IntegerField(allow_null=True)
+    must_have_features = serializers.ListField(child=_text())
+    nice_to_have_features = serializers.ListField(child=_text())
+
+
+class LeadTimeline(serializers.Serializer):
+    urgency_level = _choice(UrgencyLevel.choices)
+    financing_status = _choice(FinancingStatus.choices)
+    target_move_date = serializers.DateField(allow_null=True)
+    desired_move_in_date = _datetime(allow_null=True)
+    pre_approval_amount = serializers.FloatField(allow_null=True)
+
+
+class Interaction(serializers.Serializer):
+    id = serializers.IntegerField()
+    type = _choice(InteractionType.choices)
+    direction = _choice(InteractionDirection.choices)
+    summary = _text()
+    notes = _text()
+    next_steps = _text()
+    next_follow_up = _datetime(allow_null=True)
+    timestamp = _datetime(help_text="When it happened (ISO 8601, UTC, Z).")
+    created_by = _text(allow_null=True, help_text="Username of the author.")
+    created_at = _datetime()
+
+
+class LeadProcessing(serializers.Serializer):
+    status = _choice(ProcessingStatus.choices)
+    processed_version = serializers.IntegerField(min_value=0)
+    error = _text(allow_null=True)
+
+
+class LeadSla(serializers.Serializer):
+    first_contact_due_at = _datetime(allow_null=True)
+    status = _choice(SlaStatus.choices)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {
+            "market_analysis": {"type": "object", "additionalProperties": True},
+            "lead_insights": {"type": "object", "additionalProperties": True},
+        },
+        "required": ["market_analysis", "lead_insights"],
+        "additionalProperties": {"type": "string"},
+        "description": "The after-save analysis, plus the integration's own string values (request `metadata`).",
+    }
+)
+class LeadMetadata(serializers.DictField):
+    pass
+
+
+class Lead(serializers.Serializer):
+    id = serializers.CharField(help_text="Public id, `lead_<opaque>`.")
+    contact = LeadContact()
+    lead_type = _choice(LeadType.choices)
+    source = _choice(LeadSource.choices)
+    status = _choice(LeadStatus.choices)
+    assigned_to = _text(allow_null=True, help_text="Username of the assigned agent.")
+    score = serializers.IntegerField(min_value=0, max_value=100, allow_null=True)
+    score_breakdown = ScoreFactor(many=True)
+    preferences = LeadPreferences()
+    timeline = LeadTimeline()
+    interactions = Interaction(many=True)
+    tags = serializers.ListField(child=_text())
+    version = serializers.IntegerField(min_value=1, help_text="Bumped by every change; the ETag.")
+    processing = LeadProcessing(help_text="Where the after-save work (analysis, score) stands for this version.")
+    sla = LeadSla()
+    first_contacted_at = _datetime(allow_null=True)
+    last_contacted_at = _datetime(allow_null=True)
+    created_at = _datetime()
+    updated_at = _datetime()
+    metadata = LeadMetadata()
+
+
+LeadEnvelope = envelope("LeadEnvelope", lead=Lead())
+LeadPage = envelope(
+    "LeadPage",
+    leads=Lead(many=True),
+    total_count=serializers.IntegerField(min_value=0),
+    page=serializers.IntegerField(min_value=1),
+    page_size=serializers.IntegerField(min_value=1),
+)
+InteractionList = envelope("InteractionList", interactions=Interaction(many=True))
+
+# --- parameters and headers ---------------------------------------------------------
+
+ETAG = OpenApiParameter(
+    "ETag",
+    str,
+    OpenApiParameter.HEADER,
+    response=[200, 201],
+    description='The lead\'s version, e.g. `"3"`: send it back in `If-Match` to update only that version.',
+)
+LOCATION = OpenApiParameter(
+    "Location", OpenApiTypes.URI, OpenApiParameter.HEADER, response=[201], description="URL of the new lead."
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description='Update only if the lead is still at this version (its ETag, e.g. `"3"`); else 412. `*` or '
+    "absent: no check.",
+)
+LEAD_ID = OpenApiParameter("lead_id", str, OpenApiParameter.PATH, description="The lead's public id, `lead_<opaque>`.")
+
+
+def _multi(name: str, choices, description: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        name,
+        {"type": "array", "items": {"type": "string", "enum": [value for value, _ in choices]}},
+        style="form",
+        explode=True,
+        description=f"{description} Repeat the parameter or separate values with commas.",
+    )
+
+
+LEAD_LIST_PARAMETERS = [
+    OpenApiParameter("page", {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1}),
+    OpenApiParameter("page_size", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+    _multi("status", LeadStatus.choices, "Any of these statuses."),
+    _multi("lead_type", LeadType.choices, "Any of these lead types."),
+    _multi("source", LeadSource.choices, "Any of these sources."),
+    _multi("urgency", UrgencyLevel.choices, "Any of these urgency levels."),
+    OpenApiParameter(
+        "assigned_to",
+        {"type": "string", "maxLength": 150},
+        description="A username or user id, `me`, or `none` / `unassigned`.",
+    ),
+    OpenApiParameter("location", {"type": "string", "maxLength": 100}, description="Part of a preferred location."),
+    OpenApiParameter("score_min", {"type": "number", "minimum": 0, "maximum": 100}),
+    OpenApiParameter("score_max", {"type": "number", "minimum": 0, "maximum": 100}),
+    OpenApiParameter("created_after", OpenApiTypes.DATETIME, description="Created at or after (ISO 8601)."),
+    OpenApiParameter("created_before", OpenApiTypes.DATETIME, description="Created before (ISO 8601)."),
+    OpenApiParameter(
+        "search",
+        {"type": "string", "maxLength": 200},
+        description="Words matched in names and email; 3+ digits also match the phone.",
+    ),
+    OpenApiParameter(
+        "ordering",
+        {"type": "string", "enum": [key for name in ORDERING_FIELDS for key in (name, f"-{name}")]},
+        description="Sort key; a leading `-` sorts descending. Default: newest first.",
+    ),
+]
+
+# --- the decorator ------------------------------------------------------------------
+
+SUCCESS = {200: "OK.", 201: "Created.", 202: "Accepted.", 204: "Done; no body."}
+
+# Input may be refused for its content, its size or its media type.
+BODY_ERRORS = (400, 413, 415)
+
+
+def api_operation(
+    *,
+    operation_id: str,
+    summary: str,
+    responses: dict[int, Any],
+    errors: Iterable[int] = (),
+    request: Any = None,
+    parameters: Sequence[OpenApiParameter] = (),
+    description: str = "",
+    authenticated: bool = True,
+):
+    """``extend_schema`` for one v2 operation.
+
+    ``responses`` maps success statuses to documentation serializers (``None`` for no
+    body); ``errors`` lists the error statuses the operation can answer, each in the
+    error shape. A request body adds 400/413/415, authentication adds 401.
+    """
+    error_statuses = set(errors)
+    if request is not None:
+        error_statuses.update(BODY_ERRORS)
+    if authenticated:
+        error_statuses.add(401)
+    documented: dict[int, Any] = {
+        status_code: body if isinstance(body, OpenApiResponse) else OpenApiResponse(body, SUCCESS[status_code])
+        for status_code, body in responses.items()
+    }
+    documented.update({status_code: error_response(status_code) for status_code in sorted(error_statuses)})
+    headers = [WWW_AUTHENTICATE] if authenticated else []
+    return extend_schema(
+        operation_id=operation_id,
+        summary=summary,
+        description=description or summary + ".",
+        request=request,
+        responses=documented,
+        parameters=[*parameters, *headers],
+    )
+
+
+# --- pre- and postprocessing ---------------------------------------------------------
+
+
+def canonical_paths(endpoints: list, **kwargs) -> list:
+    """drf-spectacular hook: document ``/api/v2/leads``, not the ``/api/v2/leads/`` that
+    the URL patterns' optional trailing slash (``/?$``) turns into."""
+    return [
+        (path.rstrip("/") if path != "/" else path, path_regex, method, callback)
+        for path, path_regex, method, callback in endpoints
+    ]
+
+
+def partial_nested_requests(result: dict, generator, request, public) -> dict:
+    """drf-spectacular hook: in a partial update (``Patched...`` request bodies) nested
+    objects are partial too, as DRF validates them: ``{"contact": {"email": ...}}``
+    needs no ``first_name``. drf-spectacular makes only the top level optional."""
+    components = result.get("components", {}).get("schemas", {})
+
+    def patched(name: str) -> str:
+        patched_name = name if name.startswith("Patched") else f"Patched{name}"
+        if patched_name not in components:
+            schema = copy.deepcopy(components[name])
+            schema.pop("required", None)
+            components[patched_name] = schema
+            relink(schema)
+        return patched_name
+
+    def relink(schema: Any) -> None:
+        if not isinstance(schema, dict):
+            return
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            name = ref.rsplit("/", 1)[1]
+            if "properties" in components.get(name, {}):
+                schema["$ref"] = f"#/components/schemas/{patched(name)}"
+            return
+        for child in schema.get("properties", {}).values():
+            relink(child)
+        for key in ("items", "additionalProperties"):
+            relink(schema.get(key))
+        for key in ("allOf", "oneOf", "anyOf"):
+            for child in schema.get(key, []):
+                relink(child)
+
+    for name in [name for name in components if name.startswith("Patched")]:
+        relink(components[name])
+    if components:
+        result["components"]["schemas"] = dict(sorted(components.items()))
+    return result
+
+
+def close_response_objects(result: dict, generator, request, public) -> dict:
+    """drf-spectacular hook: response objects with declared properties allow no others.
+
+    Applies to every schema reachable from a response; request bodies stay open
+    (the API ignores keys it does not know). Free-form objects (no ``properties``)
+    and objects that declare ``additionalProperties`` themselves are left as they are.
+    """
+    components = result.get("components", {}).get("schemas", {})
+    seen: set[str] = set()
+
+    def close(schema: Any) -> None:
+        if not isinstance(schema, dict):
+            return
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            name = ref.rsplit("/", 1)[1]
+            if name not in seen and name in components:
+                seen.add(name)
+                close(components[name])
+            return
+        if "properties" in schema and "additionalProperties" not in schema:
+            schema["additionalProperties"] = False
+        for child in schema.get("properties", {}).values():
+            close(child)
+        for key in ("items", "additionalProperties"):
+            close(schema.get(key))
+        for key in ("allOf", "oneOf", "anyOf"):
+            for child in schema.get(key, []):
+                close(child)
+
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if isinstance(operation, dict):
+                for response in operation.get("responses", {}).values():
+                    for media in response.get("content", {}).values():
+                        close(media.get("schema"))
+    return result
