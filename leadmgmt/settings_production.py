@@ -1,24 +1,37 @@
-"""Production: everything from leadmgmt.settings, hardened for HTTPS."""
+"""Production: everything from leadmgmt.settings, hardened for HTTPS.
+
+Passes ``manage.py check --deploy --fail-level WARNING`` (a test runs it). Set:
+DJANGO_SECRET_KEY (50+ random characters), ALLOWED_HOSTS, DATABASE_URL, REDIS_URL.
+Behind a proxy that terminates TLS and sets ``X-Forwarded-Proto``, set BEHIND_TLS_PROXY=true
+so Django knows the request was HTTPS (and does not redirect it forever). If the proxy
+already redirects HTTP to HTTPS, SECURE_SSL_REDIRECT=false leaves that to it.
+"""
 
 import os
 
 from django.core.exceptions import ImproperlyConfigured
 
-from leadmgmt.settings import *  # noqa: F403
-from leadmgmt.settings import env_bool
+# Checked before the base settings load: without a key they would make a per-machine key
+# file, which is right on a laptop and wrong on a server. Django's own rule for a strong
+# key (check --deploy, security.W009): 50+ characters, 5+ distinct, no "django-insecure-".
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-"):
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY must be set to a random value of at least 50 characters, e.g. the output of "
+        "python -c 'import secrets; print(secrets.token_urlsafe(64))'."
+    )
+
+from leadmgmt.settings import *  # noqa: E402, F403
+from leadmgmt.settings import env_bool  # noqa: E402
 
 DEBUG = False
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if len(SECRET_KEY) < 50:
-    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set to a random value of at least 50 characters.")
-
 WHITENOISE_USE_FINDERS = False
+
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-# Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
-SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-SECURE_HSTS_PRELOAD = True
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True

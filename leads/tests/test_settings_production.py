@@ -1,0 +1,108 @@
+"""leadmgmt.settings_production: passes Django's deployment checks, refuses to start
+without a strong secret, and reads the proxy setting; an empty DATABASE_URL means the
+default database. Each case boots Django in a subprocess with its own environment."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+STRONG_SECRET = secrets.token_urlsafe(64)
+
+
+def run_python(*args: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DJANGO_SECRET_KEY", "ALLOWED_HOSTS", "BEHIND_TLS_PROXY", "SECURE_SSL_REDIRECT"}
+    }
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=settings.BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def production_settings(*names: str, **env: str) -> dict[str, object]:
+    """The named settings as leadmgmt.settings_production computes them under ``env``."""
+    code = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        f"print(json.dumps({{name: getattr(settings, name) for name in {names!r}}}))"
+    )
+    result = run_python(
+        "-c", code, DJANGO_SETTINGS_MODULE="leadmgmt.settings_production", DJANGO_SECRET_KEY=STRONG_SECRET, **env
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_production_settings_pass_check_deploy_with_no_warnings():
+    result = run_python(
+        "manage.py",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_SETTINGS_MODULE="leadmgmt.settings_production",
+        DJANGO_SECRET_KEY=STRONG_SECRET,
+        ALLOWED_HOSTS="leads.example.com",
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+    assert "WARNINGS" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [None, "", "too-short-" * 4, "a" * 60, "django-insecure-" + secrets.token_urlsafe(50)],
+    ids=["missing", "empty", "short", "repetitive", "django-insecure"],
+)
+def test_production_settings_refuse_a_missing_or_weak_secret(secret):
+    env = {"DJANGO_SETTINGS_MODULE": "leadmgmt.settings_production"}
+    if secret is not None:
+        env["DJANGO_SECRET_KEY"] = secret
+
+    result = run_python("manage.py", "check", **env)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_production_redirects_to_https_and_marks_cookies_secure():
+    values = production_settings(
+        "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS", "DEBUG"
+    )
+
+    assert values["SECURE_SSL_REDIRECT"] is True
+    assert values["SESSION_COOKIE_SECURE"] is True and values["CSRF_COOKIE_SECURE"] is True
+    assert values["SECURE_HSTS_SECONDS"] >= 60 * 60 * 24 * 365
+    assert values["DEBUG"] is False
+
+
+def test_behind_a_tls_proxy_the_forwarded_proto_header_is_trusted_only_when_asked():
+    direct = production_settings("SECURE_PROXY_SSL_HEADER")
+    proxied = production_settings(
+        "SECURE_PROXY_SSL_HEADER", "SECURE_SSL_REDIRECT", BEHIND_TLS_PROXY="true", SECURE_SSL_REDIRECT="false"
+    )
+
+    assert direct["SECURE_PROXY_SSL_HEADER"] is None
+    assert proxied["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert proxied["SECURE_SSL_REDIRECT"] is False
+
+
+def test_an_empty_database_url_means_the_default_database():
+    code = "import django; django.setup(); from django.db import connection; print(connection.vendor)"
+
+    result = run_python("-c", code, DJANGO_SETTINGS_MODULE="leadmgmt.settings", DATABASE_URL="")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "sqlite"
