@@ -270,25 +270,29 @@ def _measure_pipeline(mode: Mode, env, app, run_url: str, ctx: Context, redis_ur
     databases.migrate(run_url)
     for processes in mode.pipeline_workers:
         servers.flush_redis(redis_url)  # the saves of the HTTP runs left their jobs queued
-        worker = servers.CeleryWorker(f"celery-{size.label}-{processes}", env, processes=processes)
-        try:
-            log(f"  pipeline with {processes} worker process(es) ...")
-            measured = pipeline.measure(
-                app.address,
-                run_url,
-                ctx.manager_token,
-                lead_payload,
-                burst=mode.pipeline_burst,
-                paced_seconds=mode.pipeline_seconds,
-                rate=mode.pipeline_rate,
-            )
-        finally:
-            worker.stop()
+        log(f"  pipeline with {processes} worker process(es) ...")
+        measured = pipeline.measure(
+            app.address,
+            run_url,
+            redis_url,
+            ctx.manager_token,
+            lead_payload,
+            start_worker=lambda processes=processes: servers.CeleryWorker(
+                f"celery-{size.label}-{processes}", env, processes=processes
+            ),
+            burst=mode.pipeline_burst,
+            paced_seconds=mode.pipeline_seconds,
+            rate=mode.pipeline_rate,
+        )
         burst, paced = measured["burst"], measured["paced"]
+        unloaded = measured.get("unloaded")
         log(
-            f"    throughput {burst['leads_per_second'] or 0:.1f} leads/s; at {paced['target_rate']:.0f}/s "
-            f"(achieved {paced['achieved_rate'] or 0:.1f}/s) latency p50 {_ms(paced['p50_ms'])} "
-            f"p95 {_ms(paced['p95_ms'])}; API shows {paced['api_check']}"
+            f"    throughput {burst['scored_per_second'] or 0:.1f} leads scored/s "
+            f"({burst['all_tasks_per_second'] or 0:.1f}/s with the follow-on tasks); "
+            f"at {paced['target_rate']:.0f}/s (achieved {paced['achieved_rate'] or 0:.1f}/s) latency "
+            f"p50 {_ms(paced['p50_ms'])} p95 {_ms(paced['p95_ms'])}"
+            + (f"; at {unloaded['target_rate']:.1f}/s p95 {_ms(unloaded['p95_ms'])}" if unloaded else "")
+            + f"; API shows {paced['api_check']}"
         )
         found[str(processes)] = measured
     return found
