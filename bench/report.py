@@ -466,7 +466,8 @@ def _pipeline_table(sizes: dict) -> str:
         "Throughput: leads created through the API with no worker running, then one worker drains the queue "
         "alone (counted from the first lead done, so worker start-up is excluded). Latency: creates sent at the "
         "asked rate while the worker runs; when the worker cannot keep up, the queue grows for as long as the "
-        "test runs and the latency with it, so a second row measures it at half the worker's throughput. "
+        "test runs and the latency with it, so a second row measures it at half the rate the worker sustains "
+        "with the follow-on tasks. "
         "Completion is watched with one SQL query every 50 ms over the columns GET /api/v2/leads/{id} renders as "
         "`processing`; a sample is then read through the API."
     )
