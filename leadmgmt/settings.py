@@ -176,6 +176,8 @@ SPECTACULAR_SETTINGS = {
         "LeadSourceEnum": "leads.models.LeadSource",
         "ProcessingStatusEnum": "leads.models.ProcessingStatus",
         "SlaStatusEnum": "leads.models.SlaStatus",
+        "DeliveryStatusEnum": "integrations.webhooks.models.DeliveryStatus",
+        "WebhookEventEnum": "integrations.webhooks.models.WebhookEvent",
     },
     "PREPROCESSING_HOOKS": ["leads.api.schema.canonical_paths"],
     "POSTPROCESSING_HOOKS": [

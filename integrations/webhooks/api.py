@@ -9,8 +9,19 @@ from rest_framework.response import Response
 
 from integrations.webhooks import selectors, services
 from integrations.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
+from integrations.webhooks.schema import (
+    DELIVERY_ID,
+    DELIVERY_PARAMETERS,
+    SUBSCRIPTION_ID,
+    DeliveryEnvelope,
+    DeliveryPage,
+    NewWebhookEnvelope,
+    WebhookEnvelope,
+    WebhookList,
+)
 from integrations.webhooks.url_safety import MAX_URL_LENGTH
 from leads.api.representations import iso
+from leads.api.schema import api_operation
 from leads.api.serializers import Choice, Text
 from leads.api.views import LeadsAPIView
 
@@ -88,6 +99,9 @@ class WebhooksAPIView(LeadsAPIView):
 
 
 class WebhookCollectionView(WebhooksAPIView):
+    @api_operation(
+        operation_id="webhooks_list", summary="Your webhook subscriptions", responses={200: WebhookList}, errors=(403,)
+    )
     def get(self, request):
         subscriptions = list(selectors.subscriptions_visible_to(request.user))
         return self.respond(
@@ -95,6 +109,13 @@ class WebhookCollectionView(WebhooksAPIView):
             total_count=len(subscriptions),
         )
 
+    @api_operation(
+        operation_id="webhooks_create",
+        summary="Subscribe a URL to lead events",
+        request=SubscriptionInput,
+        responses={201: NewWebhookEnvelope},
+        errors=(403,),
+    )
     def post(self, request):
         subscription = services.subscription_create(owner=request.user, **self.validated(SubscriptionInput))
         # The only response that shows the secret.
@@ -102,21 +123,50 @@ class WebhookCollectionView(WebhooksAPIView):
 
 
 class WebhookDetailView(WebhooksAPIView):
+    @api_operation(
+        operation_id="webhooks_read",
+        summary="Read a webhook subscription",
+        responses={200: WebhookEnvelope},
+        errors=(403, 404),
+        parameters=[SUBSCRIPTION_ID],
+    )
     def get(self, request, subscription_id: str):
         return self.respond(webhook=subscription_data(self.subscription(subscription_id)))
 
+    @api_operation(
+        operation_id="webhooks_partial_update",
+        summary="Change a webhook subscription (pause it with active=false)",
+        request=SubscriptionInput(partial=True),
+        responses={200: WebhookEnvelope},
+        errors=(403, 404),
+        parameters=[SUBSCRIPTION_ID],
+    )
     def patch(self, request, subscription_id: str):
         subscription = self.subscription(subscription_id)
         changes = self.validated(SubscriptionInput, partial=True)
         subscription = services.subscription_update(subscription=subscription, changes=changes)
         return self.respond(webhook=subscription_data(subscription))
 
+    @api_operation(
+        operation_id="webhooks_delete",
+        summary="Delete a webhook subscription",
+        responses={204: None},
+        errors=(403, 404),
+        parameters=[SUBSCRIPTION_ID],
+    )
     def delete(self, request, subscription_id: str):
         services.subscription_delete(subscription=self.subscription(subscription_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class WebhookDeliveriesView(WebhooksAPIView):
+    @api_operation(
+        operation_id="webhook_deliveries_list",
+        summary="A subscription's delivery log, newest first",
+        responses={200: DeliveryPage},
+        errors=(400, 403, 404),
+        parameters=[SUBSCRIPTION_ID, *DELIVERY_PARAMETERS],
+    )
     def get(self, request, subscription_id: str):
         subscription = self.subscription(subscription_id)
         query = DeliveryQuery(data=request.query_params)
@@ -137,6 +187,13 @@ class WebhookDeliveriesView(WebhooksAPIView):
 
 
 class WebhookDeliveryReplayView(WebhooksAPIView):
+    @api_operation(
+        operation_id="webhook_deliveries_replay",
+        summary="Send a delivery again",
+        responses={202: DeliveryEnvelope},
+        errors=(403, 404, 409),
+        parameters=[SUBSCRIPTION_ID, DELIVERY_ID],
+    )
     def post(self, request, subscription_id: str, delivery_id: str):
         delivery = selectors.delivery_get(subscription=self.subscription(subscription_id), delivery_id=delivery_id)
         delivery = services.delivery_replay(delivery=delivery)

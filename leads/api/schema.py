@@ -146,7 +146,7 @@ ERROR_DESCRIPTIONS = {
 }
 
 WWW_AUTHENTICATE = OpenApiParameter(
-    "WWW-Authenticate", str, OpenApiParameter.HEADER, response=[401], description="`Bearer`."
+    "WWW-Authenticate", str, OpenApiParameter.HEADER, required=True, response=[401], description="`Bearer`."
 )
 
 
@@ -165,7 +165,7 @@ def _text(**kwargs) -> serializers.CharField:
     return serializers.CharField(allow_blank=True, **kwargs)
 
 
-def _datetime(**kwargs) -> serializers.DateTimeField:
+def datetime_field(**kwargs) -> serializers.DateTimeField:
     kwargs.setdefault("help_text", "ISO 8601 in UTC, ending in Z.")
     return serializers.DateTimeField(**kwargs)
 
@@ -210,7 +210,7 @@ class LeadTimeline(serializers.Serializer):
     urgency_level = _choice(UrgencyLevel.choices)
     financing_status = _choice(FinancingStatus.choices)
     target_move_date = serializers.DateField(allow_null=True)
-    desired_move_in_date = _datetime(allow_null=True)
+    desired_move_in_date = datetime_field(allow_null=True)
     pre_approval_amount = serializers.FloatField(allow_null=True)
 
 
@@ -221,10 +221,10 @@ class Interaction(serializers.Serializer):
     summary = _text()
     notes = _text()
     next_steps = _text()
-    next_follow_up = _datetime(allow_null=True)
-    timestamp = _datetime(help_text="When it happened (ISO 8601, UTC, Z).")
+    next_follow_up = datetime_field(allow_null=True)
+    timestamp = datetime_field(help_text="When it happened (ISO 8601, UTC, Z).")
     created_by = _text(allow_null=True, help_text="Username of the author.")
-    created_at = _datetime()
+    created_at = datetime_field()
 
 
 class LeadProcessing(serializers.Serializer):
@@ -234,7 +234,7 @@ class LeadProcessing(serializers.Serializer):
 
 
 class LeadSla(serializers.Serializer):
-    first_contact_due_at = _datetime(allow_null=True)
+    first_contact_due_at = datetime_field(allow_null=True)
     status = _choice(SlaStatus.choices)
 
 
@@ -270,10 +270,10 @@ class Lead(serializers.Serializer):
     version = serializers.IntegerField(min_value=1, help_text="Bumped by every change; the ETag.")
     processing = LeadProcessing(help_text="Where the after-save work (analysis, score) stands for this version.")
     sla = LeadSla()
-    first_contacted_at = _datetime(allow_null=True)
-    last_contacted_at = _datetime(allow_null=True)
-    created_at = _datetime()
-    updated_at = _datetime()
+    first_contacted_at = datetime_field(allow_null=True)
+    last_contacted_at = datetime_field(allow_null=True)
+    created_at = datetime_field()
+    updated_at = datetime_field()
     metadata = LeadMetadata()
 
 
@@ -293,11 +293,17 @@ ETAG = OpenApiParameter(
     "ETag",
     str,
     OpenApiParameter.HEADER,
+    required=True,
     response=[200, 201],
     description='The lead\'s version, e.g. `"3"`: send it back in `If-Match` to update only that version.',
 )
 LOCATION = OpenApiParameter(
-    "Location", OpenApiTypes.URI, OpenApiParameter.HEADER, response=[201], description="URL of the new lead."
+    "Location",
+    OpenApiTypes.URI,
+    OpenApiParameter.HEADER,
+    required=True,
+    response=[201],
+    description="URL of the new lead.",
 )
 IF_MATCH = OpenApiParameter(
     "If-Match",
