@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from leads import audit
 from leads.models import Interaction, Lead, StatusChange
+
+HISTORY_ROWS = 20
 
 
 @dataclass(frozen=True)
@@ -18,7 +21,7 @@ class TimelineEntry:
 
 def lead_page_data(lead: Lead) -> dict[str, Any]:
     """Everything the lead page shows beyond the lead itself (expects
-    ``selectors.with_lead_details``). Two queries, plus the CRM state's."""
+    ``selectors.with_lead_details``). Three queries, plus the CRM state's."""
     market = lead.metadata.get("market_analysis") or {}
     locations = [entry for entry in market.get("locations") or [] if isinstance(entry, dict)]
     return {
@@ -29,6 +32,7 @@ def lead_page_data(lead: Lead) -> dict[str, Any]:
         "insights": lead.metadata.get("lead_insights") or {},
         "score_factors": [factor for factor in lead.score_breakdown or [] if isinstance(factor, dict)],
         "crm_sync": crm_sync_state(lead),
+        "history": audit.history_lines(audit.recent_entries(lead, limit=HISTORY_ROWS)),
     }
 
 

@@ -14,6 +14,7 @@ from integrations.scoring.calculator import ScoreResult, score_lead
 from integrations.scoring.config import scoring_config
 from integrations.scoring.models import ScoreRecord
 from integrations.scoring.selectors import leads_needing_rescore
+from leads import audit
 from leads.models import Lead
 from leads.selectors import with_lead_details
 
@@ -43,6 +44,7 @@ def lead_score_save(*, lead: Lead, version: int, result: ScoreResult, now: datet
         if not written:
             return False
         record_scoring(lead_pk=lead.pk, version=version, result=result, now=now)
+        audit.record_score(lead_pk=lead.pk, old=lead.score, new=result.score)
     return True
 
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 from integrations.workflows import emails
 from integrations.workflows.models import WorkflowEvent, WorkflowEventKind
 from integrations.workflows.unsubscribe import OPT_OUT_FIELDS, UnsubscribeTarget, unsubscribe_target
+from leads import audit
 from leads.models import (
     Contact,
     FollowUpKind,
@@ -229,13 +230,15 @@ def record_opt_out(*, token: str) -> UnsubscribeTarget:
         changed = Contact.objects.filter(lead=lead, **{field: False}).update(**{field: True})
         if changed:
             now = timezone.now()
-            Interaction.objects.create(
+            note = Interaction.objects.create(
                 lead=lead,
                 type=InteractionType.NOTE,
                 direction=InteractionDirection.INTERNAL,
                 summary=f"Unsubscribed from {target.channel_label} through the link in a message.",
                 occurred_at=now,
             )
+            # The lead itself asked, through the link: no user, the system's channel.
+            audit.record(lead, [(f"contact.{field}", False, True), audit.interaction_added(note)], audit.SYSTEM, at=now)
             Lead.objects.filter(pk=lead.pk).update(version=F("version") + 1, updated_at=now)
             lead.refresh_from_db(fields=["version", "updated_at"])
             _schedule_after_save(lead, reason="opted_out")

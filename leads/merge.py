@@ -1,0 +1,400 @@
+"""Merging two leads that are one person, and undoing a merge. Managers and admins only.
+
+``lead_merge`` keeps the primary lead: each field takes the primary's value unless
+``prefer`` says "duplicate" for it, or the primary's value is empty (then the
+duplicate's is taken). Opt-outs are kept from either lead unless ``prefer`` says
+otherwise: a person who said "no email" on one record still means it. The
+duplicate's interactions, status history and follow-ups move to the primary (open
+follow-ups go to the primary's agent), and the duplicate is archived with
+``merged_into`` set. A LeadMerge row keeps both leads as they were (every part,
+and the ids of the rows moved) so ``lead_merge_undo`` can put everything back.
+
+Each is one transaction: both lead rows locked (in id order), both versions
+bumped, audit entries in one changeset, the after-save work scheduled for both.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from leads import audit, selectors
+from leads.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from leads.models import FollowUpTask, Interaction, Lead, LeadMerge, StatusChange, User
+from leads.validation import price_range_errors
+
+PRIMARY, DUPLICATE = "primary", "duplicate"
+
+# The fields a merge chooses between ("contact.phone_is_valid" follows "contact.phone").
+MERGE_FIELDS = (
+    *audit.LEAD_FIELDS,
+    *(
+        f"{part}.{field}"
+        for part, fields in audit.PART_FIELDS.items()
+        for field in fields
+        if (part, field) != ("contact", "phone_is_valid")
+    ),
+)
+OPT_OUT_FIELDS = ("contact.email_opt_out", "contact.sms_opt_out", "contact.call_opt_out")
+
+# What an undo puts back on the lead row (the rest is bookkeeping: ids, version,
+# timestamps, the after-save state, which the undo's own pipeline run refreshes).
+RESTORED_LEAD_FIELDS = (
+    "lead_type",
+    "source",
+    "status",
+    "assigned_to",
+    "score",
+    "score_breakdown",
+    "metadata",
+    "custom_fields",
+    "tags",
+    "first_contacted_at",
+    "last_contacted_at",
+    "sla_due_at",
+    "sla_status",
+    "archived_at",
+    "archived_by",
+    "merged_into",
+)
+
+
+@dataclass(frozen=True)
+class FieldChoice:
+    """A field on which two leads differ, and which one a merge takes by default."""
+
+    path: str
+    label: str
+    primary: Any
+    duplicate: Any
+    default: str
+
+
+def merge_choices(primary: Lead, duplicate: Lead) -> list[FieldChoice]:
+    """The fields the two leads disagree on (in MERGE_FIELDS order); expects their parts loaded."""
+    primary_values, duplicate_values = _values(primary), _values(duplicate)
+    return [
+        FieldChoice(
+            path=path,
+            label=audit.field_label(path),
+            primary=primary_values[path],
+            duplicate=duplicate_values[path],
+            default=_default_winner(path, primary_values[path], duplicate_values[path]),
+        )
+        for path in MERGE_FIELDS
+        if primary_values[path] != duplicate_values[path]
+    ]
+
+
+@transaction.atomic
+def lead_merge(
+    *,
+    actor: User,
+    primary_id: str,
+    duplicate_id: str,
+    prefer: dict[str, str] | None = None,
+    context: audit.AuditContext,
+) -> LeadMerge:
+    """Merge ``duplicate_id`` into ``primary_id``; returns the LeadMerge.
+
+    PermissionDenied for agents, ValidationFailed for a lead merged with itself or
+    a bad ``prefer``, NotFound when either lead is hidden, archived or missing.
+    """
+    check_may_merge(actor)
+    prefer = dict(prefer or {})
+    if primary_id == duplicate_id:
+        raise ValidationFailed(fields={"duplicate_id": ["A lead cannot be merged with itself."]})
+    _check_prefer(prefer)
+    primary, duplicate = _lock_pair(selectors.visible_leads(actor), primary_id, duplicate_id)
+
+    snapshot = {PRIMARY: _lead_snapshot(primary), DUPLICATE: _lead_snapshot(duplicate)}
+    primary_changes, duplicate_changes = audit.LeadChanges(primary), audit.LeadChanges(duplicate)
+    taken = _apply_values(primary, duplicate, prefer)
+    _check_merged_lead(primary)
+
+    now = timezone.now()
+    created_status_changes = []
+    if primary.status != primary_changes.before["status"]:
+        change = StatusChange.objects.create(
+            lead=primary,
+            from_status=primary_changes.before["status"],
+            to_status=primary.status,
+            changed_by=actor,
+            changed_at=now,
+        )
+        created_status_changes.append(change.pk)
+    snapshot["moved"] = _move_rows(duplicate, primary)
+    snapshot["created"] = {"status_changes": created_status_changes}
+    snapshot["taken_from_duplicate"] = taken
+    _stamp_contact_times(primary, duplicate)
+    for part in (primary.contact, primary.preferences, primary.timeline):
+        part.save()
+
+    duplicate.archived_at, duplicate.archived_by, duplicate.merged_into = now, actor, primary
+    _bump(primary)
+    _bump(duplicate)
+    merge = LeadMerge.objects.create(
+        primary=primary,
+        duplicate=duplicate,
+        merged_by=actor,
+        merged_at=now,
+        prefer=prefer,
+        snapshot=snapshot,
+        primary_version=primary.version,
+        duplicate_version=duplicate.version,
+    )
+
+    changeset = uuid.uuid4()
+    moved = {kind: len(ids) for kind, ids in snapshot["moved"].items()}
+    primary_changes.add_event(
+        audit.Event.MERGED, None, {"merge_id": merge.public_id, "duplicate_id": duplicate.public_id, "moved": moved}
+    )
+    duplicate_changes.add_event(audit.Event.MERGED_INTO, None, primary.public_id)
+    primary_changes.record(context, changeset=changeset, at=now)
+    duplicate_changes.record(context, changeset=changeset, at=now)
+    _schedule_after_save(primary, reason="merged")
+    _schedule_after_save(duplicate, reason="merged")
+    return merge
+
+
+@transaction.atomic
+def lead_merge_undo(*, actor: User, merge_id: str, force: bool = False, context: audit.AuditContext) -> LeadMerge:
+    """Put both leads back as they were before the merge; returns the LeadMerge.
+
+    Conflict when the merge was already undone, or when either lead changed since
+    the merge (its version moved on) unless ``force``: those changes would be lost.
+    """
+    check_may_merge(actor)
+    merge = merge_get(user=actor, merge_id=merge_id, for_update=True)
+    if merge.is_undone:
+        raise Conflict(f"This merge was already undone at {audit.json_value(merge.undone_at)}.")
+    leads = selectors.visible_leads(actor, include_archived=True)
+    primary, duplicate = _lock_pair(leads, merge.primary.public_id, merge.duplicate.public_id)
+    if not force and (primary.version, duplicate.version) != (merge.primary_version, merge.duplicate_version):
+        raise Conflict(
+            f"{primary.public_id} or {duplicate.public_id} changed since the merge (version "
+            f"{primary.version}/{duplicate.version}, the merge left {merge.primary_version}/"
+            f"{merge.duplicate_version}); undoing it would lose those changes. Add ?force=true to undo anyway."
+        )
+
+    primary_changes, duplicate_changes = audit.LeadChanges(primary), audit.LeadChanges(duplicate)
+    snapshot = merge.snapshot
+    _restore_lead(primary, snapshot[PRIMARY])
+    _restore_lead(duplicate, snapshot[DUPLICATE])
+    _move_rows_back(snapshot["moved"], primary=primary, duplicate=duplicate)
+    StatusChange.objects.filter(lead=primary, pk__in=snapshot["created"]["status_changes"]).delete()
+    _bump(primary)
+    _bump(duplicate)
+
+    now = timezone.now()
+    merge.undone_at, merge.undone_by = now, actor
+    merge.save(update_fields=["undone_at", "undone_by"])
+
+    changeset = uuid.uuid4()
+    primary_changes.add_event(
+        audit.Event.MERGE_UNDONE, {"merge_id": merge.public_id, "duplicate_id": duplicate.public_id}, None
+    )
+    duplicate_changes.add_event(
+        audit.Event.MERGE_UNDONE, {"merge_id": merge.public_id, "primary_id": primary.public_id}, None
+    )
+    primary_changes.record(context, changeset=changeset, at=now)
+    duplicate_changes.record(context, changeset=changeset, at=now)
+    _schedule_after_save(primary, reason="merge_undone")
+    _schedule_after_save(duplicate, reason="merge_undone")
+    return merge
+
+
+def check_may_merge(actor: User) -> None:
+    """PermissionDenied unless ``actor`` may merge leads and undo merges (managers and admins)."""
+    if not getattr(actor, "sees_all_leads", False):
+        raise PermissionDenied("Only managers can merge leads or undo a merge.")
+
+
+def merge_get(*, user: User, merge_id: str, for_update: bool = False) -> LeadMerge:
+    """A merge between leads ``user`` may see (archived ones included); NotFound otherwise."""
+    leads = selectors.visible_leads(user, include_archived=True)
+    merges = LeadMerge.objects.select_related("primary", "duplicate", "merged_by", "undone_by")
+    if for_update:
+        merges = merges.select_for_update(of=("self",))
+    merge = (
+        merges.filter(public_id=merge_id, primary__in=leads, duplicate__in=leads).first()
+        if isinstance(merge_id, str) and merge_id.isascii() and merge_id.isprintable() and len(merge_id) <= 40
+        else None
+    )
+    if merge is None:
+        raise NotFound("Merge not found.")
+    return merge
+
+
+# --- helpers ---------------------------------------------------------------------
+
+
+def _check_prefer(prefer: dict[str, str]) -> None:
+    errors = {}
+    for path, winner in prefer.items():
+        if path not in MERGE_FIELDS:
+            errors[f"prefer.{path}"] = [f'"{path}" is not a field a merge can choose. Use e.g. "contact.email".']
+        elif winner not in (PRIMARY, DUPLICATE):
+            errors[f"prefer.{path}"] = ['Use "primary" or "duplicate".']
+    if errors:
+        raise ValidationFailed(fields=errors)
+
+
+def _lock_pair(leads, primary_id: str, duplicate_id: str) -> tuple[Lead, Lead]:
+    """Both leads of ``leads``, row-locked in id order (two merges never deadlock)."""
+    ids = [lead_id for lead_id in (primary_id, duplicate_id) if selectors.is_lead_id(lead_id)]
+    found = {
+        lead.public_id: lead
+        for lead in leads.select_for_update(of=("self",))
+        .select_related("contact", "preferences", "timeline", "assigned_to")
+        .filter(public_id__in=ids)
+        .order_by("pk")
+    }
+    if primary_id not in found:
+        raise NotFound("Lead not found.")
+    if duplicate_id not in found:
+        raise NotFound("The duplicate lead was not found.", fields={"duplicate_id": ["No such lead."]})
+    return found[primary_id], found[duplicate_id]
+
+
+def _values(lead: Lead) -> dict[str, Any]:
+    """The lead's mergeable values (assigned_to as the User)."""
+    return {path: _get(lead, path) for path in MERGE_FIELDS}
+
+
+def _get(lead: Lead, path: str) -> Any:
+    part, _, field = path.rpartition(".")
+    owner = getattr(lead, part) if part else lead
+    return getattr(owner, field)
+
+
+def _set(lead: Lead, path: str, value: Any) -> None:
+    part, _, field = path.rpartition(".")
+    owner = getattr(lead, part) if part else lead
+    setattr(owner, field, value)
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def _default_winner(path: str, primary_value: Any, duplicate_value: Any) -> str:
+    if path in OPT_OUT_FIELDS:
+        return DUPLICATE if duplicate_value and not primary_value else PRIMARY
+    if path == "assigned_to" and duplicate_value is not None and not duplicate_value.is_active:
+        return PRIMARY
+    return DUPLICATE if _is_empty(primary_value) and not _is_empty(duplicate_value) else PRIMARY
+
+
+def _apply_values(primary: Lead, duplicate: Lead, prefer: dict[str, str]) -> list[str]:
+    """Give the primary the duplicate's value where it wins; the paths taken."""
+    taken = []
+    for path in MERGE_FIELDS:
+        primary_value, duplicate_value = _get(primary, path), _get(duplicate, path)
+        if primary_value == duplicate_value:
+            continue
+        if prefer.get(path, _default_winner(path, primary_value, duplicate_value)) != DUPLICATE:
+            continue
+        if path == "assigned_to" and duplicate_value is not None and not duplicate_value.is_active:
+            raise ValidationFailed(fields={"prefer.assigned_to": ["The duplicate's agent is not active."]})
+        _set(primary, path, duplicate_value)
+        if path == "contact.phone":
+            primary.contact.phone_is_valid = duplicate.contact.phone_is_valid
+        taken.append(path)
+    return taken
+
+
+def _check_merged_lead(lead: Lead) -> None:
+    """The merged values must make a valid lead (a min price from one lead and a
+    max price from the other can cross)."""
+    errors = price_range_errors(lead.preferences.min_price, lead.preferences.max_price, prefix="preferences.")
+    if not (lead.contact.email or lead.contact.phone):
+        errors["contact"] = ["A lead needs an email address or a phone number."]
+    if errors:
+        raise ValidationFailed("The chosen values do not make a valid lead.", fields=errors)
+
+
+def _move_rows(duplicate: Lead, primary: Lead) -> dict[str, list]:
+    """Move the duplicate's interactions, status history and follow-ups to the primary;
+    open follow-ups go to the primary's agent. Returns what moved (for the undo)."""
+    interactions = list(Interaction.objects.filter(lead=duplicate).values_list("pk", flat=True))
+    status_changes = list(StatusChange.objects.filter(lead=duplicate).values_list("pk", flat=True))
+    follow_ups = list(FollowUpTask.objects.filter(lead=duplicate).values_list("pk", "assigned_to_id", "completed_at"))
+    Interaction.objects.filter(pk__in=interactions).update(lead=primary)
+    StatusChange.objects.filter(pk__in=status_changes).update(lead=primary)
+    FollowUpTask.objects.filter(pk__in=[pk for pk, _, _ in follow_ups]).update(lead=primary)
+    FollowUpTask.objects.filter(pk__in=[pk for pk, _, done in follow_ups if done is None]).update(
+        assigned_to=primary.assigned_to_id
+    )
+    return {
+        "interactions": interactions,
+        "status_changes": status_changes,
+        "follow_ups": [[pk, assignee] for pk, assignee, _ in follow_ups],
+    }
+
+
+def _move_rows_back(moved: dict[str, list], *, primary: Lead, duplicate: Lead) -> None:
+    """The rows a merge moved go back to the duplicate (those still on the primary)."""
+    Interaction.objects.filter(lead=primary, pk__in=moved["interactions"]).update(lead=duplicate)
+    StatusChange.objects.filter(lead=primary, pk__in=moved["status_changes"]).update(lead=duplicate)
+    follow_ups = FollowUpTask.objects.filter(lead=primary)
+    for pk, assignee in moved["follow_ups"]:
+        follow_ups.filter(pk=pk).update(lead=duplicate, assigned_to=assignee)
+
+
+def _stamp_contact_times(primary: Lead, duplicate: Lead) -> None:
+    """The merged lead was first contacted when either was, last contacted when either was."""
+    firsts = [value for value in (primary.first_contacted_at, duplicate.first_contacted_at) if value]
+    lasts = [value for value in (primary.last_contacted_at, duplicate.last_contacted_at) if value]
+    primary.first_contacted_at = min(firsts) if firsts else None
+    primary.last_contacted_at = max(lasts) if lasts else None
+
+
+def _lead_snapshot(lead: Lead) -> dict[str, dict[str, Any]]:
+    """Everything an undo restores, as JSON (decimals and times as exact strings)."""
+    return {
+        "lead": _row_snapshot(lead, RESTORED_LEAD_FIELDS),
+        **{part: _row_snapshot(getattr(lead, part), fields) for part, fields in audit.PART_FIELDS.items()},
+    }
+
+
+def _row_snapshot(instance, fields: tuple[str, ...]) -> dict[str, Any]:
+    return {name: _encode(instance._meta.get_field(name).value_from_object(instance)) for name in fields}
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _restore_lead(lead: Lead, snapshot: dict[str, dict[str, Any]]) -> None:
+    _restore_row(lead, snapshot["lead"])
+    for part in audit.PART_FIELDS:
+        row = getattr(lead, part)
+        _restore_row(row, snapshot[part])
+        row.save()
+
+
+def _restore_row(instance, values: dict[str, Any]) -> None:
+    for name, value in values.items():
+        field = instance._meta.get_field(name)
+        setattr(instance, field.attname, None if value is None else field.to_python(value))
+
+
+def _bump(lead: Lead) -> None:
+    """Save the lead as its next version (the caller holds its row lock)."""
+    lead.version += 1
+    lead.save()
+
+
+def _schedule_after_save(lead: Lead, *, reason: str) -> None:
+    from integrations.pipeline import lead_saved
+
+    lead_saved(lead, reason=reason)
