@@ -127,6 +127,17 @@ def record(
     at: datetime | None = None,
 ) -> list[AuditEntry]:
     """Write one entry per ``(field, old, new)``, all in one changeset; one query."""
+    return _write(lead.pk, changes, context, changeset=changeset, at=at)
+
+
+def _write(
+    lead_pk: int,
+    changes: Iterable[tuple[str, Any, Any]],
+    context: AuditContext,
+    *,
+    changeset: uuid.UUID | None = None,
+    at: datetime | None = None,
+) -> list[AuditEntry]:
     changes = list(changes)
     if not changes:
         return []
@@ -136,7 +147,7 @@ def record(
     actor = context.actor if isinstance(context.actor, User) else None
     return AuditEntry.objects.bulk_create(
         AuditEntry(
-            lead=lead,
+            lead_id=lead_pk,
             changeset=changeset,
             field=field,
             old_value=old,
@@ -194,7 +205,7 @@ def record_score(*, lead_pk: int, old: int | None, new: int | None) -> list[Audi
     processing state are bookkeeping of the same write); nothing when unchanged."""
     if old == new:
         return []
-    return record(Lead(pk=lead_pk), [(Event.SCORED, old, new)], TASK)
+    return _write(lead_pk, [(Event.SCORED, old, new)], TASK)
 
 
 def _name_assignees(changes: list[tuple[str, Any, Any]]) -> list[tuple[str, Any, Any]]:

@@ -341,9 +341,11 @@ def _move_rows_back(moved: dict[str, list], *, primary: Lead, duplicate: Lead) -
     """The rows a merge moved go back to the duplicate (those still on the primary)."""
     Interaction.objects.filter(lead=primary, pk__in=moved["interactions"]).update(lead=duplicate)
     StatusChange.objects.filter(lead=primary, pk__in=moved["status_changes"]).update(lead=duplicate)
-    follow_ups = FollowUpTask.objects.filter(lead=primary)
+    by_assignee: dict[int | None, list[int]] = {}
     for pk, assignee in moved["follow_ups"]:
-        follow_ups.filter(pk=pk).update(lead=duplicate, assigned_to=assignee)
+        by_assignee.setdefault(assignee, []).append(pk)
+    for assignee, pks in by_assignee.items():
+        FollowUpTask.objects.filter(lead=primary, pk__in=pks).update(lead=duplicate, assigned_to=assignee)
 
 
 def _stamp_contact_times(primary: Lead, duplicate: Lead) -> None:
