@@ -234,12 +234,15 @@ def merge_get(*, user: User, merge_id: str, for_update: bool = False) -> LeadMer
 
 
 def _check_prefer(prefer: dict[str, str]) -> None:
+    if len(prefer) > len(MERGE_FIELDS):
+        raise ValidationFailed(fields={"prefer": [f"At most {len(MERGE_FIELDS)} fields, one per mergeable field."]})
     errors = {}
     for path, winner in prefer.items():
+        shown = path[:80]  # echo a bounded part of the input
         if path not in MERGE_FIELDS:
-            errors[f"prefer.{path}"] = [f'"{path}" is not a field a merge can choose. Use e.g. "contact.email".']
+            errors[f"prefer.{shown}"] = [f'"{shown}" is not a field a merge can choose, e.g. "contact.email".']
         elif winner not in (PRIMARY, DUPLICATE):
-            errors[f"prefer.{path}"] = ['Use "primary" or "duplicate".']
+            errors[f"prefer.{shown}"] = ['Use "primary" or "duplicate".']
     if errors:
         raise ValidationFailed(fields=errors)
 
