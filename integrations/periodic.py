@@ -30,6 +30,8 @@ JOBS: dict[str, PeriodicJob] = {
     "rescore_stale_leads": PeriodicJob("integrations.scoring.services.rescore_stale_leads", timedelta(hours=1)),
     # At most one digest per agent per UTC day; running hourly catches up after downtime.
     "overdue_digest": PeriodicJob("integrations.workflows.services.send_overdue_digest", timedelta(hours=1)),
+    # Idempotency-Key answers older than IDEMPOTENCY_KEY_TTL_HOURS.
+    "purge_idempotency_keys": PeriodicJob("leads.api.idempotency.purge_expired_keys", timedelta(hours=1)),
 }
 
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from integrations.models import PipelineJob, PipelineJobStatus
+from leads import audit
 from leads.models import Lead, ProcessingStatus
 from leads.selectors import with_lead_details
 
@@ -36,8 +37,43 @@ def lead_saved(lead: Lead, *, reason: str) -> PipelineJob:
     return job
 
 
+def leads_saved(leads: list[Lead], *, reason: str) -> list[PipelineJob]:
+    """``lead_saved`` for many leads at once (a batch create): two queries, one job per lead."""
+    if not leads:
+        return []
+    jobs = PipelineJob.objects.bulk_create(
+        [PipelineJob(lead=lead, version=lead.version, reason=reason) for lead in leads]
+    )
+    Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(
+        processing_status=ProcessingStatus.PENDING, processing_error=""
+    )
+    job_ids = [job.pk for job in jobs]
+    transaction.on_commit(lambda: dispatch_many(job_ids))
+    return jobs
+
+
+def dispatch_many(job_ids: list[int]) -> int:
+    """Send the jobs in order, then mark them sent in one query; stops at the first the
+    broker refuses (the sweeper sends the rest). Returns how many were sent."""
+    sent = []
+    for job_id in job_ids:
+        if not _send_job(job_id):
+            break
+        sent.append(job_id)
+    if sent:
+        PipelineJob.objects.filter(pk__in=sent, dispatched_at__isnull=True).update(dispatched_at=timezone.now())
+    return len(sent)
+
+
 def dispatch(job_id: int) -> bool:
     """Send the job to the workers; False (job left pending) when the broker is unreachable."""
+    if not _send_job(job_id):
+        return False
+    PipelineJob.objects.filter(pk=job_id, dispatched_at__isnull=True).update(dispatched_at=timezone.now())
+    return True
+
+
+def _send_job(job_id: int) -> bool:
     from integrations.tasks import process_lead_job
 
     try:
@@ -45,7 +81,6 @@ def dispatch(job_id: int) -> bool:
     except (BrokerError, OSError) as exc:
         logger.warning("Broker unreachable, pipeline job %s left for the sweeper: %s", job_id, exc)
         return False
-    PipelineJob.objects.filter(pk=job_id, dispatched_at__isnull=True).update(dispatched_at=timezone.now())
     return True
 
 
@@ -97,6 +132,7 @@ def process_job(job_id: int) -> str:
         if not written:  # a newer save landed while we computed; its own job will run
             return _finish(job, PipelineJobStatus.SUPERSEDED)
         record_scoring(lead_pk=lead.pk, version=job.version, result=result)
+        audit.record_score(lead_pk=lead.pk, old=lead.score, new=result.score)
         _finish(job, PipelineJobStatus.DONE)
     _start_follow_on_work(lead, job)
     return "done"

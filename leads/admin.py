@@ -20,12 +20,17 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from leads import selectors, validation
+from leads import audit, selectors, validation
 from leads.errors import ApplicationError
+from leads.merge_admin import merge_leads
 from leads.models import (
+    AuditChannel,
+    AuditEntry,
     Contact,
     FollowUpTask,
     Interaction,
@@ -42,6 +47,7 @@ from leads.models import (
 from leads.services import CONTACT_FIELDS, LEAD_FIELDS, PREFERENCE_FIELDS, TIMELINE_FIELDS, LeadManagementService
 
 INTERACTION_FIELDS = ("type", "direction", "summary", "notes", "next_steps", "occurred_at", "follow_up_due_at")
+ADMIN_HISTORY_ROWS = 50
 # The request attribute that carries a service refusal into the second rendering.
 _REFUSAL = "_lead_admin_refusal"
 
@@ -337,6 +343,21 @@ class FollowUpTaskInline(ReadOnlyInline):
 # --- the lead admin ------------------------------------------------------------
 
 
+class ArchivedFilter(admin.SimpleListFilter):
+    """Archived leads (DELETE through the API) are listed here to be restored."""
+
+    title = "archived"
+    parameter_name = "archived"
+
+    def lookups(self, request, model_admin):
+        return (("no", "Not archived"), ("yes", "Archived"))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(archived_at__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
     form = LeadForm
@@ -368,10 +389,11 @@ class LeadAdmin(admin.ModelAdmin):
         "source",
         "timeline__urgency_level",
         ("assigned_to", admin.RelatedOnlyFieldListFilter),
+        ArchivedFilter,
     )
     search_fields = ("contact__first_name", "contact__last_name", "contact__email", "contact__phone", "public_id")
     search_help_text = "Name, email, phone or lead id."
-    actions = ("assign_to_agent", "change_status")
+    actions = ("assign_to_agent", "change_status", "restore", merge_leads)
     readonly_fields = (
         "public_id",
         "score",
@@ -388,6 +410,9 @@ class LeadAdmin(admin.ModelAdmin):
         "processing_error",
         "created_at",
         "updated_at",
+        "archived_at",
+        "archived_by",
+        "audit_history",
     )
     fieldsets = (
         (None, {"fields": ("public_id", "lead_type", "source", "status", "assigned_to", "tags", "expected_version")}),
@@ -405,10 +430,20 @@ class LeadAdmin(admin.ModelAdmin):
                     "processing_error",
                     "created_at",
                     "updated_at",
+                    "archived_at",
+                    "archived_by",
                 ),
             },
         ),
+        ("History", {"fields": ("audit_history",)}),
     )
+
+    @admin.display(description="latest changes")
+    def audit_history(self, lead: Lead) -> str:
+        """The lead's latest audit entries, newest first, and a link to all of them."""
+        lines = audit.history_lines(audit.recent_entries(lead, limit=ADMIN_HISTORY_ROWS))
+        all_url = f"{reverse('admin:leads_auditentry_changelist')}?lead__id__exact={lead.pk}"
+        return render_to_string("admin/leads/lead/audit_history.html", {"lines": lines, "all_url": all_url})
 
     @admin.display(description="name", ordering="contact__last_name")
     def name(self, lead: Lead) -> str:
@@ -426,7 +461,8 @@ class LeadAdmin(admin.ModelAdmin):
     # --- who sees what ---
 
     def get_queryset(self, request):
-        return selectors.visible_leads(request.user)
+        # Archived leads stay listed (see ArchivedFilter) so they can be restored.
+        return selectors.visible_leads(request.user, include_archived=True)
 
     def has_module_permission(self, request):
         return _sees_all_leads(request.user) or super().has_module_permission(request)
@@ -438,7 +474,17 @@ class LeadAdmin(admin.ModelAdmin):
         return _sees_all_leads(request.user) or super().has_add_permission(request)
 
     def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.archived_at is not None:
+            return False  # read-only until restored (the services do not write archived leads)
         return _sees_all_leads(request.user) or super().has_change_permission(request, obj)
+
+    def has_merge_permission(self, request):
+        """Merging leads is a manager's job (``leads.merge`` enforces it too)."""
+        return _sees_all_leads(request.user)
+
+    def has_restore_permission(self, request):
+        """Restoring is a manager's job (the service enforces it too)."""
+        return _sees_all_leads(request.user)
 
     def has_delete_permission(self, request, obj=None):
         """No service deletes a lead (the CRM would never hear of it): mark it lost instead."""
@@ -493,7 +539,7 @@ class LeadAdmin(admin.ModelAdmin):
         """Nothing to do yet: save_related writes the lead together with its parts."""
 
     def save_related(self, request, form, formsets, change):
-        service = LeadManagementService(request.user)
+        service = LeadManagementService(request.user, channel=AuditChannel.ADMIN)
         parts = {formset.model: formset for formset in formsets}
         lead = form.instance
         if not change:
@@ -567,9 +613,22 @@ class LeadAdmin(admin.ModelAdmin):
             self.message_user(request, f"Moved {changed} {model_ngettext(self.opts, changed)} to “{label}”.")
         return None
 
+    @admin.action(description="Restore archived leads", permissions=["restore"])
+    def restore(self, request, queryset):
+        service = LeadManagementService(request.user, channel=AuditChannel.ADMIN)
+        archived = [lead.public_id for lead in queryset if lead.archived_at is not None]
+        try:
+            with transaction.atomic():
+                for lead_id in archived:
+                    service.restore_lead(lead_id)
+        except ApplicationError as refusal:
+            self.message_user(request, f"Nothing was restored: {refusal.message}", messages.ERROR)
+            return
+        self.message_user(request, f"Restored {len(archived)} {model_ngettext(self.opts, len(archived))}.")
+
     def _apply_to_each(self, request, queryset, operation) -> int | None:
         """Run ``operation`` on every selected lead, all or nothing; the number changed."""
-        service = LeadManagementService(request.user)
+        service = LeadManagementService(request.user, channel=AuditChannel.ADMIN)
         leads = list(queryset)
         try:
             with transaction.atomic():
@@ -613,6 +672,41 @@ def _new_rows(formset, fields: tuple[str, ...]) -> list[dict[str, Any]]:
 
 def _pick(values: dict[str, Any], fields: tuple[str, ...], *, only=None) -> dict[str, Any]:
     return {field: values[field] for field in fields if field in values and (only is None or field in only)}
+
+
+# --- audit history ---------------------------------------------------------------
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Every recorded change, read-only: written by the services, never by hand."""
+
+    list_display = ("at", "lead", "field", "old_value", "new_value", "actor", "channel", "request_id")
+    list_select_related = ("lead__contact", "actor")
+    list_filter = ("channel",)
+    search_fields = ("lead__public_id", "field", "request_id", "changeset")
+    search_help_text = "Lead id, field, request id or changeset."
+    date_hierarchy = "at"
+    raw_id_fields = ("lead",)
+
+    def get_queryset(self, request):
+        leads = selectors.visible_leads(request.user, include_archived=True)
+        return super().get_queryset(request).filter(lead__in=leads)
+
+    def has_module_permission(self, request):
+        return _sees_all_leads(request.user) or super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return _sees_all_leads(request.user) or super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 # --- users ---------------------------------------------------------------------

@@ -17,9 +17,13 @@ def is_lead_id(value: object) -> bool:
     return isinstance(value, str) and _LEAD_ID_SHAPE.fullmatch(value) is not None
 
 
-def visible_leads(user: User) -> QuerySet[Lead]:
-    """The leads ``user`` may see: all for managers and admins, their own for agents."""
-    leads = Lead.objects.all()
+def visible_leads(user: User, *, include_archived: bool = False) -> QuerySet[Lead]:
+    """The leads ``user`` may see: all for managers and admins, their own for agents.
+
+    Archived leads are left out (they are gone for the API and the pages); the
+    admin passes ``include_archived=True`` to list and restore them.
+    """
+    leads = Lead.objects.all() if include_archived else Lead.objects.filter(archived_at__isnull=True)
     if user is None or not user.is_active:
         return leads.none()
     if user.sees_all_leads:
@@ -42,6 +46,37 @@ def lead_get(*, user: User, lead_id: str) -> Lead:
         return with_lead_details(visible_leads(user)).get(public_id=lead_id)
     except Lead.DoesNotExist:
         raise NotFound("Lead not found.") from None
+
+
+# The lead-row columns a lead's representation depends on besides ``version``: the
+# writers that do not bump the version change at least one of them (the pipeline:
+# processing_*, processed_version; rescoring: score, score_breakdown; workflows:
+# sla_*). Every other change goes through LeadManagementService and bumps ``version``.
+CACHE_STAMP_FIELDS = (
+    "version",
+    "processed_version",
+    "processing_status",
+    "processing_error",
+    "score",
+    "score_breakdown",
+    "sla_status",
+    "sla_due_at",
+    "updated_at",
+)
+
+
+def lead_cache_stamp(*, user: User, lead_id: str) -> tuple[int, tuple]:
+    """(pk, stamp) of the visible lead: one query on the lead row alone, no joins.
+
+    A cached representation is valid while the stamp is unchanged (``leads.api.lead_cache``).
+    NotFound when the lead is missing, hidden or archived.
+    """
+    if not is_lead_id(lead_id):
+        raise NotFound("Lead not found.")
+    row = visible_leads(user).filter(public_id=lead_id).values_list("pk", *CACHE_STAMP_FIELDS).first()
+    if row is None:
+        raise NotFound("Lead not found.")
+    return row[0], row[1:]
 
 
 def lead_ensure_visible(*, user: User, lead_id: str) -> None:

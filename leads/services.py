@@ -2,6 +2,8 @@
 leads through ``LeadManagementService``; each write is one transaction and the
 after-save work is scheduled only once it commits."""
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,10 +12,11 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from leads import selectors
-from leads.errors import NotFound, PermissionDenied, PreconditionFailed, ValidationFailed
+from leads import audit, duplicates, selectors
+from leads.errors import ApplicationError, NotFound, PermissionDenied, PreconditionFailed, ValidationFailed
 from leads.filters import LeadFilter
 from leads.models import (
+    AuditChannel,
     Contact,
     Interaction,
     InteractionDirection,
@@ -61,6 +64,36 @@ class LeadPage:
     page_size: int
 
 
+@dataclass(frozen=True)
+class LeadIntake:
+    """What ``create_or_attach_lead`` did: created ``lead``, or attached the inquiry
+    to the ``existing`` lead (``lead`` is then that lead, or None if the actor may not see it)."""
+
+    lead: Lead | None
+    created: bool
+    existing: duplicates.DuplicateMatch | None = None
+
+
+@dataclass(frozen=True)
+class BatchItemResult:
+    """One item of ``create_leads_batch``: "created", "duplicate" or "error"."""
+
+    index: int
+    status: str
+    lead_id: str | None = None
+    code: str | None = None
+    errors: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    existing: duplicates.DuplicateMatch | None = None
+
+    CREATED = "created"
+    DUPLICATE = "duplicate"
+    ERROR = "error"
+
+    @classmethod
+    def failed(cls, index: int, error: ApplicationError) -> "BatchItemResult":
+        return cls(index, cls.ERROR, code=error.code, errors=error.fields or {"body": [error.message]})
+
+
 def _schedule_after_save(lead: Lead, *, reason: str) -> None:
     """Record the after-save work (market analysis, scoring, CRM sync, workflows) in
     this transaction; it is sent to the workers only once the save commits."""
@@ -69,11 +102,20 @@ def _schedule_after_save(lead: Lead, *, reason: str) -> None:
     lead_saved(lead, reason=reason)
 
 
-class LeadManagementService:
-    """Lead operations performed by ``actor`` (the authenticated user)."""
+def _schedule_after_save_many(leads: list[Lead], *, reason: str) -> None:
+    from integrations.pipeline import leads_saved
 
-    def __init__(self, actor: User):
+    leads_saved(leads, reason=reason)
+
+
+class LeadManagementService:
+    """Lead operations performed by ``actor`` (the authenticated user) through
+    ``channel`` (AuditChannel: "api", "page", "admin", "import", ...); every write
+    records its changes in the audit history, in the same transaction."""
+
+    def __init__(self, actor: User, *, channel: str = AuditChannel.API, request_id: str = ""):
         self.actor = actor
+        self.audit_context = audit.AuditContext(actor=actor, channel=channel, request_id=request_id)
 
     # --- reads -------------------------------------------------------------
 
@@ -103,38 +145,115 @@ class LeadManagementService:
     # --- writes ------------------------------------------------------------
 
     @transaction.atomic
-    def create_lead(self, data: dict[str, Any]) -> Lead:
+    def create_lead(self, data: dict[str, Any], *, reject_duplicates: bool = False) -> Lead:
         """Create a lead with its contact, preferences and timeline.
 
         ``data`` holds validated values: contact, lead_type, source, optional status,
-        assigned_to (a User), preferences, timeline, tags and custom_fields.
+        assigned_to (a User), preferences, timeline, tags and custom_fields. With
+        ``reject_duplicates`` a lead the team already has (``leads.duplicates``)
+        raises DuplicateLead and nothing is written.
         """
-        contact_data = data.get("contact") or {}
-        preferences_data = data.get("preferences") or {}
-        timeline_data = data.get("timeline") or {}
-        errors = {**_reachability_errors(contact_data), **_preference_errors(preferences_data)}
-        if errors:
-            raise ValidationFailed(fields=errors)
+        assignee = self._check_new_lead(data)
+        if reject_duplicates:
+            match = self._find_duplicate(data)
+            if match is not None:
+                raise duplicates.DuplicateLead(match)
 
-        if "assigned_to" in data:
-            assignee = self._check_assignee(data["assigned_to"])
-        else:
-            assignee = None if self.actor.sees_all_leads else self.actor
-
-        status = data.get("status") or LeadStatus.NEW
-        lead = Lead.objects.create(
-            assigned_to=assignee,
-            status=status,
-            **{field: data[field] for field in LEAD_FIELDS if field in data},
-        )
-        Contact.objects.create(lead=lead, **_pick(contact_data, CONTACT_FIELDS))
-        Preferences.objects.create(lead=lead, **_pick(preferences_data, PREFERENCE_FIELDS))
-        Timeline.objects.create(lead=lead, **_pick(timeline_data, TIMELINE_FIELDS))
+        lead = _new_lead(data, assignee=assignee)
+        lead.save(force_insert=True)
+        for part in _new_lead_parts(lead, data):
+            part.save(force_insert=True)
         StatusChange.objects.create(
-            lead=lead, from_status="", to_status=status, changed_by=self.actor, changed_at=lead.created_at
+            lead=lead, from_status="", to_status=lead.status, changed_by=self.actor, changed_at=lead.created_at
         )
+        audit.record_created(lead, self.audit_context)
         _schedule_after_save(lead, reason="created")
         return selectors.with_lead_details(Lead.objects.all()).get(pk=lead.pk)
+
+    @transaction.atomic
+    def create_or_attach_lead(self, data: dict[str, Any]) -> LeadIntake:
+        """Create the lead or, when the team already has it, attach the new inquiry to
+        the existing lead as an inbound note (``add_interaction``; the existing lead's
+        values are left as they are). The lead may belong to another agent: the
+        inquiry is still theirs to see, but the actor only gets the lead back if they
+        may see it.
+        """
+        self._check_new_lead(data)
+        match = self._find_duplicate(data)
+        if match is None:
+            return LeadIntake(lead=self.create_lead(data), created=True)
+        lead, _interaction = self.add_interaction(match.public_id, duplicates.inquiry_note(data), within_team=True)
+        return LeadIntake(lead=lead if match.visible else None, created=False, existing=match)
+
+    @transaction.atomic
+    def create_leads_batch(self, items: Sequence[dict[str, Any]]) -> list[BatchItemResult]:
+        """Create many leads (validated values, as for ``create_lead``) in one transaction.
+
+        Each item is checked like ``create_lead(reject_duplicates=True)``; one that
+        fails is reported and the others are still created. A duplicate of a team lead
+        or of an earlier item is reported as "duplicate". Rows are written with bulk
+        inserts and the after-save work is scheduled once per new lead. Results are
+        in input order.
+        """
+        results: list[BatchItemResult | None] = [None] * len(items)
+        accepted: list[tuple[int, dict[str, Any], User | None]] = []
+        for index, data in enumerate(items):
+            try:
+                accepted.append((index, data, self._check_new_lead(data)))
+            except ApplicationError as exc:
+                results[index] = BatchItemResult.failed(index, exc)
+
+        contacts = [data.get("contact") or {} for _, data, _ in accepted]
+        emails = [contact.get("email") for contact in contacts]
+        phones = [contact.get("phone") for contact in contacts]
+        duplicates.lock_contact_keys(emails=emails, phones=phones)
+        by_email, by_phone = duplicates.contact_matches(emails=emails, phones=phones)
+
+        new_leads: list[Lead] = []
+        duplicate_of: dict[int, tuple[Lead, dict[str, list[str]]]] = {}
+        for (index, data, assignee), email, phone in zip(accepted, emails, phones, strict=True):
+            existing = (by_email.get(duplicates.email_key(email)) if email else None) or (
+                by_phone.get(phone) if phone else None
+            )
+            if existing is not None:
+                fields = duplicates.matched_fields(
+                    existing, email=email, phone=phone, by_email=by_email, by_phone=by_phone
+                )
+                duplicate_of[index] = (existing, fields)
+                continue
+            lead = _new_lead(data, assignee=assignee)
+            new_leads.append(lead)
+            results[index] = BatchItemResult(index, BatchItemResult.CREATED, lead_id=lead.public_id)
+            # Later items of this batch are duplicates of this one.
+            if email:
+                by_email.setdefault(duplicates.email_key(email), lead)
+            if phone:
+                by_phone.setdefault(phone, lead)
+
+        if new_leads:
+            Lead.objects.bulk_create(new_leads)
+            data_by_lead = [data for index, data, _ in accepted if index not in duplicate_of]
+            parts = [
+                part for lead, data in zip(new_leads, data_by_lead, strict=True) for part in _new_lead_parts(lead, data)
+            ]
+            for model in (Contact, Preferences, Timeline):
+                model.objects.bulk_create([part for part in parts if isinstance(part, model)])
+            StatusChange.objects.bulk_create(
+                StatusChange(
+                    lead=lead, from_status="", to_status=lead.status, changed_by=self.actor, changed_at=lead.created_at
+                )
+                for lead in new_leads
+            )
+            audit.record_created_many(new_leads, self.audit_context)
+            _schedule_after_save_many(new_leads, reason="created")
+
+        visible = duplicates.visible_to(self.actor, {lead.pk for lead, _ in duplicate_of.values()})
+        for index, (lead, fields) in duplicate_of.items():
+            match = duplicates.DuplicateMatch(lead.pk, lead.public_id, lead.pk in visible, fields)
+            results[index] = BatchItemResult(
+                index, BatchItemResult.DUPLICATE, code=duplicates.DuplicateLead.code, errors=fields, existing=match
+            )
+        return results
 
     @transaction.atomic
     def update_lead(self, lead_id: str, changes: dict[str, Any], *, expected_version: int | None = None) -> Lead:
@@ -146,6 +265,7 @@ class LeadManagementService:
         lead = self._lock(lead_id)
         if expected_version is not None and expected_version != lead.version:
             raise PreconditionFailed(f"The lead is at version {lead.version}, not {expected_version}.")
+        tracked = audit.LeadChanges(lead)
 
         contact, preferences, timeline = lead.contact, lead.preferences, lead.timeline
         parts = (
@@ -178,16 +298,23 @@ class LeadManagementService:
             part.save()
         if changed or changed_parts:
             self._bump(lead)
-            _schedule_after_save(lead, reason="updated")
+            tracked.record(self.audit_context)
+            # Webhook subscribers tell a move through the pipeline from other edits.
+            _schedule_after_save(lead, reason="status_changed" if "status" in changed else "updated")
         return self._reload(lead)
 
     @transaction.atomic
-    def add_interaction(self, lead_id: str, data: dict[str, Any]) -> tuple[Lead, Interaction]:
+    def add_interaction(
+        self, lead_id: str, data: dict[str, Any], *, within_team: bool = False
+    ) -> tuple[Lead, Interaction]:
         """Log a call, email, meeting... by the actor; stamps first/last contact times.
 
         The first outbound contact of a new lead moves it to 'contacted'.
+        ``within_team``: the lead may be any of the team's leads, not only one the
+        actor sees (an inquiry attached to a duplicate, ``create_or_attach_lead``).
         """
-        lead = self._lock(lead_id)
+        lead = self._lock(lead_id, leads=duplicates.team_leads() if within_team else None)
+        tracked = audit.LeadChanges(lead)
         occurred_at = data.get("occurred_at") or timezone.now()
         direction = data.get("direction") or (
             InteractionDirection.INTERNAL if data["type"] == "note" else InteractionDirection.OUTBOUND
@@ -212,6 +339,8 @@ class LeadManagementService:
             if lead.status == LeadStatus.NEW:
                 self._record_status(lead, LeadStatus.CONTACTED)
         self._bump(lead)
+        tracked.add_event(*audit.interaction_added(interaction))
+        tracked.record(self.audit_context)
         _schedule_after_save(lead, reason="interaction")
         return self._reload(lead), interaction
 
@@ -221,8 +350,10 @@ class LeadManagementService:
             raise ValidationFailed(fields={"status": [f'"{status}" is not a status.']})
         lead = self._lock(lead_id)
         if status != lead.status:
+            tracked = audit.LeadChanges(lead)
             self._record_status(lead, status)
             self._bump(lead)
+            tracked.record(self.audit_context)
             _schedule_after_save(lead, reason="status_changed")
         return self._reload(lead)
 
@@ -233,20 +364,67 @@ class LeadManagementService:
             raise PermissionDenied("Only managers can reassign leads.")
         lead = self._lock(lead_id)
         if agent != lead.assigned_to:
+            tracked = audit.LeadChanges(lead)
             lead.assigned_to = self._check_assignee(agent)
             self._bump(lead)
+            tracked.record(self.audit_context)
             _schedule_after_save(lead, reason="assigned")
+        return self._reload(lead)
+
+    @transaction.atomic
+    def archive_lead(self, lead_id: str, *, expected_version: int | None = None) -> None:
+        """Soft-delete: the lead disappears from the API, the pages and the
+        duplicate checks, and stays restorable in the admin. Managers and admins only."""
+        if not self.actor.sees_all_leads:
+            raise PermissionDenied("Only managers can archive leads.")
+        lead = self._lock(lead_id)
+        if expected_version is not None and expected_version != lead.version:
+            raise PreconditionFailed(f"The lead is at version {lead.version}, not {expected_version}.")
+        now = timezone.now()
+        Lead.objects.filter(pk=lead.pk).update(archived_at=now, archived_by=self.actor)
+        audit.record(lead, [("archived_at", None, audit.json_value(now))], self.audit_context)
+
+    @transaction.atomic
+    def restore_lead(self, lead_id: str) -> Lead:
+        """Bring an archived lead back. Managers and admins only."""
+        if not self.actor.sees_all_leads:
+            raise PermissionDenied("Only managers can restore leads.")
+        archived = selectors.visible_leads(self.actor, include_archived=True).filter(archived_at__isnull=False)
+        lead = self._lock(lead_id, leads=archived)
+        Lead.objects.filter(pk=lead.pk).update(archived_at=None, archived_by=None)
+        audit.record(lead, [("archived_at", audit.json_value(lead.archived_at), None)], self.audit_context)
         return self._reload(lead)
 
     # --- helpers -----------------------------------------------------------
 
-    def _lock(self, lead_id: str) -> Lead:
-        """The visible lead, row-locked until the transaction ends (serialises writers)."""
+    def _check_new_lead(self, data: dict[str, Any]) -> User | None:
+        """The rules a new lead must pass; returns its assignee (an agent's own lead is theirs)."""
+        errors = {
+            **_reachability_errors(data.get("contact") or {}),
+            **_preference_errors(data.get("preferences") or {}),
+        }
+        if errors:
+            raise ValidationFailed(fields=errors)
+        if "assigned_to" in data:
+            return self._check_assignee(data["assigned_to"])
+        return None if self.actor.sees_all_leads else self.actor
+
+    def _find_duplicate(self, data: dict[str, Any]) -> duplicates.DuplicateMatch | None:
+        """The team's lead this new one duplicates; concurrent creates of the same
+        email or phone wait for this transaction to end."""
+        contact = data.get("contact") or {}
+        email, phone = contact.get("email"), contact.get("phone")
+        duplicates.lock_contact_keys(emails=[email], phones=[phone])
+        return duplicates.find_duplicate(actor=self.actor, email=email, phone=phone)
+
+    def _lock(self, lead_id: str, *, leads: QuerySet[Lead] | None = None) -> Lead:
+        """The visible lead (or one of ``leads``), row-locked until the transaction
+        ends (serialises writers)."""
         if not selectors.is_lead_id(lead_id):
             raise NotFound("Lead not found.")
         try:
             return (
-                selectors.visible_leads(self.actor)
+                (selectors.visible_leads(self.actor) if leads is None else leads)
                 .select_for_update(of=("self",))
                 .select_related("contact", "preferences", "timeline")
                 .get(public_id=lead_id)
@@ -284,6 +462,24 @@ class _ActorRequest:
 
     def __init__(self, user: User):
         self.user = user
+
+
+def _new_lead(data: dict[str, Any], *, assignee: User | None) -> Lead:
+    """An unsaved lead from validated values (its id is drawn now)."""
+    return Lead(
+        assigned_to=assignee,
+        status=data.get("status") or LeadStatus.NEW,
+        **{name: data[name] for name in LEAD_FIELDS if name in data},
+    )
+
+
+def _new_lead_parts(lead: Lead, data: dict[str, Any]) -> list[Contact | Preferences | Timeline]:
+    """The lead's unsaved contact, preferences and timeline."""
+    return [
+        Contact(lead=lead, **_pick(data.get("contact") or {}, CONTACT_FIELDS)),
+        Preferences(lead=lead, **_pick(data.get("preferences") or {}, PREFERENCE_FIELDS)),
+        Timeline(lead=lead, **_pick(data.get("timeline") or {}, TIMELINE_FIELDS)),
+    ]
 
 
 def _pick(data: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:

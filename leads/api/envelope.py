@@ -21,8 +21,12 @@ def envelope(request, **body) -> dict:
     return {**body, "metadata": dict(API_METADATA), "processing_time": processing_time(request)}
 
 
-def error_body(request, *, code: str, message: str, fields: dict | None = None) -> dict:
+def error_body(request, *, code: str, message: str, fields: dict | None = None, details: dict | None = None) -> dict:
+    """The error object; ``details`` are error-specific keys beside code and message
+    (e.g. ``existing_lead_id`` of a duplicate_lead)."""
     error = {"code": code, "message": message}
     if fields:
         error["fields"] = fields
+    if details:
+        error.update(details)
     return envelope(request, error=error)

@@ -2,6 +2,7 @@
 ``{"error": {"code", "message", "fields"}, "metadata", "processing_time"}``."""
 
 import logging
+import re
 
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -27,8 +28,25 @@ _CODES = {
 }
 
 
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters shown as U+FFFD. Field names and messages echo
+    the caller's input, and an answer must stay readable and storable (PostgreSQL's
+    jsonb refuses NUL, and Idempotency-Key answers are stored)."""
+    return _CONTROL_CHARACTERS.sub("\ufffd", text)
+
+
 def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's nested error detail as {"contact.email": ["..."]}."""
+    """DRF's nested error detail as {"contact.email": ["..."]}, in printable text."""
+    fields: dict[str, list[str]] = {}
+    for name, messages in _flatten(detail, prefix).items():
+        fields.setdefault(printable(name), []).extend(printable(message) for message in messages)
+    return fields
+
+
+def _flatten(detail, prefix: str) -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
@@ -38,7 +56,7 @@ def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
                 name = f"{prefix}[{key}]"
             else:
                 name = f"{prefix}.{key}" if prefix else str(key)
-            for child, messages in flatten_errors(value, name).items():
+            for child, messages in _flatten(value, name).items():
                 fields.setdefault(child, []).extend(messages)
     elif isinstance(detail, list):
         if all(not isinstance(item, (dict, list)) for item in detail):
@@ -46,7 +64,7 @@ def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
         else:
             for index, item in enumerate(detail):
                 if item:
-                    for child, messages in flatten_errors(item, f"{prefix}[{index}]").items():
+                    for child, messages in _flatten(item, f"{prefix}[{index}]").items():
                         fields.setdefault(child, []).extend(messages)
     else:
         fields[prefix or "body"] = [str(detail)]
@@ -61,8 +79,9 @@ def api_exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
 
     if isinstance(exc, ApplicationError):
-        body = error_body(request, code=exc.code, message=exc.message, fields=exc.fields)
-        return Response(body, status=exc.status_code)
+        details = getattr(exc, "details", None)
+        body = error_body(request, code=exc.code, message=exc.message, fields=exc.fields, details=details)
+        return Response(body, status=exc.status_code, headers=getattr(exc, "headers", None))
 
     # Raised by Django while DRF reads the body or the query string.
     if isinstance(exc, RequestDataTooBig):

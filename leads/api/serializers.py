@@ -13,6 +13,7 @@ from django.utils.dateparse import parse_date
 from rest_framework import serializers
 
 from leads import selectors, validation
+from leads.duplicates import OnDuplicate
 from leads.models import (
     ContactChannel,
     FinancingStatus,
@@ -298,9 +299,39 @@ class InteractionInput(serializers.Serializer):
         return _resolve_aliases(attrs, {"next_follow_up": "follow_up_due_at", "timestamp": "occurred_at"})
 
 
+class CreateOptions(serializers.Serializer):
+    on_duplicate = Choice(OnDuplicate.CHOICES, required=False, allow_null=True)
+
+    def validate_on_duplicate(self, value):
+        return value or OnDuplicate.REJECT
+
+
+MAX_BATCH_SIZE = 500
+
+
+class BatchInput(serializers.Serializer):
+    """POST /api/v2/leads/batch: each item is validated on its own (``LeadInput``)."""
+
+    leads = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=MAX_BATCH_SIZE)
+
+
 class ListQuery(serializers.Serializer):
     page = serializers.IntegerField(min_value=1, max_value=1_000_000, default=1)
     page_size = serializers.IntegerField(min_value=1, max_value=100, default=20)
+
+
+class MergeInput(serializers.Serializer):
+    """POST /api/v2/leads/{id}/merge: which lead to merge in, and which values win
+    (``{"contact.email": "duplicate"}``; the service checks the field names)."""
+
+    duplicate_id = serializers.CharField(max_length=40)
+    prefer = serializers.DictField(
+        child=Choice([("primary", "primary"), ("duplicate", "duplicate")]), required=False, default=dict
+    )
+
+
+class MergeUndoQuery(serializers.Serializer):
+    force = serializers.BooleanField(default=False)
 
 
 def _resolve_aliases(attrs: dict, aliases: dict[str, str]) -> dict:
