@@ -24,8 +24,10 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers
 
 from leads.api.envelope import API_METADATA
+from leads.api.serializers import LeadInput
 from leads.filters import ORDERING_FIELDS
 from leads.models import (
+    AuditChannel,
     ContactChannel,
     FinancingStatus,
     InteractionDirection,
@@ -127,7 +129,13 @@ class FieldErrors(serializers.DictField):
 class ErrorDetail(serializers.Serializer):
     code = serializers.CharField(help_text="Stable machine-readable code, e.g. `validation_error`, `not_found`.")
     message = serializers.CharField(help_text="A sentence for a person.")
-    fields = FieldErrors(required=False, help_text="Only on validation errors.")
+    fields = FieldErrors(required=False, help_text="On validation errors, and on a duplicate: the matching fields.")
+    existing_lead_id = serializers.CharField(
+        required=False, help_text="On `duplicate_lead` (409): the lead it matches."
+    )
+    existing_lead_visible = serializers.BooleanField(
+        required=False, help_text="On `duplicate_lead`: whether you may read that lead."
+    )
 
 
 Error = envelope("Error", error=ErrorDetail())
@@ -137,11 +145,12 @@ ERROR_DESCRIPTIONS = {
     401: "No credentials (`not_authenticated`) or an unknown token (`authentication_failed`).",
     403: "`permission_denied`: the user may not do this (a session write also needs the CSRF token).",
     404: "`not_found`: no such object, or one this user may not see.",
-    409: "`conflict`: the request conflicts with the current state.",
+    409: "The request conflicts with the current state: `conflict`, `duplicate_lead` (with `existing_lead_id`), "
+    "or `idempotency_key_in_progress` (the first request with this Idempotency-Key still runs; see Retry-After).",
     412: "`precondition_failed`: the lead changed since the `If-Match` version was read.",
     413: "`payload_too_large`: the body is larger than the server accepts.",
     415: "`unsupported_media_type`: send the body as `application/json`.",
-    422: "The request is well-formed but cannot be processed.",
+    422: "`idempotency_key_reused`: this Idempotency-Key was sent before with a different request.",
     429: "`rate_limited`: too many requests; retry after `Retry-After` seconds.",
 }
 
@@ -287,16 +296,98 @@ LeadPage = envelope(
 )
 InteractionList = envelope("InteractionList", interactions=Interaction(many=True))
 
+AttachedLeadEnvelope = envelope(
+    "AttachedLeadEnvelope",
+    lead=Lead(allow_null=True, help_text="The existing lead, now with the inquiry; null if you may not read it."),
+    attached_to=serializers.CharField(help_text="Id of the existing lead the inquiry was attached to."),
+)
+
+
+class BatchItem(serializers.Serializer):
+    """One item's outcome; ``index`` is its position in the request."""
+
+    index = serializers.IntegerField(min_value=0)
+    status = serializers.ChoiceField(choices=["created", "duplicate", "error"])
+    lead_id = serializers.CharField(required=False, help_text="The new lead (created).")
+    code = serializers.CharField(required=False, help_text="`validation_error`, `duplicate_lead`, ...")
+    errors = FieldErrors(required=False)
+    existing_lead_id = serializers.CharField(required=False, help_text="The lead a duplicate matches.")
+    existing_lead_visible = serializers.BooleanField(required=False)
+
+
+class BatchCounts(serializers.Serializer):
+    created = serializers.IntegerField(min_value=0)
+    duplicate = serializers.IntegerField(min_value=0)
+    error = serializers.IntegerField(min_value=0)
+
+
+BatchResult = envelope(
+    "BatchResult",
+    results=BatchItem(many=True, help_text="One per item, in input order."),
+    counts=BatchCounts(),
+    total_count=serializers.IntegerField(min_value=0),
+)
+
+
+class BatchRequest(serializers.Serializer):
+    """Up to 500 leads, each as in a single create; each is validated and created on its own."""
+
+    leads = serializers.ListField(child=LeadInput(), min_length=1, max_length=500)
+
+
+class AuditEntry(serializers.Serializer):
+    id = serializers.IntegerField()
+    changeset = serializers.UUIDField(help_text="Entries changed together share it.")
+    field = serializers.CharField(help_text="Dotted path, e.g. `contact.email`, or an event.")
+    old_value = serializers.JSONField(help_text="Any JSON value; null when the field was empty or new.")
+    new_value = serializers.JSONField(help_text="Any JSON value.")
+    actor = serializers.CharField(allow_null=True, help_text="Username; null for the system.")
+    channel = serializers.ChoiceField(choices=AuditChannel.choices)
+    request_id = serializers.CharField(allow_null=True, help_text="The caller's X-Request-ID, when it sent one.")
+    at = datetime_field()
+
+
+HistoryPage = envelope(
+    "HistoryPage",
+    history=AuditEntry(many=True, help_text="Newest first."),
+    total_count=serializers.IntegerField(min_value=0),
+    page=serializers.IntegerField(min_value=1),
+    page_size=serializers.IntegerField(min_value=1),
+)
+
+
+class Merge(serializers.Serializer):
+    id = serializers.CharField()
+    primary_id = serializers.CharField(help_text="The lead that was kept.")
+    duplicate_id = serializers.CharField(help_text="The lead merged into it (archived).")
+    prefer = serializers.DictField(child=serializers.ChoiceField(choices=["primary", "duplicate"]))
+    taken_from_duplicate = serializers.ListField(child=serializers.CharField(), help_text="Fields whose value won.")
+    moved = serializers.DictField(child=serializers.IntegerField(min_value=0), help_text="Rows moved, by kind.")
+    merged_by = serializers.CharField(allow_null=True)
+    merged_at = datetime_field()
+    undone_by = serializers.CharField(allow_null=True)
+    undone_at = datetime_field(allow_null=True)
+
+
+MergeEnvelope = envelope("MergeEnvelope", merge=Merge(), lead=Lead(help_text="The primary lead after the merge."))
+MergeDetail = envelope("MergeDetail", merge=Merge())
+MergeUndone = envelope("MergeUndone", merge=Merge(), primary=Lead(), duplicate=Lead())
+
 # --- parameters and headers ---------------------------------------------------------
 
-ETAG = OpenApiParameter(
-    "ETag",
-    str,
-    OpenApiParameter.HEADER,
-    required=True,
-    response=[200, 201],
-    description='The lead\'s version, e.g. `"3"`: send it back in `If-Match` to update only that version.',
-)
+
+def etag_header(*statuses: int, required: bool = True) -> OpenApiParameter:
+    return OpenApiParameter(
+        "ETag",
+        str,
+        OpenApiParameter.HEADER,
+        required=required,
+        response=list(statuses),
+        description='The lead\'s version, e.g. `"3"`: send it back in `If-Match` to update only that version.',
+    )
+
+
+ETAG = etag_header(200, 201)
 LOCATION = OpenApiParameter(
     "Location",
     OpenApiTypes.URI,
@@ -312,6 +403,22 @@ IF_MATCH = OpenApiParameter(
     description='Update only if the lead is still at this version (its ETag, e.g. `"3"`); else 412. `*` or '
     "absent: no check.",
 )
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1}),
+    OpenApiParameter("page_size", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+]
+ON_DUPLICATE = OpenApiParameter(
+    "on_duplicate",
+    {"type": "string", "enum": ["reject", "attach"], "default": "reject"},
+    description="When the email or phone matches a lead the team has: `reject` (409 `duplicate_lead`) or "
+    "`attach` (the inquiry is logged on the existing lead: 200). Also accepted as a body key.",
+)
+MERGE_ID = OpenApiParameter("merge_id", str, OpenApiParameter.PATH, description="The merge's id.")
+FORCE = OpenApiParameter(
+    "force",
+    bool,
+    description="Undo even though a lead changed after the merge (those later changes are lost).",
+)
 LEAD_ID = OpenApiParameter("lead_id", str, OpenApiParameter.PATH, description="The lead's public id, `lead_<opaque>`.")
 
 
@@ -326,8 +433,7 @@ def _multi(name: str, choices, description: str) -> OpenApiParameter:
 
 
 LEAD_LIST_PARAMETERS = [
-    OpenApiParameter("page", {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1}),
-    OpenApiParameter("page_size", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+    *PAGE_PARAMETERS,
     _multi("status", LeadStatus.choices, "Any of these statuses."),
     _multi("lead_type", LeadType.choices, "Any of these lead types."),
     _multi("source", LeadSource.choices, "Any of these sources."),
@@ -354,6 +460,51 @@ LEAD_LIST_PARAMETERS = [
     ),
 ]
 
+# Every answer of the API (leads.api.ratelimit): the caller's budget in the current window.
+RATE_LIMIT_HEADERS = [
+    OpenApiParameter(
+        "X-RateLimit-Limit",
+        int,
+        OpenApiParameter.HEADER,
+        response=True,
+        description="Requests allowed per window (API_RATE_LIMIT, per token; per address without one).",
+    ),
+    OpenApiParameter(
+        "X-RateLimit-Remaining", int, OpenApiParameter.HEADER, response=True, description="Requests left."
+    ),
+    OpenApiParameter(
+        "X-RateLimit-Reset", int, OpenApiParameter.HEADER, response=True, description="Seconds until the window ends."
+    ),
+    OpenApiParameter(
+        "Retry-After", int, OpenApiParameter.HEADER, required=True, response=[429], description="Seconds to wait."
+    ),
+]
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+    OpenApiParameter.HEADER,
+    description="Any unique string (a UUID): a retry with the same key and body returns the first answer and "
+    "changes nothing. Kept for IDEMPOTENCY_KEY_TTL_HOURS; the same key with another body is a 422.",
+)
+IDEMPOTENCY_HEADERS = [
+    IDEMPOTENCY_KEY,
+    OpenApiParameter(
+        "Idempotent-Replayed",
+        {"type": "string", "enum": ["true"]},
+        OpenApiParameter.HEADER,
+        response=[200, 201],
+        description="Present on a replayed answer to a retry.",
+    ),
+    OpenApiParameter(
+        "Retry-After",
+        int,
+        OpenApiParameter.HEADER,
+        response=[409],
+        description="With `idempotency_key_in_progress`: seconds before the retry.",
+    ),
+]
+
 # --- the decorator ------------------------------------------------------------------
 
 SUCCESS = {200: "OK.", 201: "Created.", 202: "Accepted.", 204: "Done; no body."}
@@ -372,24 +523,30 @@ def api_operation(
     parameters: Sequence[OpenApiParameter] = (),
     description: str = "",
     authenticated: bool = True,
+    idempotent: bool = False,
 ):
     """``extend_schema`` for one v2 operation.
 
     ``responses`` maps success statuses to documentation serializers (``None`` for no
     body); ``errors`` lists the error statuses the operation can answer, each in the
-    error shape. A request body adds 400/413/415, authentication adds 401.
+    error shape. A request body adds 400/413/415; authentication adds 401, the rate
+    limit (429) and its headers; ``idempotent`` the Idempotency-Key header, 409 and 422.
     """
     error_statuses = set(errors)
+    headers: list[OpenApiParameter] = []
     if request is not None:
         error_statuses.update(BODY_ERRORS)
     if authenticated:
-        error_statuses.add(401)
+        error_statuses.update({401, 429})
+        headers += [WWW_AUTHENTICATE, *RATE_LIMIT_HEADERS]
+    if idempotent:
+        error_statuses.update({400, 409, 422})
+        headers += IDEMPOTENCY_HEADERS
     documented: dict[int, Any] = {
         status_code: body if isinstance(body, OpenApiResponse) else OpenApiResponse(body, SUCCESS[status_code])
         for status_code, body in responses.items()
     }
     documented.update({status_code: error_response(status_code) for status_code in sorted(error_statuses)})
-    headers = [WWW_AUTHENTICATE] if authenticated else []
     return extend_schema(
         operation_id=operation_id,
         summary=summary,
