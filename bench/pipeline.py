@@ -103,6 +103,15 @@ def queued_tasks(redis_url: str) -> int:
     return waiting + client.hlen("unacked")
 
 
+def _wait_until_idle(redis_url: str, timeout: float = 180) -> bool:
+    deadline = time.perf_counter() + timeout
+    while queued_tasks(redis_url):
+        if time.perf_counter() > deadline:
+            return False
+        time.sleep(POLL_SECONDS)
+    return True
+
+
 def measure(
     app: tuple[str, int],
     database_url: str,
@@ -135,9 +144,7 @@ def measure(
     try:
         drained = tracker.wait(max(120, burst))
         done_times = sorted(item.done_at for item in tracker.leads.values() if item.done_at is not None)
-        deadline = time.perf_counter() + 120
-        while queued_tasks(redis_url) and time.perf_counter() < deadline:
-            time.sleep(POLL_SECONDS)
+        _wait_until_idle(redis_url)
         empty_at = time.perf_counter()
         tracker.close()
         span = done_times[-1] - done_times[0] if len(done_times) > 1 else 0
@@ -151,6 +158,7 @@ def measure(
             "all_tasks_per_second": (len(done_times) - 1) / (empty_at - done_times[0]) if done_times else None,
         }
         result["paced"] = _paced(app, database_url, token, make_payload, rate, paced_seconds, f"p{tag}")
+        _wait_until_idle(redis_url)  # the follow-on tasks of the paced leads may still be queued
         # The worker also runs each lead's follow-on tasks: that is its sustainable rate.
         sustained = result["burst"]["all_tasks_per_second"]
         if sustained and sustained < rate:

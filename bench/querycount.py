@@ -30,16 +30,45 @@ def count(calls: list[dict]) -> dict[str, dict]:
                     content_type="application/json",
                     headers={"Authorization": f"Bearer {spec['token']}"},
                 )
-        timed = sorted(
-            ((float(query["time"]) * 1000, query["sql"][:300]) for query in captured.captured_queries), reverse=True
-        )
+        queries = captured.captured_queries
+        timed = sorted(((float(query["time"]) * 1000, query["sql"]) for query in queries), reverse=True)
         found[call["key"]] = {
             "queries": len(captured.captured_queries),
             "status": response.status_code,
             "sql_ms": round(sum(ms for ms, _ in timed), 2),
-            "slowest": [[round(ms, 2), text] for ms, text in timed[:3]],
+            "slowest": [[round(ms, 2), text[:300]] for ms, text in timed[:3]],
+            "slowest_plan": explain(timed[0][1]) if timed and timed[0][1].startswith("SELECT") else "",
         }
     return found
+
+
+def explain(query: str) -> str:
+    """Where a SELECT spends its rows: the plan's biggest nodes, one line."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {query}")
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    nodes: list[tuple[int, str]] = []
+
+    def walk(node: dict) -> None:
+        rows = int(node.get("Actual Rows", 0) * node.get("Actual Loops", 1))
+        name = node["Node Type"]
+        if node.get("Relation Name"):
+            name += f" on {node['Relation Name']}"
+        if node.get("Index Name"):
+            name += f" using {node['Index Name']}"
+        if node.get("Sort Method"):
+            name += f" ({node['Sort Method']})"
+        nodes.append((rows, name))
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plan[0]["Plan"])
+    biggest = sorted(nodes, key=lambda item: -item[0])[:4]
+    return f"{plan[0]['Execution Time']:.0f} ms; " + "; ".join(f"{name}: {rows:,} rows" for rows, name in biggest)
 
 
 def main() -> None:

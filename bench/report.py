@@ -176,7 +176,8 @@ def _method(results: dict) -> list[str]:
         f"- Load: `bench/loadgen.py` (asyncio, raw HTTP/1.1, one connection per request) from the harness process, "
         f"{mode['concurrency']} concurrent connections, {mode['read_requests']} requests per read operation and "
         f"{mode['write_requests']} per write after 5 warm-up requests, capped at {mode['op_seconds']:g} s per "
-        "operation and side. App and floor of one operation run back to back, so they see the same machine load.",
+        "operation and side. The sizes' servers run side by side, and each operation is measured on the app and "
+        "the floor of every size back to back, so the ratios compare requests made within the same minute.",
         "- Requests are made as the manager (sees every lead: the worst case for counts) unless marked "
         f"'as an agent'. Search is `?search={SEARCH_TERM}` (a last name; icontains on first name, last name, email).",
         "- SQL queries per request: each request run in-process through `django.test.Client` inside "
@@ -517,10 +518,21 @@ def _queries_table(sizes: dict) -> str:
         for label in labels:
             found = sizes[label].get("queries", {}).get(key, {})
             row.append(f"{found.get('queries', 'n/a')} ({_ms(found.get('sql_ms'))} ms SQL, HTTP {found.get('status')})")
-        slowest = sizes[labels[-1]].get("queries", {}).get(key, {}).get("slowest") or [[None, ""]]
-        row.append(f"{_ms(slowest[0][0])} ms: `{slowest[0][1][:140]}`")
+        largest = sizes[labels[-1]].get("queries", {}).get(key, {})
+        slowest = largest.get("slowest") or [[None, ""]]
+        row.append(f"{_ms(slowest[0][0])} ms: `{_shorten_sql(slowest[0][1])}`")
+        row.append(largest.get("slowest_plan", ""))
         rows.append(row)
-    return _table(["request", *(f"queries at {label}" for label in labels), f"slowest query at {labels[-1]}"], rows)
+    header = ["request", *(f"queries at {label}" for label in labels), f"slowest query at {labels[-1]}"]
+    return _table([*header, "its plan (EXPLAIN ANALYZE: time; biggest nodes)"], rows)
+
+
+def _shorten_sql(text: str) -> str:
+    """The statement's kind, tables and clauses, without the long column lists."""
+    if text.startswith("SELECT") and " FROM " in text:
+        head = "SELECT DISTINCT" if text.startswith("SELECT DISTINCT") else "SELECT"
+        text = f"{head} ... FROM {text.split(' FROM ', 1)[1]}"
+    return text[:160].replace("|", "\\|")
 
 
 def _datasets_table(sizes: dict) -> str:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import psycopg
@@ -90,10 +90,7 @@ def run(mode: Mode, *, output: Path, prefix: str = "leadmgmt_bench", redis_db: i
         "redis": redis_url if servers.redis_reachable(redis_url) else None,
     }
     with databases.exclusive(base, prefix):
-        for leads in mode.sizes:
-            size = dataset.DatasetSize(leads)
-            log(f"== {leads:,} leads ==")
-            results["sizes"][size.label] = measure_size(mode, base, size, redis_url=results["redis"], prefix=prefix)
+        results["sizes"] = measure(mode, base, redis_url=results["redis"], prefix=prefix)
     results["finished"] = time.time()
     results["machine"]["load_average_end"] = os.getloadavg()
     servers.LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -103,44 +100,79 @@ def run(mode: Mode, *, output: Path, prefix: str = "leadmgmt_bench", redis_db: i
     return results
 
 
-def measure_size(mode: Mode, base: str, size: dataset.DatasetSize, *, redis_url: str | None, prefix: str) -> dict:
-    found: dict = {}
-    loaded = databases.prepare(base, size, prefix=prefix, log=log)
-    found["load"] = {"reused": loaded.reused, "seconds": loaded.load_seconds, "rows": loaded.counts}
-    started = time.monotonic()
-    run_url = databases.fresh_copy(base, loaded)
-    found["copy_seconds"] = time.monotonic() - started
-    ctx = _context(run_url)
-    # Without Redis the saves meet a closed port and leave their jobs for the sweeper,
-    # as in production with the broker down (not run in-process inside the request).
-    env = servers.app_environment(run_url, redis_url or CLOSED_REDIS_URL)
-    if redis_url:
-        servers.flush_redis(redis_url)
-    app = floor = None
-    try:
-        app = servers.Gunicorn(f"app-{size.label}", "leadmgmt.wsgi:application", env)
-        floor = servers.Gunicorn(
-            f"floor-{size.label}", "bench.floor:application", {**env, "BENCH_FLOOR_DATABASE_URL": run_url}
-        )
-        found["operations"] = {op.key: _measure_operation(mode, op, ctx, app, floor) for op in OPERATIONS}
-        found["batch"] = _measure_batch(mode, ctx, app)
-        found["cursor"] = _probe_cursor(ctx, app)
-        floor.stop()
-        floor = None
-        log("  counting queries per request ...")
-        found["queries"] = _count_queries(ctx, env)
-        log(f"  CSV import of {mode.import_rows:,} rows, and its COPY floor ...")
-        found["import"] = _run_import(mode, env)
-        if redis_url:
-            found["pipeline"] = _measure_pipeline(mode, env, app, run_url, ctx, redis_url, size)
-        else:
-            found["pipeline"] = {"skipped": "Redis is not reachable: the pipeline needs a broker and a worker"}
-    finally:
-        for process in (floor, app):
+@dataclass
+class SizeRun:
+    """One size's database copy, servers and figures during a run."""
+
+    size: dataset.DatasetSize
+    base: str
+    run_url: str = ""
+    ctx: Context | None = None
+    env: dict = field(default_factory=dict)
+    app: servers.Gunicorn | None = None
+    floor: servers.Gunicorn | None = None
+    found: dict = field(default_factory=dict)
+
+    def stop(self) -> None:
+        for process in (self.floor, self.app):
             if process is not None:
                 process.stop()
-        databases.drop(databases.database_url(base, "postgres"), run_url.rsplit("/", 1)[1])
-    return found
+        self.app = self.floor = None
+        if self.run_url:
+            databases.drop(databases.database_url(self.base, "postgres"), self.run_url.rsplit("/", 1)[1])
+            self.run_url = ""
+
+
+def measure(mode: Mode, base: str, *, redis_url: str | None, prefix: str) -> dict:
+    """Every figure for every size. The sizes' servers run side by side and each
+    operation is measured on every size back to back, so a 1m/10k ratio compares
+    requests made within the same minute of a shared machine."""
+    runs = [SizeRun(dataset.DatasetSize(leads), base) for leads in mode.sizes]
+    try:
+        for run_ in runs:
+            log(f"== {run_.size.leads:,} leads: data ==")
+            _prepare(run_, redis_url=redis_url, prefix=prefix)
+        for run_ in runs:
+            run_.app = servers.Gunicorn(f"app-{run_.size.label}", "leadmgmt.wsgi:application", run_.env)
+            run_.floor = servers.Gunicorn(
+                f"floor-{run_.size.label}",
+                "bench.floor:application",
+                {**run_.env, "BENCH_FLOOR_DATABASE_URL": run_.run_url},
+            )
+        log("== requests (app, then floor; each size in turn) ==")
+        for op in OPERATIONS:
+            for run_ in runs:
+                run_.found.setdefault("operations", {})[op.key] = _measure_operation(mode, op, run_)
+        for run_ in runs:
+            run_.found["batch"] = _measure_batch(mode, run_)
+            run_.found["cursor"] = _probe_cursor(run_.ctx, run_.app)
+            run_.floor.stop()
+            run_.floor = None
+        for run_ in runs:
+            log(f"== {run_.size.leads:,} leads: queries, import, pipeline ==")
+            run_.found["queries"] = _count_queries(run_.ctx, run_.env)
+            log(f"  CSV import of {mode.import_rows:,} rows, and its COPY floor ...")
+            run_.found["import"] = _run_import(mode, run_.env)
+            if redis_url:
+                run_.found["pipeline"] = _measure_pipeline(mode, run_, redis_url)
+            else:
+                run_.found["pipeline"] = {"skipped": "Redis is not reachable: the pipeline needs a broker and a worker"}
+    finally:
+        for run_ in runs:
+            run_.stop()
+    return {run_.size.label: run_.found for run_ in runs}
+
+
+def _prepare(run_: SizeRun, *, redis_url: str | None, prefix: str) -> None:
+    loaded = databases.prepare(run_.base, run_.size, prefix=prefix, log=log)
+    run_.found["load"] = {"reused": loaded.reused, "seconds": loaded.load_seconds, "rows": loaded.counts}
+    started = time.monotonic()
+    run_.run_url = databases.fresh_copy(run_.base, loaded)
+    run_.found["copy_seconds"] = time.monotonic() - started
+    run_.ctx = _context(run_.run_url)
+    # Without Redis the saves meet a closed port and leave their jobs for the sweeper,
+    # as in production with the broker down (not run in-process inside the request).
+    run_.env = servers.app_environment(run_.run_url, redis_url or CLOSED_REDIS_URL)
 
 
 def _context(run_url: str) -> Context:
@@ -164,14 +196,15 @@ def _context(run_url: str) -> Context:
     return Context(tokens[dataset.MANAGER_USERNAME], tokens["bench_agent_001"], ids, secrets.token_hex(4))
 
 
-def _measure_operation(mode: Mode, op: Operation, ctx: Context, app, floor) -> dict:
+def _measure_operation(mode: Mode, op: Operation, run_: SizeRun) -> dict:
     count = mode.write_requests if op.writes else mode.read_requests
     found = {"title": op.title, "writes": op.writes}
-    for side, server, make in (("app", app, op.app), ("floor", floor, op.floor)):
+    ctx = run_.ctx
+    for side, server, make in (("app", run_.app, op.app), ("floor", run_.floor, op.floor)):
         if make is None:
             continue
         warm = lambda index, make=make: make(ctx, 1_000_000 + index)  # noqa: E731 (distinct rows for writes)
-        loadgen.drive(server.address, warm, count=WARMUP_REQUESTS, concurrency=1, max_seconds=mode.op_seconds)
+        loadgen.drive(server.address, warm, count=WARMUP_REQUESTS, concurrency=1, max_seconds=min(5, mode.op_seconds))
         measured = loadgen.drive(
             server.address,
             lambda index, make=make: make(ctx, index),
@@ -183,7 +216,7 @@ def _measure_operation(mode: Mode, op: Operation, ctx: Context, app, floor) -> d
     app_p50, floor_p50 = found["app"]["p50_ms"], found.get("floor", {}).get("p50_ms")
     ratio = f"{app_p50 / floor_p50:.1f}x floor" if app_p50 and floor_p50 else ""
     log(
-        f"  {op.title:45} p50 {_ms(app_p50)}  p99 {_ms(found['app']['p99_ms'])}  "
+        f"  {run_.size.label:>4} {op.title:45} p50 {_ms(app_p50)}  p99 {_ms(found['app']['p99_ms'])}  "
         f"{found['app']['rps'] or 0:6.1f} req/s  {ratio}  errors {found['app']['errors']}"
     )
     return found
@@ -193,8 +226,9 @@ def _ms(value: float | None) -> str:
     return f"{value:8.1f} ms" if value is not None else "     n/a   "
 
 
-def _measure_batch(mode: Mode, ctx: Context, app) -> dict:
+def _measure_batch(mode: Mode, run_: SizeRun) -> dict:
     """POST /api/v2/leads/batch with 500 leads, if the app has it."""
+    ctx, app = run_.ctx, run_.app
     make = lambda index: Call.json(  # noqa: E731
         "POST",
         f"{API}/batch",
@@ -204,10 +238,10 @@ def _measure_batch(mode: Mode, ctx: Context, app) -> dict:
     )
     probe = loadgen.send_one(app.address, make(0))
     if probe.status in (404, 405):
-        log(f"  batch create of {BATCH_SIZE}: not implemented (HTTP {probe.status})")
+        log(f"  {run_.size.label:>4} batch create of {BATCH_SIZE}: not implemented (HTTP {probe.status})")
         return {"implemented": False, "status": probe.status, "body": probe.body[:300].decode(errors="replace")}
     if probe.status not in (200, 201, 207):
-        log(f"  batch create of {BATCH_SIZE}: HTTP {probe.status}")
+        log(f"  {run_.size.label:>4} batch create of {BATCH_SIZE}: HTTP {probe.status}")
         return {"implemented": True, "status": probe.status, "body": probe.body[:300].decode(errors="replace")}
     measured = loadgen.drive(
         app.address,
@@ -216,7 +250,7 @@ def _measure_batch(mode: Mode, ctx: Context, app) -> dict:
         concurrency=1,
         max_seconds=mode.op_seconds * 4,
     )
-    log(f"  batch create of {BATCH_SIZE}: p50 {_ms(measured.p50_ms)}")
+    log(f"  {run_.size.label:>4} batch create of {BATCH_SIZE}: p50 {_ms(measured.p50_ms)}")
     return {"implemented": True, "status": probe.status, **measured.as_dict()}
 
 
@@ -263,8 +297,9 @@ def _run_import(mode: Mode, env: dict[str, str]) -> dict:
     return found
 
 
-def _measure_pipeline(mode: Mode, env, app, run_url: str, ctx: Context, redis_url: str, size) -> dict:
+def _measure_pipeline(mode: Mode, run_: SizeRun, redis_url: str) -> dict:
     found = {}
+    env, app, run_url, ctx, size = run_.env, run_.app, run_.run_url, run_.ctx, run_.size
     # The checkout may have gained migrations since the servers started (it is shared
     # with other engineers); the worker imports the models as they are now.
     databases.migrate(run_url)
