@@ -7,7 +7,7 @@ leads per request, and building dicts directly is several times cheaper.
 from datetime import UTC, datetime, time
 from decimal import Decimal
 
-from leads.models import Interaction, Lead, PropertyType
+from leads.models import AuditEntry, Interaction, Lead, LeadMerge, PropertyType
 
 _PROPERTY_TYPE_LABELS = dict(PropertyType.choices)
 
@@ -38,6 +38,38 @@ def interaction_data(interaction: Interaction) -> dict:
         "timestamp": iso(interaction.occurred_at),
         "created_by": author.username if author else None,
         "created_at": iso(interaction.created_at),
+    }
+
+
+def audit_entry_data(entry: AuditEntry) -> dict:
+    """One change in a lead's history; expects the actor selected with the entry."""
+    return {
+        "id": entry.pk,
+        "changeset": str(entry.changeset),
+        "field": entry.field,
+        "old_value": entry.old_value,
+        "new_value": entry.new_value,
+        "actor": entry.actor.username if entry.actor_id else None,
+        "channel": entry.channel,
+        "request_id": entry.request_id or None,
+        "at": iso(entry.at),
+    }
+
+
+def merge_data(merge: LeadMerge) -> dict:
+    """A merge; expects its leads and users selected with it."""
+    snapshot = merge.snapshot
+    return {
+        "id": merge.public_id,
+        "primary_id": merge.primary.public_id,
+        "duplicate_id": merge.duplicate.public_id,
+        "prefer": merge.prefer,
+        "taken_from_duplicate": snapshot.get("taken_from_duplicate", []),
+        "moved": {kind: len(rows) for kind, rows in snapshot.get("moved", {}).items()},
+        "merged_by": merge.merged_by.username if merge.merged_by_id else None,
+        "merged_at": iso(merge.merged_at),
+        "undone_by": merge.undone_by.username if merge.undone_by_id else None,
+        "undone_at": iso(merge.undone_at),
     }
 
 

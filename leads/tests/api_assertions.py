@@ -17,15 +17,18 @@ def assert_envelope(body: dict) -> None:
     assert 0 <= body["processing_time"] < 60
 
 
-def assert_error(response, status: int, code: str) -> dict:
-    """The response is the API's one error shape with this status and code; returns ``error``."""
+def assert_error(response, status: int, code: str, *, details: set[str] = frozenset()) -> dict:
+    """The response is the API's one error shape with this status and code; returns ``error``.
+
+    ``details``: the error-specific keys this error carries besides code, message and fields.
+    """
     assert response.status_code == status, response.content[:500]
     assert response["Content-Type"].startswith("application/json")
     body = response.json()
     assert set(body) == {"error", "metadata", "processing_time"}
     assert_envelope(body)
     error = body["error"]
-    assert set(error) <= {"code", "message", "fields"}
+    assert set(error) - {"code", "message", "fields"} == set(details)
     assert error["code"] == code
     assert isinstance(error["message"], str) and error["message"]
     assert "Traceback" not in response.content.decode()

@@ -447,7 +447,7 @@ def test_an_unknown_api_url_is_a_json_404_without_a_token_too(api_client):
     assert_error(api_client().post("/api/v2/nothing", {}, format="json"), 404, "not_found")
 
 
-@pytest.mark.parametrize(("method", "url"), [("DELETE", LEADS_URL), ("PUT", LEADS_URL), ("DELETE", lead_url("x"))])
+@pytest.mark.parametrize(("method", "url"), [("DELETE", LEADS_URL), ("PUT", LEADS_URL), ("POST", lead_url("x"))])
 def test_an_unsupported_method_is_a_405(api_client, agent, method, url):
     assert_error(send_raw(api_client(agent), method, url, "{}"), 405, "method_not_allowed")
 
