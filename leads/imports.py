@@ -23,7 +23,7 @@ from leads.api.errors import flatten_errors
 from leads.api.representations import iso, number
 from leads.api.serializers import LeadInput
 from leads.errors import ApplicationError, ValidationFailed
-from leads.models import ImportStatus, Lead, LeadImport, User
+from leads.models import AuditChannel, ImportStatus, Lead, LeadImport, User
 from leads.selectors import visible_leads
 from leads.services import LeadManagementService
 
@@ -175,7 +175,7 @@ def run_import(*, import_id: int) -> None:
 
 def _import_rows(job: LeadImport) -> None:
     actor = job.created_by
-    service = LeadManagementService(actor)
+    service = LeadManagementService(actor, channel=AuditChannel.IMPORT)
     seen_emails: set[str] = set()
     seen_phones: set[str] = set()
     counts = {"processed_rows": 0, "created_count": 0, "duplicate_count": 0, "error_count": 0}

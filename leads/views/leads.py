@@ -22,7 +22,7 @@ from leads.forms import (
     StatusForm,
 )
 from leads.lead_page import lead_page_data
-from leads.models import Lead, LeadSource, LeadStatus, LeadType, UrgencyLevel
+from leads.models import AuditChannel, Lead, LeadSource, LeadStatus, LeadType, UrgencyLevel
 from leads.services import LeadManagementService
 from leads.views.common import agent_page, assignable_users, render_invalid, safe_next
 
@@ -101,7 +101,7 @@ def lead_bulk_action(request):
     if not form.is_valid() or not lead_ids:
         messages.error(request, "Select some leads and an action.")
         return HttpResponseRedirect(back, status=303)
-    service, action = LeadManagementService(user), form.cleaned_data["action"]
+    service, action = LeadManagementService(user, channel=AuditChannel.PAGE), form.cleaned_data["action"]
     done, failed = 0, 0
     for lead_id in lead_ids:
         try:
@@ -199,7 +199,7 @@ def lead_log_interaction(request, lead_id: str):
     form = InteractionForm(request.POST)
     if form.is_valid():
         try:
-            LeadManagementService(request.user).add_interaction(lead_id, form.validated_data)
+            LeadManagementService(request.user, channel=AuditChannel.PAGE).add_interaction(lead_id, form.validated_data)
         except ValidationFailed as exc:
             form.add_api_errors(exc.fields)
         else:
@@ -214,7 +214,9 @@ def lead_change_status(request, lead_id: str):
     form = StatusForm(request.POST)
     if form.is_valid():
         try:
-            lead = LeadManagementService(request.user).change_status(lead_id, form.cleaned_data["status"])
+            lead = LeadManagementService(request.user, channel=AuditChannel.PAGE).change_status(
+                lead_id, form.cleaned_data["status"]
+            )
         except ValidationFailed as exc:
             for message_list in exc.fields.values():
                 for message in message_list:
@@ -228,7 +230,7 @@ def lead_change_status(request, lead_id: str):
 @require_POST
 @agent_page
 def lead_assign(request, lead_id: str):
-    service = LeadManagementService(request.user)
+    service = LeadManagementService(request.user, channel=AuditChannel.PAGE)
     service.get_lead(lead_id)
     form = AssignForm(request.POST, agents=assignable_users())
     if form.is_valid():
@@ -279,7 +281,7 @@ def lead_create(request):
         form = LeadForm(request.POST, actor=user, agents=agents)
         if form.is_valid():
             try:
-                lead = LeadManagementService(user).create_lead(form.validated_data)
+                lead = LeadManagementService(user, channel=AuditChannel.PAGE).create_lead(form.validated_data)
             except ApplicationError as exc:
                 form.add_api_errors(exc.fields or {"": [exc.message]})
             else:
@@ -293,7 +295,7 @@ def lead_create(request):
 @agent_page
 def lead_edit(request, lead_id: str):
     user = request.user
-    service = LeadManagementService(user)
+    service = LeadManagementService(user, channel=AuditChannel.PAGE)
     lead = service.get_lead(lead_id)
     agents = assignable_users() if user.sees_all_leads else None
     initial = LeadForm.initial_for(lead)

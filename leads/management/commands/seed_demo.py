@@ -10,6 +10,7 @@ from django.utils import timezone
 from faker import Faker
 
 from leads.models import (
+    AuditChannel,
     ContactChannel,
     FinancingStatus,
     InteractionType,
@@ -100,7 +101,7 @@ class Command(BaseCommand):
             agent = agents[index % len(agents)]
             first, last = fake.first_name(), fake.last_name()
             low = rng.choice([400, 550, 700, 850, 1000, 1300]) * 1000
-            lead = LeadManagementService(manager).create_lead(
+            lead = LeadManagementService(manager, channel=AuditChannel.SYSTEM).create_lead(
                 {
                     "contact": {
                         "first_name": first,
@@ -132,7 +133,7 @@ class Command(BaseCommand):
             Lead.objects.filter(pk=lead.pk).update(created_at=created_at)
             StatusChange.objects.filter(lead=lead).update(changed_at=created_at)
             target = statuses[index % len(statuses)]
-            service = LeadManagementService(agent)
+            service = LeadManagementService(agent, channel=AuditChannel.SYSTEM)
             if target != LeadStatus.NEW:
                 minutes = rng.choice([3, 12, 45, 90, 240, 1500])
                 service.add_interaction(
