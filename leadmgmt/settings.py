@@ -161,7 +161,17 @@ REST_FRAMEWORK = {
 # still requires a token or a session.
 SPECTACULAR_SETTINGS = {
     "TITLE": "Lead management API",
-    "DESCRIPTION": "REST API v2 for integrations: leads, interactions and webhooks. See the README.",
+    "DESCRIPTION": (
+        "REST API v2 for integrations: leads, interactions, batches, merges, history and webhooks.\n\n"
+        "**Auth**: `Authorization: Bearer <token>` (or the browser session; writes then need the CSRF token). "
+        "An agent sees only their leads; anything else is a 404, like a lead that does not exist.\n\n"
+        "**Answers** carry `metadata` and `processing_time`; errors are "
+        '`{"error": {"code", "message", "fields"?}, "metadata", "processing_time"}` with honest statuses.\n\n'
+        "**Safe retries**: lead answers carry an `ETag` (the lead's version): send it as `If-Match` on updates "
+        "(412 when the lead changed). Creates, interactions and batches take an `Idempotency-Key`.\n\n"
+        "**Rate limit**: every answer carries `X-RateLimit-Limit`, `-Remaining` and `-Reset`; past the "
+        "limit, 429 with `Retry-After`."
+    ),
     "VERSION": "2.0",
     # 3.1: nullable fields are JSON Schema's own ("type": ["string", "null"]), so the
     # schema's parts validate responses as they are (leads/tests/test_api_schema.py).
