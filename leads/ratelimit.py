@@ -1,21 +1,26 @@
 """Request budgets (django-ratelimit, counted in the Django cache: Redis with
 REDIS_URL, local memory otherwise), and the rate-limited sign-in page.
 
-A budget is a fixed window: ``API_RATE_LIMIT`` ("600/m") requests per caller per
-minute, ``LOGIN_RATE_LIMIT`` ("10/m") sign-in attempts per client address and per
-username. The API's use is in ``leads.api.ratelimit``.
+A budget is a fixed window: ``API_RATE_LIMIT`` ("600/m": 600 requests per minute)
+per API caller, ``LOGIN_RATE_LIMIT`` ("10/m") sign-in attempts per client address and
+per username. The API's use is in ``leads.api.ratelimit``.
 """
 
 import logging
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django_ratelimit.core import get_usage
+from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
+
+# "<count>/<period>": 600/m, 10/30s, 5000/h, 100000/d.
+_RATE_SHAPE = re.compile(r"[0-9]+/[0-9]*[smhd]")
 
 
 @dataclass(frozen=True)
@@ -32,9 +37,11 @@ def spend(request, *, group: str, key, rate: str) -> Budget | None:
     """Count ``request`` against the budget ``group``/``key``; None when no budget
     applies (RATELIMIT_ENABLE off) or the cache cannot be reached: the limit is a
     safeguard and must not take the site down with the cache (fail open, logged)."""
+    if not _RATE_SHAPE.fullmatch(rate):
+        raise ImproperlyConfigured(f'{rate!r} is not a rate: use "<count>/<period>", e.g. "600/m".')
     try:
         usage = get_usage(request, group=group, key=key, rate=rate, increment=True)
-    except Exception:  # a cache outage (e.g. Redis down) raises the client's own errors
+    except (RedisError, OSError):  # the cache (Redis) is unreachable
         logger.warning("Rate limit %s not checked: the cache is unreachable", group, exc_info=True)
         return None
     if usage is None:
@@ -48,7 +55,7 @@ def spend(request, *, group: str, key, rate: str) -> Budget | None:
 
 
 def username_key(_group: str, request) -> str:
-    """The username typed into the sign-in form, as the user model compares it."""
+    """The username typed into the sign-in form, lower-cased: "Alice" and "alice" share a budget."""
     return request.POST.get("username", "").strip().lower()[:150]
 
 

@@ -17,6 +17,7 @@ import logging
 
 from django.conf import settings
 from django.core.cache import cache
+from redis.exceptions import RedisError
 
 from leads import selectors
 from leads.api.representations import lead_data
@@ -59,7 +60,7 @@ def cache_key(pk: int, stamp: tuple) -> str:
 def _cache_get(key: str) -> dict | None:
     try:
         return cache.get(key)
-    except Exception:  # e.g. Redis unreachable: the cache backend raises its client's errors
+    except (RedisError, OSError):  # the cache (Redis) is unreachable
         logger.warning("Lead cache read failed", exc_info=True)
         return None
 
@@ -67,5 +68,5 @@ def _cache_get(key: str) -> dict | None:
 def _cache_set(key: str, data: dict) -> None:
     try:
         cache.set(key, data, settings.LEAD_CACHE_SECONDS)
-    except Exception:
+    except (RedisError, OSError):
         logger.warning("Lead cache write failed", exc_info=True)

@@ -2,9 +2,11 @@
 credentials) and the sign-in form per address and per username."""
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
 from leads.models import Lead
+from leads.ratelimit import spend
 from leads.tests.api_assertions import LEADS_URL, assert_error, lead_url
 from leads.tests.factories import LeadFactory, seed_payload
 
@@ -183,3 +185,9 @@ def test_signing_in_within_the_budget_works(small_login_budget, client, agent):
 def test_showing_the_sign_in_page_is_not_counted(small_login_budget, client):
     for _ in range(5):
         assert client.get(reverse("login")).status_code == 200
+
+
+@pytest.mark.parametrize("rate", ["600 per minute", "600/minute", "/m", ""])
+def test_a_malformed_rate_setting_is_named(rate, rf):
+    with pytest.raises(ImproperlyConfigured, match="is not a rate"):
+        spend(rf.get("/"), group="api", key="ip", rate=rate)
