@@ -243,7 +243,9 @@ def test_redis_down_at_save_then_work_runs_once_redis_is_back(stack):
     down = stack.serve(REDIS_URL=CLOSED_REDIS_URL)
     headers = {"Authorization": f"Bearer {stack.token}"}
     started = time.monotonic()
-    response = requests.post(f"{down}/api/v2/leads", json=seed_payload(), headers=headers, timeout=30)
+    # (another person than the first test's John Doe: the same email would be a duplicate)
+    body = seed_payload(contact={"first_name": "Jane", "last_name": "Roe", "email": "jane.roe@example.com"})
+    response = requests.post(f"{down}/api/v2/leads", json=body, headers=headers, timeout=30)
     elapsed = time.monotonic() - started
     # then the save still answers 201 and the work waits
     assert response.status_code == 201, response.text
