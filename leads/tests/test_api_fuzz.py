@@ -5,7 +5,8 @@ positive and negative mixed, ``derandomize``) with an agent's Bearer token (a ma
 for the manager-only endpoints); paths get real ids (leads, a merge, a webhook and its
 delivery) as well as generated ones. Every answer must be a documented
 status (never a 5xx), with the documented content type, headers and body.
-The figures (requests sent, failures) are printed at the end of the run.
+The figures (requests sent, statuses, failures) are printed at the end of the run and
+written to artifacts/api-fuzz-<database>.json.
 """
 
 import json
@@ -47,7 +48,7 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-REPORT = Path(django_settings.BASE_DIR) / "artifacts" / "api-fuzz.json"
+REPORTS = Path(django_settings.BASE_DIR) / "artifacts"
 
 
 def fuzz_settings() -> hypothesis_settings:
@@ -183,8 +184,9 @@ def test_every_operation_survives_fuzzing(callers, wsgi_app, settings, capsys):
         "seconds": round(time.perf_counter() - started, 1),
         "database": django_settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
     }
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text(json.dumps({**summary, "failed_operations": failures}, indent=2))
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    report = REPORTS / f"api-fuzz-{summary['database']}.json"  # one per CI pass
+    report.write_text(json.dumps({**summary, "failed_operations": failures}, indent=2))
     with capsys.disabled():
         print(f"\nAPI fuzzing: {json.dumps(summary)}")
 
