@@ -1,4 +1,4 @@
-"""The OpenAPI 3 description of API v2 (drf-spectacular), served at /api/v2/schema.
+"""The OpenAPI 3.1 description of API v2 (drf-spectacular), served at /api/v2/schema.
 
 The views return dicts built by ``leads.api.representations`` and
 ``leads.api.envelope``, so their bodies are described here by documentation-only
@@ -10,8 +10,18 @@ Every documented response object is closed (``additionalProperties: false``, see
 One decorator documents an operation: its success bodies, its errors in the one error
 shape, its parameters and headers::
 
-    @api_operation(summary="Archive a lead", responses={204: None}, errors=(403, 404))
+    @api_operation(
+        operation_id="leads_archive",
+        summary="Archive a lead",
+        responses={204: None},
+        errors=(403, 404, 412),
+        parameters=[LEAD_ID, IF_MATCH],
+    )
     def delete(self, request, lead_id): ...
+
+Authentication (401), the rate limit (429 and the X-RateLimit-* headers) and, for a
+request body, 400/413/415 are added by the decorator; ``idempotent=True`` adds the
+Idempotency-Key header and its 409/422.
 """
 
 import copy
