@@ -3,6 +3,7 @@ and error) are answered with a documented status, the documented headers and a b
 that validates against the documented schema, whose objects allow no undocumented key."""
 
 import json
+import re
 
 import pytest
 import yaml
@@ -108,6 +109,18 @@ def test_schema_documents_bearer_auth_and_every_operation_requires_it(openapi):
         for method, operation in path_item.items():
             assert {"bearerAuth": []} in operation["security"], f"{method} {path}"
             assert "401" in operation["responses"], f"{method} {path}"
+
+
+def test_every_documented_operation_refuses_anonymous_callers(openapi):
+    """The schema and docs are public; nothing they describe is."""
+    client = Client()
+    for path, path_item in openapi["paths"].items():
+        url = re.sub(r"\{[^}]+\}", "x", path)
+        for method in path_item:
+            response = getattr(client, method)(url, content_type="application/json")
+
+            assert response.status_code == 401, f"{method.upper()} {path}"
+            assert_conforms(openapi, response, method, path)
 
 
 def test_every_operation_documents_its_success_body_and_errors(openapi):
