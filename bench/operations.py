@@ -1,5 +1,6 @@
 """The measured operations: what each sends to the app and to the floor."""
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,14 +33,19 @@ class Operation:
     writes: bool = False
 
 
+_payload_numbers = itertools.count(1)
+
+
 def lead_payload(index: int, tag: str) -> dict:
-    """A create body both the API and the floor take; unique email and phone per index."""
+    """A create body both the API and the floor take. Email and phone are new on
+    every call, so duplicate detection never turns a bench create into a match."""
+    number = next(_payload_numbers)
     return {
         "contact": {
             "first_name": "Bench",
             "last_name": f"Create{index}",
-            "email": f"bench.{tag}.{index}@create.example",
-            "phone": f"+1510{(index * 7919) % 10_000_000:07d}",
+            "email": f"bench.{tag}.{index}.{number}@create.example",
+            "phone": f"+1510{number % 10_000_000:07d}",
         },
         "lead_type": "buyer",
         "source": "website",
