@@ -351,27 +351,35 @@ def _run_python(args: list[str], env: dict[str, str], *, timeout: float) -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[Mode, Path]:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="10k leads only, fewer requests (about 3 minutes)")
     parser.add_argument("--sizes", help="comma-separated lead counts, e.g. 10k,1m (default: 10k,1m; quick: 10k)")
     parser.add_argument("--requests", type=int, help="requests per read operation (writes: two thirds)")
     parser.add_argument("--output", type=Path, default=databases.ROOT / "bench" / "RESULTS.md")
+    parser.add_argument(
+        "--render", type=Path, metavar="RESULTS_JSON", help="only write the report again from a run's results.json"
+    )
     args = parser.parse_args(argv)
     mode = QUICK if args.quick else FULL
     if args.sizes:
         mode = replace(mode, sizes=tuple(dataset.parse_size(part) for part in args.sizes.split(",")))
     if args.requests:
         mode = replace(mode, read_requests=args.requests, write_requests=max(1, args.requests * 2 // 3))
-    return mode, args.output
+    args.mode = mode
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.render:
+        args.output.write_text(report.render(json.loads(args.render.read_text())))
+        log(f"Wrote {args.output}")
+        return
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadmgmt.settings")
     import django
 
     django.setup()  # the loader reads table and column names from the models
-    mode, output = parse_args(argv)
     started = time.monotonic()
-    run(mode, output=output)
+    run(args.mode, output=args.output)
     log(f"Done in {time.monotonic() - started:.0f} s")
