@@ -14,12 +14,19 @@ from django.conf import settings
 STRONG_SECRET = secrets.token_urlsafe(64)
 
 
+# Not passed on: the deployment's own settings, and DJANGO_ALLOW_ASYNC_UNSAFE, which the
+# browser tests set in this process and check --deploy rightly refuses (async.E001).
+NOT_INHERITED = {
+    "DJANGO_SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "BEHIND_TLS_PROXY",
+    "SECURE_SSL_REDIRECT",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+}
+
+
 def run_python(*args: str, **env: str) -> subprocess.CompletedProcess:
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DJANGO_SECRET_KEY", "ALLOWED_HOSTS", "BEHIND_TLS_PROXY", "SECURE_SSL_REDIRECT"}
-    }
+    environment = {key: value for key, value in os.environ.items() if key not in NOT_INHERITED}
     environment.update(env)
     return subprocess.run(
         [sys.executable, *args],
