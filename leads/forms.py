@@ -10,9 +10,12 @@ land on the matching input.
 from typing import Any
 
 from django import forms
+from django.urls import reverse
+from django.utils.html import format_html
 
 from leads.api.errors import flatten_errors
 from leads.api.serializers import InteractionInput, LeadInput
+from leads.duplicates import DuplicateLead
 from leads.models import (
     ContactChannel,
     FinancingStatus,
@@ -251,6 +254,17 @@ class LeadForm(ApiValidatedForm):
             self.fields["urgency_level"].initial = UrgencyLevel.NORMAL
             self.fields["financing_status"].initial = FinancingStatus.NOT_STARTED
             self.fields["source"].initial = LeadSource.OTHER
+
+    def add_duplicate_error(self, error: DuplicateLead, *, existing: Lead | None) -> None:
+        """Refuse a lead the team already has: the matching inputs say why, and the
+        form names the existing lead, linked, when the actor may see it (``existing``)."""
+        self.add_api_errors(error.fields)
+        if existing is None:
+            self.add_error(None, "This person already exists in the team, as a lead you cannot see.")
+            return
+        url = reverse("leads:lead_detail", args=[existing.public_id])
+        name = existing.contact.full_name or existing.public_id
+        self.add_error(None, format_html('This person is already a lead: <a href="{}">{}</a>.', url, name))
 
     def sections(self):
         """(title, bound fields) in display order."""

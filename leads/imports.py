@@ -3,9 +3,10 @@
 An import is a ``LeadImport`` job: the upload is checked and stored, then a worker
 (``leads.tasks``) runs it row by row. Each row is validated by the API's
 ``LeadInput`` and created through ``LeadManagementService.create_lead``, so a CSV
-row obeys exactly the rules of a POST to /api/v2/leads. A row whose normalised
-email or phone matches a lead the uploader can see, or an earlier row of the same
-file, is skipped as a duplicate.
+row obeys exactly the rules of a POST to /api/v2/leads. A row that duplicates a
+lead the team already has (``leads.duplicates``: the same rule as the API), or an
+earlier row of the same file, is skipped and listed in the report with the
+existing lead's id when the uploader may see that lead.
 """
 
 import csv
@@ -16,15 +17,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from leads.api.errors import flatten_errors
 from leads.api.representations import iso, number
 from leads.api.serializers import LeadInput
+from leads.duplicates import DuplicateLead, DuplicateMatch
 from leads.errors import ApplicationError, ValidationFailed
 from leads.models import AuditChannel, ImportStatus, Lead, LeadImport, User
-from leads.selectors import visible_leads
 from leads.services import LeadManagementService
 
 logger = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ _FORMULA_START = ("=", "@", "\t", "\r")
 @dataclass
 class RowOutcome:
     created: bool = False
-    duplicate: bool = False
+    duplicate_of: DuplicateMatch | None = None
     errors: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -176,18 +177,17 @@ def run_import(*, import_id: int) -> None:
 def _import_rows(job: LeadImport) -> None:
     actor = job.created_by
     service = LeadManagementService(actor, channel=AuditChannel.IMPORT)
-    seen_emails: set[str] = set()
-    seen_phones: set[str] = set()
     counts = {"processed_rows": 0, "created_count": 0, "duplicate_count": 0, "error_count": 0}
     row_errors: list[dict[str, Any]] = []
 
     for line_number, raw in _data_rows(job.source_text):
-        outcome = import_row(service=service, raw=raw, seen_emails=seen_emails, seen_phones=seen_phones)
+        outcome = import_row(service=service, raw=raw)
         counts["processed_rows"] += 1
         if outcome.created:
             counts["created_count"] += 1
-        elif outcome.duplicate:
+        elif outcome.duplicate_of is not None:
             counts["duplicate_count"] += 1
+            row_errors.append(_duplicate_entry(line_number, raw, outcome.duplicate_of))
         else:
             counts["error_count"] += 1
             row_errors.append({"row": line_number, "values": _shown_values(raw), "errors": outcome.errors})
@@ -208,26 +208,32 @@ def _data_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
             yield reader.line_num, dict(zip(header, row, strict=False))
 
 
-def import_row(*, service: LeadManagementService, raw: dict[str, str], seen_emails: set[str], seen_phones: set[str]):
-    """Validate one CSV row like an API create, skip duplicates, create the lead."""
+def import_row(*, service: LeadManagementService, raw: dict[str, str]) -> RowOutcome:
+    """Validate one CSV row like an API create and create the lead, unless the team
+    already has it. Earlier rows of the file are leads by then, so a repeat of one
+    is a duplicate too."""
     serializer = LeadInput(data=row_payload(raw))
     if not serializer.is_valid():
         return RowOutcome(errors=flatten_errors(serializer.errors))
-    data = serializer.validated_data
-    email, phone = data["contact"].get("email") or "", data["contact"].get("phone") or ""
-    if (email and email in seen_emails) or (phone and phone in seen_phones):
-        return RowOutcome(duplicate=True)
-    if _already_known(service.actor, email=email, phone=phone):
-        return RowOutcome(duplicate=True)
     try:
-        service.create_lead(data)
+        service.create_lead(serializer.validated_data, reject_duplicates=True)
+    except DuplicateLead as exc:
+        return RowOutcome(duplicate_of=exc.match)
     except ApplicationError as exc:
         return RowOutcome(errors=exc.fields or {"row": [exc.message]})
-    if email:
-        seen_emails.add(email)
-    if phone:
-        seen_phones.add(phone)
     return RowOutcome(created=True)
+
+
+def _duplicate_entry(line_number: int, raw: dict[str, str], match: DuplicateMatch) -> dict[str, Any]:
+    """A skipped duplicate in ``LeadImport.row_errors``: why, and the existing lead's
+    id when the uploader may see it."""
+    return {
+        "row": line_number,
+        "values": _shown_values(raw),
+        "errors": match.fields,
+        "duplicate": True,
+        "existing_lead_id": match.public_id if match.visible else "",
+    }
 
 
 def row_payload(raw: dict[str, str]) -> dict[str, Any]:
@@ -267,15 +273,6 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(LIST_SEPARATOR) if part.strip()]
 
 
-def _already_known(actor: User, *, email: str, phone: str) -> bool:
-    match = Q()
-    if email:
-        match |= Q(contact__email=email)
-    if phone:
-        match |= Q(contact__phone=phone)
-    return bool(match) and visible_leads(actor).filter(match).exists()
-
-
 def _shown_values(raw: dict[str, str]) -> dict[str, str]:
     """The row's known columns, trimmed, to show next to its errors."""
     return {name: str(raw.get(name) or "")[:200] for name in IMPORT_COLUMNS if raw.get(name)}
@@ -285,12 +282,19 @@ def _shown_values(raw: dict[str, str]) -> dict[str, str]:
 
 
 def error_report_rows(job: LeadImport) -> Iterator[list[str]]:
-    """The refused rows of a finished import: line, reasons, then the row's values."""
+    """The rows a finished import left out (errors and duplicates): line, reasons,
+    the existing lead a duplicate matched (when the uploader may see it), then the
+    row's values."""
     columns = [name for name in IMPORT_COLUMNS if any(name in item["values"] for item in job.row_errors)]
-    yield ["row", "errors", *columns]
+    yield ["row", "errors", "existing_lead_id", *columns]
     for item in job.row_errors:
         reasons = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in item["errors"].items())
-        yield [str(item["row"]), reasons, *(safe_cell(item["values"].get(name, "")) for name in columns)]
+        yield [
+            str(item["row"]),
+            reasons,
+            item.get("existing_lead_id", ""),
+            *(safe_cell(item["values"].get(name, "")) for name in columns),
+        ]
 
 
 def export_rows(leads: QuerySet[Lead]) -> Iterator[list[str]]:

@@ -360,7 +360,9 @@ class LeadImport(models.Model):
     """A CSV of leads uploaded by an agent, imported in the background.
 
     The file's text is kept in the row so a worker on any machine can run it.
-    ``row_errors`` holds ``{"row", "values", "errors"}`` for each refused row.
+    ``row_errors`` holds ``{"row", "values", "errors"}`` for each refused row; a
+    skipped duplicate also has ``"duplicate": true`` and ``"existing_lead_id"``
+    (blank when the uploader may not see that lead).
     """
 
     created_by = models.ForeignKey(User, on_delete=models.CASCADE, related_name="lead_imports")

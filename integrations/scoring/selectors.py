@@ -71,9 +71,10 @@ def forget_source_conversion_stats() -> None:
 def leads_needing_rescore(*, now: datetime) -> QuerySet[Lead]:
     """Leads never scored, scored more than RESCORE_AFTER_HOURS ago, or changed since
     they were scored (a save or a new interaction bumps ``updated_at``); the longest
-    unscored first."""
+    unscored first. Archived leads are left out."""
     cutoff = now - timedelta(hours=scoring_config()["RESCORE_AFTER_HOURS"])
     scored_at = F("score_record__scored_at")
     return Lead.objects.filter(
-        Q(score_record__isnull=True) | Q(score_record__scored_at__lt=cutoff) | Q(updated_at__gt=scored_at)
+        Q(score_record__isnull=True) | Q(score_record__scored_at__lt=cutoff) | Q(updated_at__gt=scored_at),
+        archived_at__isnull=True,
     ).order_by(scored_at.asc(nulls_first=True), "pk")

@@ -77,8 +77,9 @@ def lead_score_refresh(*, lead_pk: int, version: int, now: datetime | None = Non
 
 
 def rescore_stale_leads(now: datetime | None = None) -> int:
-    """Rescore up to RESCORE_BATCH_SIZE leads whose score is stale (engagement decays
-    with time) or that changed since they were scored. Returns how many were written.
+    """Rescore up to RESCORE_BATCH_SIZE leads, not archived, whose score is stale
+    (engagement decays with time) or that changed since they were scored. Returns
+    how many were written.
 
     Each write is a compare-and-set on the version read, so a lead saved meanwhile
     keeps the score of its own pipeline run.

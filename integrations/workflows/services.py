@@ -148,9 +148,10 @@ def _settle_first_contact(lead: Lead) -> None:
 def mark_sla_breaches(now: datetime | None = None) -> dict[str, int]:
     """Settle pending SLAs: contacted leads become met or breached; leads past due
     with no contact become breached and are escalated to their agent's manager
-    (once per lead). Returns counts: met, breached, escalated."""
+    (once per lead). Archived leads are left alone (a restored one is settled on the
+    next run). Returns counts: met, breached, escalated."""
     now = now or timezone.now()
-    pending = Lead.objects.filter(sla_status=SlaStatus.PENDING, sla_due_at__isnull=False)
+    pending = Lead.objects.filter(sla_status=SlaStatus.PENDING, sla_due_at__isnull=False, archived_at__isnull=True)
     met = pending.filter(first_contacted_at__lte=F("sla_due_at")).update(sla_status=SlaStatus.MET)
     breached = pending.filter(first_contacted_at__gt=F("sla_due_at")).update(sla_status=SlaStatus.BREACHED)
     breached += pending.filter(first_contacted_at__isnull=True, sla_due_at__lt=now).update(
@@ -169,13 +170,14 @@ def mark_sla_breaches(now: datetime | None = None) -> dict[str, int]:
 
 
 def _leads_to_escalate():
-    """Breached, still uncontacted leads whose agent has a manager with an email,
-    not escalated yet."""
+    """Breached, still uncontacted, not archived leads whose agent has a manager with
+    an email, not escalated yet."""
     escalations = WorkflowEvent.objects.filter(lead=OuterRef("pk"), kind=WorkflowEventKind.SLA_ESCALATION)
     return (
         Lead.objects.filter(
             sla_status=SlaStatus.BREACHED,
             first_contacted_at__isnull=True,
+            archived_at__isnull=True,
             assigned_to__manager__is_active=True,
         )
         .exclude(assigned_to__manager__email="")
@@ -187,10 +189,11 @@ def _leads_to_escalate():
 
 def send_overdue_digest(now: datetime | None = None) -> int:
     """Email each active agent the open follow-ups past due (theirs, or unassigned on
-    their leads), once per agent per UTC day. Returns how many digests were sent."""
+    their leads), once per agent per UTC day; tasks on archived leads are left out.
+    Returns how many digests were sent."""
     now = now or timezone.now()
     tasks = (
-        FollowUpTask.objects.filter(completed_at__isnull=True, due_at__lt=now)
+        FollowUpTask.objects.filter(completed_at__isnull=True, due_at__lt=now, lead__archived_at__isnull=True)
         .filter(Q(assigned_to__isnull=False) | Q(lead__assigned_to__isnull=False))
         .select_related("lead__contact", "lead__assigned_to", "assigned_to")
         .order_by("due_at", "pk")

@@ -6,6 +6,7 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from leads import imports
 from leads.models import ImportStatus, Lead, LeadImport
@@ -52,24 +53,55 @@ def test_a_good_file_creates_every_lead(client, agent, django_capture_on_commit_
     assert Lead.objects.get(contact__first_name="Grace").contact.phone == "+14155550103"
 
 
-def test_duplicates_of_visible_leads_and_of_earlier_rows_are_skipped(
+def test_duplicates_of_team_leads_and_of_earlier_rows_are_skipped_and_reported(
     client, agent, other_agent, django_capture_on_commit_callbacks
 ):
-    # given a lead the agent has, and one only another agent has
-    LeadFactory(assigned_to=agent, contact__email="known@example.com", contact__phone="+14155550199")
+    # given a lead the agent has, one only another agent has, and an archived one
+    known = LeadFactory(assigned_to=agent, contact__email="john@example.com", contact__phone="+14155550199")
     LeadFactory(assigned_to=other_agent, contact__email="hidden@example.com", contact__phone="+14155550188")
+    LeadFactory(assigned_to=agent, contact__email="gone@example.com", archived_at=timezone.now())
     text = (
         "first_name,email,phone,lead_type\n"
-        "Known,known@EXAMPLE.com,,buyer\n"  # same normalised email as a visible lead
-        "Phone,,(415) 555-0199,buyer\n"  # same phone as a visible lead
-        "Hidden,hidden@example.com,,buyer\n"  # not visible to this agent: created
+        "John,John@Example.com,,buyer\n"  # the same address in another case
+        "Phone,,(415) 555-0199,buyer\n"  # the same number, formatted differently
+        "Hidden,hidden@example.com,,buyer\n"  # another agent's lead: still the team's
+        "Gone,gone@example.com,,buyer\n"  # only an archived lead has it: created
         "First,first@example.com,,buyer\n"
-        "Again,first@example.com,,seller\n"  # same email as the row above
+        "Again,FIRST@example.com,,seller\n"  # the same email as the row above
     )
     client.force_login(agent)
     job = run_queued_import(client, text, django_capture_on_commit_callbacks)
-    assert (job.created_count, job.duplicate_count, job.error_count) == (2, 3, 0)
-    assert Lead.objects.filter(contact__first_name__in=["Hidden", "First"]).count() == 2
+
+    # then four rows are skipped as duplicates, and nothing else is refused
+    assert (job.created_count, job.duplicate_count, job.error_count) == (2, 4, 0)
+    assert Lead.objects.count() == 3 + 2
+    first = Lead.objects.get(contact__email="first@example.com")
+    assert Lead.objects.filter(contact__first_name="Gone", archived_at__isnull=True).exists()
+
+    # and the report names the existing lead when the agent may see it
+    response = client.get(reverse("leads:import_errors_csv", args=[job.pk]))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [(row["row"], row["existing_lead_id"]) for row in rows] == [
+        ("2", known.public_id),
+        ("3", known.public_id),
+        ("4", ""),  # another agent's lead: its id is not shown
+        ("7", first.public_id),
+    ]
+    assert rows[0]["errors"] == "contact.email: A lead with this email address already exists."
+    assert rows[1]["errors"] == "contact.phone: A lead with this phone number already exists."
+    page = client.get(reverse("leads:import_progress", args=[job.pk])).content.decode()
+    assert f'href="{reverse("leads:lead_detail", args=[known.public_id])}"' in page
+    assert "Duplicate of a lead in the team" in page
+
+
+def test_an_import_by_a_manager_skips_every_agents_leads(client, manager, agent, django_capture_on_commit_callbacks):
+    lead = LeadFactory(assigned_to=agent, contact__email="john@example.com")
+    client.force_login(manager)
+    job = run_queued_import(
+        client, "first_name,email,lead_type\nJohn,John@Example.com,buyer\n", django_capture_on_commit_callbacks
+    )
+    assert (job.created_count, job.duplicate_count) == (0, 1)
+    assert job.row_errors[0]["existing_lead_id"] == lead.public_id
 
 
 def test_bad_rows_are_reported_with_the_apis_messages_and_the_rest_imported(

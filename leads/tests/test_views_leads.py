@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from leads.models import Lead, LeadStatus, SavedFilter
 from leads.tests.factories import InteractionFactory, LeadFactory, UserFactory
@@ -324,6 +325,45 @@ def test_a_lead_needs_an_email_or_a_phone_on_the_form_too(client, agent):
     response = client.post(reverse("leads:lead_create"), valid_form(email="", phone=""))
     assert response.status_code == 422
     assert "A lead needs an email address or a phone number." in response.context["form"].non_field_errors()
+
+
+def test_a_duplicate_is_refused_with_a_link_to_the_existing_lead(client, agent):
+    # given the agent's lead with this address in another case
+    existing = LeadFactory(
+        assigned_to=agent, contact__first_name="Johnny", contact__last_name="Walker", contact__email="john@example.com"
+    )
+    client.force_login(agent)
+    response = client.post(reverse("leads:lead_create"), valid_form(email="John@Example.com", phone=""))
+    # then the form says so on the email input and links to the lead; nothing is created
+    assert response.status_code == 422
+    form = response.context["form"]
+    assert form.errors["email"] == ["A lead with this email address already exists."]
+    link = f'<a href="{lead_url("lead_detail", existing)}">Johnny Walker</a>'
+    assert f"This person is already a lead: {link}." in response.content.decode()
+    assert list(Lead.objects.all()) == [existing]
+
+
+def test_a_duplicate_of_a_lead_the_agent_cannot_see_is_refused_without_naming_it(client, agent, other_agent):
+    # given another agent's lead with the form's phone number
+    hidden = LeadFactory(assigned_to=other_agent, contact__first_name="Zebediah", contact__phone="+14155550142")
+    client.force_login(agent)
+    response = client.post(reverse("leads:lead_create"), valid_form(email="someone.new@example.com"))
+    assert response.status_code == 422
+    form = response.context["form"]
+    assert form.errors["phone"] == ["A lead with this phone number already exists."]
+    assert form.non_field_errors() == ["This person already exists in the team, as a lead you cannot see."]
+    html = response.content.decode()
+    assert hidden.public_id not in html
+    assert "Zebediah" not in html
+    assert list(Lead.objects.all()) == [hidden]
+
+
+def test_an_archived_lead_is_no_duplicate_on_the_form(client, agent):
+    LeadFactory(assigned_to=agent, contact__email="grace@example.com", archived_at=timezone.now())
+    client.force_login(agent)
+    response = client.post(reverse("leads:lead_create"), valid_form())
+    assert response.status_code == 303
+    assert Lead.objects.filter(archived_at__isnull=True, contact__email="grace@example.com").count() == 1
 
 
 def edit_form_data(client, lead: Lead, **changes) -> dict:

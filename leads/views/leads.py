@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from leads import followups, imports, saved_filters, selectors
+from leads.duplicates import DuplicateLead
 from leads.errors import ApplicationError, PreconditionFailed, ValidationFailed
 from leads.forms import (
     AssignForm,
@@ -281,7 +282,16 @@ def lead_create(request):
         form = LeadForm(request.POST, actor=user, agents=agents)
         if form.is_valid():
             try:
-                lead = LeadManagementService(user, channel=AuditChannel.PAGE).create_lead(form.validated_data)
+                lead = LeadManagementService(user, channel=AuditChannel.PAGE).create_lead(
+                    form.validated_data, reject_duplicates=True
+                )
+            except DuplicateLead as exc:
+                existing = (
+                    selectors.visible_leads(user).select_related("contact").filter(pk=exc.match.pk).first()
+                    if exc.match.visible
+                    else None
+                )
+                form.add_duplicate_error(exc, existing=existing)
             except ApplicationError as exc:
                 form.add_api_errors(exc.fields or {"": [exc.message]})
             else:

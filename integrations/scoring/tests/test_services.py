@@ -110,6 +110,30 @@ def test_periodic_rescore_picks_stale_and_changed_leads_and_lets_engagement_deca
     assert scores_after[recent.pk] == scores_before[recent.pk]
 
 
+def test_periodic_rescore_leaves_archived_leads_alone():
+    # given an archived lead never scored, and one scored two weeks ago
+    archived_at = NOW - timedelta(days=1)
+    never_scored = LeadFactory(archived_at=archived_at)
+    stale = LeadFactory()
+    two_weeks_ago = NOW - timedelta(days=14)
+    lead_score_save(
+        lead=reload(stale),
+        version=1,
+        result=score_lead(reload(stale), market_analysis=None, now=two_weeks_ago),
+        now=two_weeks_ago,
+    )
+    Lead.objects.filter(pk=stale.pk).update(archived_at=archived_at, updated_at=two_weeks_ago)
+
+    # when the periodic rescoring runs, then neither is scored
+    assert rescore_stale_leads(NOW) == 0
+    assert not ScoreRecord.objects.filter(lead=never_scored).exists()
+    assert ScoreRecord.objects.get(lead=stale).scored_at == two_weeks_ago
+
+    # and once restored, the stale one is rescored again
+    Lead.objects.filter(pk=stale.pk).update(archived_at=None)
+    assert rescore_stale_leads(NOW) == 1
+
+
 def test_periodic_rescore_scores_leads_never_scored():
     lead = LeadFactory()
     now = timezone.now()

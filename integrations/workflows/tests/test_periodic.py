@@ -55,6 +55,29 @@ def test_breaches_without_a_manager_are_marked_but_not_mailed(mailoutbox):
     assert mailoutbox == []
 
 
+def test_archived_leads_are_neither_breached_nor_escalated(new_lead, mailoutbox):
+    # given an uncontacted lead past its deadline, archived before the job ran
+    lead = new_lead(minutes_ago=10, timeline__urgency_level="urgent")
+    start_for_lead(lead, reason="created")
+    Lead.objects.filter(pk=lead.pk).update(archived_at=timezone.now())
+    mailoutbox.clear()
+
+    result = mark_sla_breaches(timezone.now())
+
+    assert Lead.objects.get(pk=lead.pk).sla_status == "pending"
+    assert result == {"met": 0, "breached": 0, "escalated": 0}
+    assert mailoutbox == []
+
+
+def test_an_archived_breached_lead_is_not_escalated(new_lead, mailoutbox):
+    # given a lead breached and not escalated yet (the job had not run), then archived
+    lead = new_lead(sla_status="breached", sla_due_at=timezone.now() - timedelta(hours=1))
+    Lead.objects.filter(pk=lead.pk).update(archived_at=timezone.now())
+
+    assert mark_sla_breaches(timezone.now())["escalated"] == 0
+    assert mailoutbox == []
+
+
 def test_contacts_the_after_save_run_missed_are_settled_by_the_periodic_job(new_lead):
     due = timezone.now() - timedelta(hours=1)
     on_time = new_lead(sla_due_at=due, first_contacted_at=due - timedelta(minutes=1))
@@ -104,6 +127,28 @@ def test_each_agent_gets_one_digest_a_day_of_their_overdue_follow_ups(
     assert "Book a showing" not in body and "Done already" not in body and "Their task" not in body
     html, _ = digest.alternatives[0]
     assert "Send Oakland listings" in html
+
+
+def test_the_digest_leaves_out_follow_ups_on_archived_leads(team, mailoutbox):
+    # given an overdue task on an archived lead and one on a working lead
+    now = timezone.now()
+    archived = LeadFactory(assigned_to=team, archived_at=now - timedelta(hours=1))
+    working = LeadFactory(assigned_to=team)
+    FollowUpTask.objects.create(lead=archived, assigned_to=team, title="Archived task", due_at=now - timedelta(days=1))
+    FollowUpTask.objects.create(lead=working, assigned_to=team, title="Working task", due_at=now - timedelta(days=1))
+
+    assert send_overdue_digest(now) == 1
+    (digest,) = mailoutbox
+    assert "Working task" in digest.body
+    assert "Archived task" not in digest.body
+
+
+def test_no_digest_when_every_overdue_follow_up_is_on_an_archived_lead(team, mailoutbox):
+    lead = LeadFactory(assigned_to=team, archived_at=timezone.now())
+    FollowUpTask.objects.create(lead=lead, assigned_to=team, title="Old", due_at=timezone.now() - timedelta(days=1))
+
+    assert send_overdue_digest(timezone.now()) == 0
+    assert mailoutbox == []
 
 
 def test_no_digest_for_an_agent_with_nothing_overdue(team, mailoutbox):
