@@ -25,7 +25,7 @@ from integrations import http_delivery
 from integrations.crm.models import CrmSyncRecord, SyncStatus
 from integrations.crm.selectors import due_records
 from integrations.crm.targets import enabled_targets, push, target_is_configured
-from integrations.http_delivery import DeliveryError, TransientDeliveryError
+from integrations.http_delivery import DeliveryError, TransientDeliveryError, sweep_due
 from leads.models import Lead
 from leads.selectors import with_lead_details
 
@@ -130,18 +130,16 @@ def sweep_outbox(now: datetime | None = None, *, limit: int = 500) -> int:
     """Queue a delivery for each due record (``selectors.due_records``); returns how many
     were queued. Stops at the first broker failure: the rest stay due for the next sweep."""
     now = now or timezone.now()
-    queued = 0
-    for record_id in due_records(now).values_list("pk", flat=True)[:limit]:
-        # Take the record for this sweep only if no other sweep took it meanwhile.
-        taken = CrmSyncRecord.objects.filter(pk=record_id, next_attempt_at__lte=now).update(
-            next_attempt_at=_requeue_time(now), updated_at=now
+
+    def take(record_id: int) -> bool:
+        return bool(
+            CrmSyncRecord.objects.filter(pk=record_id, next_attempt_at__lte=now).update(
+                next_attempt_at=_requeue_time(now), updated_at=now
+            )
         )
-        if not taken:
-            continue
-        if not dispatch_delivery(record_id):
-            break
-        queued += 1
-    return queued
+
+    due = due_records(now).values_list("pk", flat=True)[:limit]
+    return sweep_due(due, take=take, dispatch=dispatch_delivery)
 
 
 def replay(record_ids: list[int]) -> int:

@@ -24,7 +24,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from integrations import http_delivery
-from integrations.http_delivery import DeliveryError, TransientDeliveryError
+from integrations.http_delivery import DeliveryError, TransientDeliveryError, sweep_due
 from integrations.webhooks.client import post_webhook
 from integrations.webhooks.models import (
     DeliveryStatus,
@@ -272,18 +272,16 @@ def sweep_deliveries(now: datetime | None = None, *, limit: int = 500) -> int:
     """Queue each due delivery (``selectors.due_deliveries``); returns how many were queued.
     Stops at the first broker failure: the rest stay due for the next sweep."""
     now = now or timezone.now()
-    queued = 0
-    for delivery_id in due_deliveries(now).values_list("pk", flat=True)[:limit]:
-        # Take the delivery for this sweep only if no other sweep took it meanwhile.
-        taken = WebhookDelivery.objects.filter(pk=delivery_id, next_attempt_at__lte=now).update(
-            next_attempt_at=_requeue_time(now), updated_at=now
+
+    def take(delivery_id: int) -> bool:
+        return bool(
+            WebhookDelivery.objects.filter(pk=delivery_id, next_attempt_at__lte=now).update(
+                next_attempt_at=_requeue_time(now), updated_at=now
+            )
         )
-        if not taken:
-            continue
-        if not dispatch_delivery(delivery_id):
-            break
-        queued += 1
-    return queued
+
+    due = due_deliveries(now).values_list("pk", flat=True)[:limit]
+    return sweep_due(due, take=take, dispatch=dispatch_delivery)
 
 
 def replay_deliveries(delivery_ids: list[int]) -> int:
