@@ -24,7 +24,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
     role = Role.AGENT
-    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+    password = factory.django.Password("correct-horse-battery")
 
 
 class LeadFactory(factory.django.DjangoModelFactory):
@@ -32,6 +32,7 @@ class LeadFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Lead
+        skip_postgeneration_save = True  # the related rows need no second save of the lead
 
     lead_type = LeadType.BUYER
     source = LeadSource.WEBSITE
