@@ -4,7 +4,6 @@ import logging
 import threading
 
 from celery import shared_task
-from django.conf import settings
 from django.db import connections
 
 from leads import imports
@@ -26,7 +25,7 @@ def enqueue_import(import_id: int) -> None:
     request until the whole file is done, so it runs in a thread instead and the
     page can show its progress meanwhile.
     """
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if import_leads.app.conf.task_always_eager:  # the app's live setting, not the settings file
         thread = threading.Thread(
             target=_run_in_thread, args=(import_id,), name=f"lead-import-{import_id}", daemon=True
         )
