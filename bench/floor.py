@@ -104,9 +104,10 @@ def _authenticate(conn, header: str) -> dict | None:
 
 
 def _visibility(user: dict) -> tuple[list[str], list]:
+    """The app's rule: archived leads are gone for everyone; agents see their own."""
     if user["is_superuser"] or user["role"] in ("manager", "admin"):
-        return [], []
-    return ["l.assigned_to_id = %s"], [user["id"]]
+        return ["l.archived_at IS NULL"], []
+    return ["l.archived_at IS NULL", "l.assigned_to_id = %s"], [user["id"]]
 
 
 def _list(conn, user: dict, query: dict[str, list[str]]) -> dict:

@@ -124,5 +124,17 @@ OPERATIONS = (
     ),
 )
 
-# Counted for queries only: the same list with the largest page.
-QUERY_ONLY = (_list_operation("list_page1_size100", "list page 1, page_size=100", "page_size=100"),)
+BATCH_SIZE = 500
+
+
+def batch_call(ctx: Context, index: int) -> Call:
+    """POST /api/v2/leads/batch with 500 new leads (200 with one result per item)."""
+    body = {"leads": [lead_payload(index * BATCH_SIZE + n, f"{ctx.tag}b") for n in range(BATCH_SIZE)]}
+    return Call.json("POST", f"{API}/batch", body, token=ctx.manager_token, expect=(200, 201, 207))
+
+
+# Counted for queries only: the same list with the largest page, and a batch of 500.
+QUERY_ONLY = (
+    _list_operation("list_page1_size100", "list page 1, page_size=100", "page_size=100"),
+    Operation("batch", f"batch create of {BATCH_SIZE}", batch_call, None, writes=True),
+)

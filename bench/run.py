@@ -22,9 +22,8 @@ import psycopg
 
 from bench import databases, dataset, loadgen, pipeline, report, servers
 from bench.loadgen import Call
-from bench.operations import API, OPERATIONS, QUERY_ONLY, Context, Operation, lead_payload
+from bench.operations import API, BATCH_SIZE, OPERATIONS, QUERY_ONLY, Context, Operation, batch_call, lead_payload
 
-BATCH_SIZE = 500
 BIG_IMPORT_ROWS = 100_000
 WARMUP_REQUESTS = 5
 CLOSED_REDIS_URL = "redis://127.0.0.1:1/0"
@@ -229,13 +228,7 @@ def _ms(value: float | None) -> str:
 def _measure_batch(mode: Mode, run_: SizeRun) -> dict:
     """POST /api/v2/leads/batch with 500 leads, if the app has it."""
     ctx, app = run_.ctx, run_.app
-    make = lambda index: Call.json(  # noqa: E731
-        "POST",
-        f"{API}/batch",
-        {"leads": [lead_payload(index * BATCH_SIZE + n, f"{ctx.tag}b") for n in range(BATCH_SIZE)]},
-        token=ctx.manager_token,
-        expect=(200, 201, 207),
-    )
+    make = lambda index: batch_call(ctx, index)  # noqa: E731
     probe = loadgen.send_one(app.address, make(0))
     if probe.status in (404, 405):
         log(f"  {run_.size.label:>4} batch create of {BATCH_SIZE}: not implemented (HTTP {probe.status})")
