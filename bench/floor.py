@@ -122,7 +122,10 @@ def _list(conn, user: dict, query: dict[str, list[str]]) -> dict:
             params.append(values)
     for term in query.get("search", [""])[0].split()[:5]:
         needs_contact = True
-        where.append("(c.first_name ILIKE %s OR c.last_name ILIKE %s OR c.email ILIKE %s)")
+        # the form Django's icontains takes on PostgreSQL
+        where.append(
+            "(UPPER(c.first_name) LIKE UPPER(%s) OR UPPER(c.last_name) LIKE UPPER(%s) OR UPPER(c.email) LIKE UPPER(%s))"
+        )
         params.extend([f"%{term}%"] * 3)
     condition = f"WHERE {' AND '.join(where)}" if where else ""
     join = "JOIN leads_contact c ON c.lead_id = l.id" if needs_contact else ""
