@@ -36,10 +36,14 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 
 class LeadFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=LeadStatus.choices)
-    lead_type = django_filters.MultipleChoiceFilter(choices=LeadType.choices)
-    source = django_filters.MultipleChoiceFilter(choices=LeadSource.choices)
-    urgency = django_filters.MultipleChoiceFilter(field_name="timeline__urgency_level", choices=UrgencyLevel.choices)
+    # distinct=False: these are columns of the lead or of a one-to-one part, so no join
+    # can repeat a row, and a DISTINCT over a million rows sorts on disk (bench/ANALYSIS.md).
+    status = django_filters.MultipleChoiceFilter(choices=LeadStatus.choices, distinct=False)
+    lead_type = django_filters.MultipleChoiceFilter(choices=LeadType.choices, distinct=False)
+    source = django_filters.MultipleChoiceFilter(choices=LeadSource.choices, distinct=False)
+    urgency = django_filters.MultipleChoiceFilter(
+        field_name="timeline__urgency_level", choices=UrgencyLevel.choices, distinct=False
+    )
     assigned_to = django_filters.CharFilter(method="filter_assigned_to", max_length=150)
     location = django_filters.CharFilter(method="filter_location", max_length=100)
     score_min = django_filters.NumberFilter(field_name="score", lookup_expr="gte", min_value=0, max_value=100)

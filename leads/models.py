@@ -179,6 +179,14 @@ class Lead(TimestampedModel):
             models.Index(fields=["assigned_to", "-created_at"], name="lead_agent_created"),
             models.Index(fields=["lead_type", "-created_at"], name="lead_type_created"),
             models.Index(fields=["source", "-created_at"], name="lead_source_created"),
+            # The live (not archived) leads in list order: serves the default ordering
+            # and lets COUNT(*) of visible leads be an index-only scan.
+            models.Index(
+                F("created_at").desc(),
+                F("id").desc(),
+                name="lead_live_created",
+                condition=Q(archived_at__isnull=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
