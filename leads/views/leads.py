@@ -219,9 +219,7 @@ def lead_change_status(request, lead_id: str):
                 lead_id, form.cleaned_data["status"]
             )
         except ValidationFailed as exc:
-            for message_list in exc.fields.values():
-                for message in message_list:
-                    form.add_error("status", message)
+            _add_domain_errors(form, "status", exc)
         else:
             messages.success(request, f"Status: {lead.get_status_display()}.")
             return _back_to_lead(lead_id)
@@ -243,9 +241,7 @@ def lead_assign(request, lead_id: str):
             try:
                 lead = service.assign(lead_id, agent)
             except ValidationFailed as exc:
-                for message_list in exc.fields.values():
-                    for message in message_list:
-                        form.add_error("agent", message)
+                _add_domain_errors(form, "agent", exc)
             else:
                 messages.success(request, f"Assigned to {lead.assigned_to or 'nobody'}.")
                 return _back_to_lead(lead_id)
@@ -327,3 +323,10 @@ def lead_edit(request, lead_id: str):
         return render_invalid(request, "leads/form.html", {"form": form, "lead": lead})
     form = LeadForm(actor=user, agents=agents, initial=initial, partial=True)
     return render(request, "leads/form.html", {"form": form, "lead": lead})
+
+
+def _add_domain_errors(form, field: str, error: ValidationFailed) -> None:
+    """Show a service's validation messages on the one input the small form has."""
+    for messages_of_field in error.fields.values():
+        for message in messages_of_field:
+            form.add_error(field, message)
