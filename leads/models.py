@@ -516,3 +516,27 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.request_method} {self.request_path})"
+
+
+class LeadCount(models.Model):
+    """How many live (not archived) leads there are per (agent, status, lead type).
+
+    Kept exact by database triggers on ``leads_lead`` (migration 0006), so every write
+    path counts, bulk inserts and COPY included. The triggers only ever INSERT a
+    row carrying a change (+n / -n), which never waits on another transaction's lock;
+    ``leads.counts.compact`` folds the rows into one per key from time to time. A
+    count is the SUM of the matching rows (``leads.counts``), a few hundred rows
+    whatever the number of leads. ``assigned_to_key`` is the agent's id, 0 for
+    unassigned leads.
+    """
+
+    assigned_to_key = models.BigIntegerField()
+    status = models.CharField(max_length=16, choices=LeadStatus.choices)
+    lead_type = models.CharField(max_length=16, choices=LeadType.choices)
+    n = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["assigned_to_key", "status", "lead_type"], name="leadcount_key")]
+
+    def __str__(self) -> str:
+        return f"{self.assigned_to_key}/{self.status}/{self.lead_type}: {self.n:+d}"

@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from leads import audit, duplicates, selectors
+from leads import audit, counts, duplicates, pagination, selectors
 from leads.errors import ApplicationError, NotFound, PermissionDenied, PreconditionFailed, ValidationFailed
 from leads.filters import LeadFilter
 from leads.models import (
@@ -60,8 +59,9 @@ LEAD_FIELDS = ("lead_type", "source", "tags", "custom_fields")
 class LeadPage:
     leads: list[Lead]
     total_count: int
-    page: int
+    page: int | None  # None when the page was asked for by cursor
     page_size: int
+    next_cursor: str | None  # where the next page starts; None on the last page
 
 
 @dataclass(frozen=True)
@@ -122,16 +122,42 @@ class LeadManagementService:
     def get_lead(self, lead_id: str) -> Lead:
         return selectors.lead_get(user=self.actor, lead_id=lead_id)
 
-    def list_leads(self, *, filters: dict[str, Any], page: int = 1, page_size: int = 20) -> LeadPage:
-        """One page of the visible leads matching ``filters`` (LeadFilter's parameters)."""
-        leads = self.filtered_leads(filters)
-        paginator = Paginator(leads, page_size)
-        total_count = paginator.count
-        offset = (page - 1) * page_size
-        rows = list(selectors.with_lead_details(leads)[offset : offset + page_size]) if offset < total_count else []
-        return LeadPage(leads=rows, total_count=total_count, page=page, page_size=page_size)
+    def list_leads(
+        self, *, filters: dict[str, Any], page: int = 1, page_size: int = 20, cursor: str | None = None
+    ) -> LeadPage:
+        """One page of the visible leads matching ``filters`` (LeadFilter's parameters),
+        by page number or, flat at any depth, after a ``cursor`` (``leads.pagination``).
+
+        ``total_count`` comes from the maintained counters when the filters allow
+        (``leads.counts``), else from COUNT(*).
+        """
+        lead_filter = self._lead_filter(filters)
+        leads = lead_filter.qs
+        total_count = counts.counted_total(self.actor, lead_filter.form.cleaned_data)
+        if total_count is None:
+            total_count = leads.count()
+        by_cursor = lead_filter.form.cleaned_data.get("ordering", "") in pagination.CURSOR_ORDERINGS
+        if cursor is not None:
+            if not by_cursor:
+                raise ValidationFailed(
+                    "A cursor follows the default order.",
+                    fields={"cursor": ["Cursor pages are newest first: leave out ordering (or use -created_at)."]},
+                )
+            rows = list(selectors.with_lead_details(pagination.after_cursor(leads, cursor))[: page_size + 1])
+            page = None
+        else:
+            offset = (page - 1) * page_size
+            end = offset + page_size + 1
+            rows = list(selectors.with_lead_details(leads)[offset:end]) if offset < total_count else []
+        has_next = len(rows) > page_size
+        rows = rows[:page_size]
+        next_cursor = pagination.encode_cursor(rows[-1]) if has_next and by_cursor else None
+        return LeadPage(leads=rows, total_count=total_count, page=page, page_size=page_size, next_cursor=next_cursor)
 
     def filtered_leads(self, filters: dict[str, Any]) -> QuerySet[Lead]:
+        return self._lead_filter(filters).qs
+
+    def _lead_filter(self, filters: dict[str, Any]) -> LeadFilter:
         lead_filter = LeadFilter(
             filters, queryset=selectors.visible_leads(self.actor), request=_ActorRequest(self.actor)
         )
@@ -140,7 +166,7 @@ class LeadManagementService:
                 "Some filters are invalid.",
                 fields={name: [str(message) for message in messages] for name, messages in lead_filter.errors.items()},
             )
-        return lead_filter.qs
+        return lead_filter
 
     # --- writes ------------------------------------------------------------
 

@@ -300,9 +300,16 @@ LeadEnvelope = envelope("LeadEnvelope", lead=Lead())
 LeadPage = envelope(
     "LeadPage",
     leads=Lead(many=True),
-    total_count=serializers.IntegerField(min_value=0),
-    page=serializers.IntegerField(min_value=1),
+    total_count=serializers.IntegerField(
+        min_value=0, help_text="Every visible lead matching the filters, exact (not only this page)."
+    ),
+    page=serializers.IntegerField(min_value=1, allow_null=True, help_text="Null when the page was read by cursor."),
     page_size=serializers.IntegerField(min_value=1),
+    next_cursor=serializers.CharField(
+        allow_null=True,
+        help_text="Pass as `cursor` to read the next page (newest first); null on the last page and when the list "
+        "is sorted by anything but the default order.",
+    ),
 )
 InteractionList = envelope("InteractionList", interactions=Interaction(many=True))
 
@@ -444,6 +451,13 @@ def _multi(name: str, choices, description: str) -> OpenApiParameter:
 
 LEAD_LIST_PARAMETERS = [
     *PAGE_PARAMETERS,
+    OpenApiParameter(
+        "cursor",
+        {"type": "string", "maxLength": 200},
+        description="The `next_cursor` of the previous page: walks every lead newest first, as fast at the "
+        "millionth lead as at the first (page numbers slow down with depth). Not with `page`, nor with an "
+        "`ordering` other than `-created_at`; the filters still apply.",
+    ),
     _multi("status", LeadStatus.choices, "Any of these statuses."),
     _multi("lead_type", LeadType.choices, "Any of these lead types."),
     _multi("source", LeadSource.choices, "Any of these sources."),

@@ -320,6 +320,15 @@ class ListQuery(serializers.Serializer):
     page_size = serializers.IntegerField(min_value=1, max_value=100, default=20)
 
 
+class LeadListQuery(ListQuery):
+    cursor = serializers.CharField(max_length=200, required=False)
+
+    def validate(self, attrs):
+        if "cursor" in attrs and "page" in self.initial_data:
+            raise serializers.ValidationError({"cursor": ["Use either page or cursor, not both."]})
+        return attrs
+
+
 class MergeInput(serializers.Serializer):
     """POST /api/v2/leads/{id}/merge: which lead to merge in, and which values win
     (``{"contact.email": "duplicate"}``; the service checks the field names)."""

@@ -43,6 +43,7 @@ from leads.api.serializers import (
     CreateOptions,
     InteractionInput,
     LeadInput,
+    LeadListQuery,
     ListQuery,
     MergeInput,
     MergeUndoQuery,
@@ -149,7 +150,7 @@ class LeadCollectionView(LeadsAPIView):
         parameters=LEAD_LIST_PARAMETERS,
     )
     def get(self, request):
-        query = ListQuery(data=request.query_params)
+        query = LeadListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         result = self.service.list_leads(filters=split_commas(request.query_params), **query.validated_data)
         return self.respond(
@@ -157,6 +158,7 @@ class LeadCollectionView(LeadsAPIView):
             total_count=result.total_count,
             page=result.page,
             page_size=result.page_size,
+            next_cursor=result.next_cursor,
         )
 
     @api_operation(

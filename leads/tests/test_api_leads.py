@@ -352,7 +352,7 @@ def test_the_seed_list_query_answers_matching_leads_in_the_list_envelope(api_cli
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"leads", "total_count", "page", "page_size", "metadata", "processing_time"}
+    assert set(body) == {"leads", "total_count", "page", "page_size", "next_cursor", "metadata", "processing_time"}
     assert_envelope(body)
     assert (body["total_count"], body["page"], body["page_size"]) == (1, 1, 20)
     assert [lead["id"] for lead in body["leads"]] == [wanted.public_id]

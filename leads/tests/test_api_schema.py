@@ -144,7 +144,7 @@ def test_list_query_parameters_are_the_filters_the_api_reads(openapi):
 
     documented = {parameter["name"] for parameter in openapi["paths"][LEADS_URL]["get"]["parameters"]}
 
-    assert documented - {"page", "page_size"} == set(LeadFilter.base_filters)
+    assert documented - {"page", "page_size", "cursor"} == set(LeadFilter.base_filters)
 
 
 # --- real responses against the schema ----------------------------------------------------

@@ -1,0 +1,110 @@
+"""Exact lead counts that cost the same at ten thousand leads and at a million.
+
+``leads_lead`` triggers (migration 0006) append a row to ``LeadCount`` for every
+change in the number of live leads per (agent, status, lead type). A list whose
+filters are only status, lead type and agent is counted by summing those rows;
+any other filter (search, dates, score...) falls back to COUNT(*) on the lead table.
+"""
+
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Sum
+
+from leads.models import LeadCount, User
+from leads.validation import clean_text
+
+# The LeadFilter parameters the counters can answer ("ordering" changes no count).
+COUNTED_FILTERS = frozenset({"status", "lead_type", "assigned_to", "ordering"})
+
+UNASSIGNED_KEY = 0
+
+
+def counted_total(actor: User, cleaned_filters: dict[str, Any]) -> int | None:
+    """The number of visible leads matching the filters, from the counters; None when
+    a filter in use is one the counters do not know (the caller counts the rows)."""
+    in_use = {name for name, value in cleaned_filters.items() if value not in (None, "", [], ())}
+    if not in_use <= COUNTED_FILTERS or actor is None or not actor.is_active:
+        return None
+    rows = LeadCount.objects.all()
+    if not actor.sees_all_leads:
+        rows = rows.filter(assigned_to_key=actor.pk)
+    if cleaned_filters.get("status"):
+        rows = rows.filter(status__in=cleaned_filters["status"])
+    if cleaned_filters.get("lead_type"):
+        rows = rows.filter(lead_type__in=cleaned_filters["lead_type"])
+    if cleaned_filters.get("assigned_to"):
+        key = _assignee_key(actor, cleaned_filters["assigned_to"])
+        if key is None:
+            return None
+        rows = rows.filter(assigned_to_key=key)
+    return rows.aggregate(total=Sum("n"))["total"] or 0
+
+
+def _assignee_key(actor: User, value: str) -> int | None:
+    """LeadFilter.filter_assigned_to's value as a counter key; None for a username
+    (resolving it would cost a query of its own)."""
+    value = clean_text(value)
+    if value in {"none", "unassigned"}:
+        return UNASSIGNED_KEY
+    if value == "me":
+        return actor.pk
+    if value.isascii() and value.isdigit():
+        return int(value) if int(value) < 2**63 else -1  # -1: no such agent, the count is 0
+    return None
+
+
+@transaction.atomic
+def compact() -> int:
+    """Fold the counter rows into one row per key; returns how many rows were removed.
+
+    The DELETE ... RETURNING hands back exactly the rows it removed, and their sums are
+    written back in the same transaction, so a change committed meanwhile by another
+    transaction is either among the returned rows or left in place: never lost nor
+    counted twice. Run every minute by the periodic jobs.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM leads_leadcount RETURNING assigned_to_key, status, lead_type, n")
+        removed = cursor.fetchall()
+    totals: dict[tuple[int, str, str], int] = {}
+    for agent_key, status, lead_type, n in removed:
+        totals[agent_key, status, lead_type] = totals.get((agent_key, status, lead_type), 0) + n
+    folded = [
+        LeadCount(assigned_to_key=agent_key, status=status, lead_type=lead_type, n=n)
+        for (agent_key, status, lead_type), n in sorted(totals.items())
+        if n
+    ]
+    LeadCount.objects.bulk_create(folded)
+    return len(removed) - len(folded)
+
+
+def differences() -> dict[tuple[int, str, str], tuple[int, int]]:
+    """Keys where the counters disagree with the lead table: {key: (counted, actual)}.
+    Empty when the counters are exact (``manage.py lead_counts --check``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(assigned_to_id, 0), status, lead_type, COUNT(*) FROM leads_lead"
+            " WHERE archived_at IS NULL GROUP BY 1, 2, 3"
+        )
+        actual = {(row[0], row[1], row[2]): row[3] for row in cursor.fetchall()}
+    counted: dict[tuple[int, str, str], int] = {}
+    for row in LeadCount.objects.values("assigned_to_key", "status", "lead_type").annotate(total=Sum("n")):
+        counted[row["assigned_to_key"], row["status"], row["lead_type"]] = row["total"]
+    keys = set(actual) | set(counted)
+    return {key: (counted.get(key, 0), actual.get(key, 0)) for key in keys if counted.get(key, 0) != actual.get(key, 0)}
+
+
+@transaction.atomic
+def rebuild() -> None:
+    """Recount from the lead table (after a restore from backup or a TRUNCATE, which
+    the triggers do not see). Writers to leads are held off until it commits."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE leads_lead IN SHARE MODE")
+    LeadCount.objects.all().delete()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO leads_leadcount (assigned_to_key, status, lead_type, n)"
+            " SELECT COALESCE(assigned_to_id, 0), status, lead_type, COUNT(*) FROM leads_lead"
+            " WHERE archived_at IS NULL GROUP BY 1, 2, 3"
+        )
