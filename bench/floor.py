@@ -7,7 +7,7 @@ the same lead shape to JSON. What the app spends above this is framework,
 ORM and design overhead; the ratio is what the bench reports.
 
 Routes (JSON in and out):
-    GET   /leads?page=&page_size=&status=&lead_type=&search=
+    GET   /leads?page=&page_size=&status=&lead_type=&search=&cursor=
     POST  /leads
     GET   /leads/<public_id>
     PATCH /leads/<public_id>
@@ -16,11 +16,12 @@ Routes (JSON in and out):
 Run: ``BENCH_FLOOR_DATABASE_URL=postgres://... gunicorn bench.floor:application``.
 """
 
+import base64
 import json
 import os
 import re
 import secrets
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs
 
@@ -30,6 +31,7 @@ from psycopg.rows import dict_row
 _connection: psycopg.Connection | None = None
 _DETAIL_PATH = re.compile(r"^/leads/(lead_[0-9a-f]{24})(/interactions)?/?$")
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LEAD_SELECT = """
 SELECT l.id, l.public_id, l.lead_type, l.source, l.status, l.score, l.score_breakdown, l.metadata,
        l.custom_fields, l.tags, l.version, l.processing_status, l.processed_version, l.processing_error,
@@ -127,9 +129,23 @@ def _list(conn, user: dict, query: dict[str, list[str]]) -> dict:
             "(UPPER(c.first_name) LIKE UPPER(%s) OR UPPER(c.last_name) LIKE UPPER(%s) OR UPPER(c.email) LIKE UPPER(%s))"
         )
         params.extend([f"%{term}%"] * 3)
+    count_condition = f"WHERE {' AND '.join(where)}" if where else ""
+    count_params = list(params)
+    cursor = query.get("cursor", [""])[0]
+    if cursor:  # the app's keyset page (leads.pagination): after (created_at, id), newest first
+        micros, lead_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(":")[1:]
+        where.append("l.created_at <= %s AND (l.created_at < %s OR l.id < %s)")
+        after = EPOCH + timedelta(microseconds=int(micros))
+        params.extend([after, after, int(lead_id)])
+        page = 1
     condition = f"WHERE {' AND '.join(where)}" if where else ""
     join = "JOIN leads_contact c ON c.lead_id = l.id" if needs_contact else ""
-    total = conn.execute(f"SELECT count(*) AS n FROM leads_lead l {join} {condition}", params).fetchone()["n"]
+    if needs_contact:
+        total = conn.execute(
+            f"SELECT count(*) AS n FROM leads_lead l {join} {count_condition}", count_params
+        ).fetchone()["n"]
+    else:  # the app's maintained counters (leads.counts): the same sum of a few rows
+        total = _counted_total(conn, user, query)
     rows = conn.execute(
         f"{LEAD_SELECT} {condition} ORDER BY l.created_at DESC, l.id DESC LIMIT %s OFFSET %s",
         [*params, page_size, (page - 1) * page_size],
@@ -141,6 +157,21 @@ def _list(conn, user: dict, query: dict[str, list[str]]) -> dict:
         "page": page,
         "page_size": page_size,
     }
+
+
+def _counted_total(conn, user: dict, query: dict[str, list[str]]) -> int:
+    where, params = [], []
+    if not (user["is_superuser"] or user["role"] in ("manager", "admin")):
+        where.append("assigned_to_key = %s")
+        params.append(user["id"])
+    for name in ("status", "lead_type"):
+        values = [part for value in query.get(name, []) for part in value.split(",") if part]
+        if values:
+            where.append(f"{name} = ANY(%s)")
+            params.append(values)
+    condition = f"WHERE {' AND '.join(where)}" if where else ""
+    row = conn.execute(f"SELECT COALESCE(SUM(n), 0) AS n FROM leads_leadcount {condition}", params).fetchone()
+    return int(row["n"])
 
 
 def _detail(conn, user: dict, public_id: str) -> dict | None:

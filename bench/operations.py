@@ -17,6 +17,7 @@ class Context:
     agent_token: str
     lead_ids: list[str]  # a spread sample of the loaded leads' public ids
     tag: str  # makes this run's emails unique
+    cursors: dict[str, str]  # next_cursor values deep in the list: "page500" (after 9,980 leads), "last"
 
     def lead(self, index: int, part: int) -> str:
         """Lead ``index`` of the sample's ``part``-th quarter (each write operation has its own)."""
@@ -87,6 +88,18 @@ OPERATIONS = (
     _list_operation("list_search", f"list, free-text search ({SEARCH_TERM!r})", f"search={SEARCH_TERM}"),
     _list_operation("list_page500", "list page 500", "page=500"),
     _list_operation("list_agent", "list page 1 as an agent (own leads)", "", agent=True),
+    *(
+        Operation(
+            f"list_cursor_{depth}",
+            title,
+            lambda ctx, _i, depth=depth: Call("GET", f"{API}?cursor={ctx.cursors[depth]}", token=ctx.manager_token),
+            lambda ctx, _i, depth=depth: Call("GET", f"/leads?cursor={ctx.cursors[depth]}", token=ctx.manager_token),
+        )
+        for depth, title in (
+            ("page500", "list by cursor, as deep as page 500"),
+            ("last", "list by cursor, the last page"),
+        )
+    ),
     Operation(
         "detail",
         "lead detail",

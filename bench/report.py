@@ -238,14 +238,26 @@ def _targets(results: dict) -> str:
         ratio = _ratio(_p50(found, "list_page500"), _p50(found, "list_page1"))
         rows.append([f"list page 500 vs page 1 ({label})", "at most 3x", _x(ratio), _verdict_max(ratio, 3)])
         cursor = found.get("cursor", {})
-        rows.append(
-            [
-                f"`cursor` parameter for walking every lead ({label})",
-                "present, flat at any depth",
-                ", ".join(cursor.get("keys", [])) or "no cursor in the list response",
-                "**met** (depth not yet measured)" if cursor.get("implemented") else "**missed**: not implemented",
-            ]
-        )
+        if not cursor.get("implemented"):
+            rows.append(
+                [
+                    f"`cursor` parameter for walking every lead ({label})",
+                    "present, flat at any depth",
+                    "no cursor in the list response",
+                    "**missed**: not implemented",
+                ]
+            )
+            continue
+        for key, depth in (("list_cursor_page500", "as deep as page 500"), ("list_cursor_last", "the last page")):
+            ratio = _ratio(_p50(found, key), _p50(found, "list_page1"))
+            rows.append(
+                [
+                    f"`cursor` page {depth} vs page 1 ({label}; response key {', '.join(cursor['keys'])})",
+                    "flat at any depth (at most 1.5x)",
+                    _x(ratio),
+                    _verdict_max(ratio, 1.5),
+                ]
+            )
 
     for label in labels:
         found = sizes[label]

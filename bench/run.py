@@ -17,6 +17,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import psycopg
 
@@ -191,8 +192,20 @@ def _context(run_url: str) -> Context:
                 "SELECT public_id FROM leads_lead WHERE id %% %s = 0 ORDER BY id LIMIT 4000", [step]
             ).fetchall()
         ]
+        cursors = {depth: _cursor_at(conn, offset) for depth, offset in (("page500", 9_980), ("last", total - 20))}
     secrets.SystemRandom().shuffle(ids)
-    return Context(tokens[dataset.MANAGER_USERNAME], tokens["bench_agent_001"], ids, secrets.token_hex(4))
+    return Context(tokens[dataset.MANAGER_USERNAME], tokens["bench_agent_001"], ids, secrets.token_hex(4), cursors)
+
+
+def _cursor_at(conn, offset: int) -> str:
+    """The next_cursor the API hands out after the first ``offset`` leads (newest first)."""
+    from leads.pagination import encode_cursor
+
+    live = "SELECT created_at, id FROM leads_lead WHERE archived_at IS NULL"
+    row = conn.execute(f"{live} ORDER BY created_at DESC, id DESC OFFSET %s LIMIT 1", [max(0, offset - 1)]).fetchone()
+    if row is None:  # a data set smaller than the depth: the oldest lead
+        row = conn.execute(f"{live} ORDER BY created_at, id LIMIT 1").fetchone()
+    return encode_cursor(SimpleNamespace(created_at=row[0], pk=row[1]))
 
 
 def _measure_operation(mode: Mode, op: Operation, run_: SizeRun) -> dict:
