@@ -662,11 +662,9 @@ def _after_load(conninfo: str, found: dict[str, Table]) -> None:
     with psycopg.connect(conninfo, autocommit=True) as conn:
         # The COPY ran with triggers off (session_replication_role = replica), so the
         # lead counters (leads.counts) are filled here, as their migration does.
-        conn.execute(
-            "INSERT INTO leads_leadcount (assigned_to_key, status, lead_type, n)"
-            " SELECT COALESCE(assigned_to_id, 0), status, lead_type, COUNT(*) FROM leads_lead"
-            " WHERE archived_at IS NULL GROUP BY 1, 2, 3"
-        )
+        from leads.counts import RECOUNT
+
+        conn.execute(RECOUNT)
         for table in found.values():
             if "id" in table.fields:
                 conn.execute(

@@ -121,7 +121,7 @@ def test_the_list_reads_its_total_from_the_counters_when_the_filters_allow(api_c
     LeadFactory.create_batch(3, assigned_to=agent)
     client = api_client(manager)
     # a change row the triggers did not write: the counted lists show it, the others do not
-    LeadCount.objects.create(assigned_to_key=agent.pk, status="new", lead_type="buyer", n=100)
+    LeadCount.objects.create(assigned_to_key=counts.TEAM_KEY, status="new", lead_type="buyer", n=100)
 
     assert client.get(f"{LEADS_URL}?status=new").json()["total_count"] == 103
     assert client.get(f"{LEADS_URL}?status=new&source=website").json()["total_count"] == 3
@@ -146,8 +146,14 @@ def test_compacting_folds_the_change_rows_and_keeps_every_total(api_client, mana
 
     removed = counts.compact()
 
-    assert LeadCount.objects.count() == rows_before - removed == 2  # (agent, new), (agent, contacted)
-    assert sorted(LeadCount.objects.values_list("status", "n")) == [("contacted", 2), ("new", 2)]
+    # (agent, new), (agent, contacted), and the same two for the whole team
+    assert LeadCount.objects.count() == rows_before - removed == 4
+    assert sorted(LeadCount.objects.values_list("assigned_to_key", "status", "n")) == [
+        (counts.TEAM_KEY, "contacted", 2),
+        (counts.TEAM_KEY, "new", 2),
+        (agent.pk, "contacted", 2),
+        (agent.pk, "new", 2),
+    ]
     assert_counts_exact()
     assert counts.compact() == 0
 
