@@ -6,6 +6,7 @@ and the sweeper queues it again once the broker is back.
 """
 
 from django.db import models
+from django.db.models import Q
 
 
 class PipelineJobStatus(models.TextChoices):
@@ -28,7 +29,14 @@ class PipelineJob(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "dispatched_at"], name="pipelinejob_sweep")]
+        indexes = [
+            models.Index(fields=["status", "dispatched_at"], name="pipelinejob_sweep"),
+            # The queued jobs a worker takes to fill its batch (integrations.pipeline._claim):
+            # a handful of rows, however many finished jobs pile up.
+            models.Index(
+                fields=["id"], condition=Q(status=PipelineJobStatus.PENDING, attempts=0), name="pipelinejob_queued"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.lead_id} v{self.version} ({self.status})"

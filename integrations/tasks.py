@@ -4,16 +4,13 @@ are safe to run twice or late."""
 import logging
 
 from celery import shared_task
-from django.db import DatabaseError
 
 from integrations import periodic, pipeline
 
 logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 5
-# Faults worth retrying; anything else is a bug or bad data and fails at once,
-# visible on the lead with its reason.
-TRANSIENT_ERRORS = (DatabaseError, ConnectionError, TimeoutError)
+TRANSIENT_ERRORS = pipeline.TRANSIENT_ERRORS
 
 
 def backoff_seconds(retries: int) -> int:
@@ -21,28 +18,53 @@ def backoff_seconds(retries: int) -> int:
     return min(2 ** (retries + 1), 60)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, soft_time_limit=30, time_limit=45)
-def process_lead_job(self, job_id: int) -> str:
+@shared_task(
+    bind=True, acks_late=True, ignore_result=True, max_retries=MAX_RETRIES, soft_time_limit=120, time_limit=150
+)
+def process_lead_jobs(self, job_ids: list[int]) -> None:
+    """Process the jobs (and other queued jobs up to a batch, unless retrying).
+
+    A batch that fails as a whole is split: each of its jobs is sent again alone,
+    after a backoff, so one bad lead cannot keep the others from being scored.
+    A job alone is retried with backoff on transient errors, and fails for good
+    (shown on its lead) on any other error or once out of retries.
+    """
     try:
-        return pipeline.process_job(job_id)
-    except Exception as exc:
-        transient = isinstance(exc, TRANSIENT_ERRORS)
-        final = not transient or self.request.retries >= self.max_retries
-        pipeline.record_failure(job_id, exc, final=final)
+        pipeline.process_jobs(job_ids, take_queued=True)
+    except pipeline.BatchFailed as failed:
+        error, taken = failed.cause, failed.job_ids
+        if len(taken) > 1:
+            logger.warning("Pipeline batch of %d jobs failed (%r); sending each again alone", len(taken), error)
+            pipeline.record_failure(taken, error, final=False)
+            for job_id in taken:
+                pipeline.dispatch([job_id], countdown=backoff_seconds(0))
+            return
+        final = not isinstance(error, TRANSIENT_ERRORS) or self.request.retries >= self.max_retries
+        pipeline.record_failure(taken, error, final=final)
         if final:
-            logger.exception("Pipeline job %s failed for good", job_id)
-            return "failed"
-        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries)) from exc
+            logger.error("Pipeline job %s failed for good", taken, exc_info=error)
+            return
+        raise self.retry(args=[taken], exc=error, countdown=backoff_seconds(self.request.retries)) from error
 
 
-@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=MAX_RETRIES, soft_time_limit=30, time_limit=45)
+def process_lead_job(self, job_id: int) -> None:
+    """Messages sent before batches existed (one job each): processed like a batch of one."""
+    pipeline.dispatch([job_id])
+
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=60, time_limit=90)
 def run_workflows(lead_pk: int, version: int, reason: str) -> None:
-    from integrations.workflows.services import start_for_lead
-    from leads.models import Lead
+    """Messages sent before batches existed (one lead each)."""
+    run_workflows_batch([[lead_pk, version, reason]])
 
-    lead = Lead.objects.select_related("contact", "timeline", "assigned_to").filter(pk=lead_pk).first()
-    if lead is not None:
-        start_for_lead(lead, reason=reason)
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=120, time_limit=150)
+def run_workflows_batch(items: list[list]) -> None:
+    """The workflows of a batch of committed saves: ``[[lead_pk, version, reason], ...]``."""
+    from integrations.workflows.services import start_for_leads
+
+    start_for_leads([(lead_pk, reason) for lead_pk, _version, reason in items])
 
 
 @shared_task(acks_late=True, soft_time_limit=300, time_limit=330)

@@ -428,7 +428,47 @@ def _analysis(
     return analysis
 
 
-def analyse_lead(lead: Any) -> dict:
+class MarketData:
+    """The market data reads of ``analyse_lead``, shareable by the leads of a batch:
+    snapshots read once for all the locations given up front, listing matches read
+    once per (locations, criteria). Build one per batch: it does not notice new imports."""
+
+    def __init__(self, snapshots: dict[str, list[MarketSnapshot]] | None = None, known_keys: frozenset = frozenset()):
+        self._snapshots = snapshots or {}
+        self._known_keys = known_keys
+        self._listings: dict[tuple, tuple[dict, dict]] = {}
+
+    @classmethod
+    def for_leads(cls, leads: Iterable[Any]) -> "MarketData":
+        """Snapshots of every location the leads prefer, in one query (none when they have none)."""
+        keys = frozenset(
+            key
+            for lead in leads
+            for location in _preferred_locations(getattr(lead, "preferences", None))[:MAX_LOCATIONS]
+            for key in location_candidate_keys(location)
+        )
+        return cls(market_snapshots_by_location(location_keys=keys) if keys else {}, keys)
+
+    def snapshots(self, location_keys: set[str]) -> dict[str, list[MarketSnapshot]]:
+        if not location_keys <= self._known_keys:
+            self._snapshots |= market_snapshots_by_location(location_keys=location_keys - self._known_keys)
+            self._known_keys |= location_keys
+        return {key: self._snapshots[key] for key in location_keys if key in self._snapshots}
+
+    def listings(self, location_keys: set[str], criteria: ListingCriteria) -> tuple[dict, dict]:
+        """(matching counts, examples) per location key."""
+        key = (frozenset(location_keys), criteria)
+        if key not in self._listings:
+            self._listings[key] = (
+                matching_listing_counts(location_keys=location_keys, criteria=criteria),
+                matching_listing_examples(
+                    location_keys=location_keys, criteria=criteria, per_location=EXAMPLES_PER_LOCATION
+                ),
+            )
+        return self._listings[key]
+
+
+def analyse_lead(lead: Any, *, market: MarketData | None = None) -> dict:
     """The lead's market analysis and insights: {"market_analysis": {...}, "lead_insights": {...}}.
 
     ``lead`` needs ``.lead_type`` and ``.preferences`` (property_types, min_price,
@@ -436,7 +476,9 @@ def analyse_lead(lead: Any) -> dict:
     queries at most (snapshots, listing counts, examples), whatever the number of
     locations, plus one for ``lead.preferences`` when it is not already loaded.
     Unknown locations and missing preferences are reported as "no_data", never raised.
+    ``market``: the reads shared with the other leads of a batch (``MarketData.for_leads``).
     """
+    market = market or MarketData()
     lead_type = lead.lead_type
     preferences = getattr(lead, "preferences", None)  # a missing row raises DoesNotExist, an AttributeError
     locations = _preferred_locations(preferences)
@@ -449,7 +491,7 @@ def analyse_lead(lead: Any) -> dict:
 
     skipped, locations = len(locations[MAX_LOCATIONS:]), locations[:MAX_LOCATIONS]
     candidates = {location: location_candidate_keys(location) for location in locations}
-    snapshots = market_snapshots_by_location(location_keys={key for keys in candidates.values() for key in keys})
+    snapshots = market.snapshots({key for keys in candidates.values() for key in keys})
     resolved: dict[str, str | None] = {}
     for location, keys in candidates.items():
         key = next((key for key in keys if key in snapshots), None)
@@ -461,10 +503,7 @@ def analyse_lead(lead: Any) -> dict:
     criteria = _criteria(preferences)
     counts, examples = {}, {}
     if found_keys and lead_type != LeadType.RENTER:
-        counts = matching_listing_counts(location_keys=found_keys, criteria=criteria)
-        examples = matching_listing_examples(
-            location_keys=found_keys, criteria=criteria, per_location=EXAMPLES_PER_LOCATION
-        )
+        counts, examples = market.listings(found_keys, criteria)
     entries = [
         _location_entry(
             location=location,

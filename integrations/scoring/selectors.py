@@ -1,6 +1,8 @@
 """Reads for scoring: the team's conversion history by lead source, and the leads
 whose score has gone stale."""
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,6 +23,9 @@ CONVERTED_STATUSES = (
     LeadStatus.UNDER_CONTRACT,
     LeadStatus.CLOSED,
 )
+
+
+_held: ContextVar[dict | None] = ContextVar("source_conversion_stats_held", default=None)
 
 
 @dataclass(frozen=True)
@@ -44,10 +49,15 @@ def source_conversion_stats() -> dict[str, SourceConversion]:
     count only once converted, so a burst of new leads does not look like failure.
     """
     key = _cache_key()
+    held = _held.get()
+    if held is not None and key in held:
+        return held[key]
+    config = scoring_config()
     cached = cache.get(key)
     if cached is not None:
+        if held is not None:
+            held[key] = cached
         return cached
-    config = scoring_config()
     matured = Q(created_at__lt=timezone.now() - timedelta(days=config["SOURCE_MATURITY_DAYS"]))
     converted = Q(status__in=CONVERTED_STATUSES) | Q(status_changes__to_status__in=CONVERTED_STATUSES)
     rows = (
@@ -60,7 +70,20 @@ def source_conversion_stats() -> dict[str, SourceConversion]:
     )
     stats = {row["source"]: SourceConversion(total=row["total"], converted=row["converted"]) for row in rows}
     cache.set(key, stats, timeout=config["SOURCE_STATS_CACHE_SECONDS"])
+    if held is not None:
+        held[key] = stats
     return stats
+
+
+@contextmanager
+def source_conversion_stats_held():
+    """Within the block ``source_conversion_stats`` reads the shared cache once: a
+    batch scoring many leads does one cache round trip, not one per lead."""
+    token = _held.set({})
+    try:
+        yield
+    finally:
+        _held.reset(token)
 
 
 def forget_source_conversion_stats() -> None:

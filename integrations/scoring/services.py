@@ -23,6 +23,7 @@ __all__ = [
     "lead_score_refresh",
     "lead_score_save",
     "record_scoring",
+    "record_scorings",
     "rescore_stale_leads",
     "score_lead",
 ]
@@ -60,6 +61,24 @@ def record_scoring(*, lead_pk: int, version: int, result: ScoreResult, now: date
             "fit": result.fit,
             "engagement": result.engagement,
         },
+    )
+
+
+def record_scorings(scorings: list[tuple[int, int, ScoreResult]], now: datetime | None = None) -> None:
+    """``record_scoring`` for many ``(lead_pk, version, result)`` at once: one upsert."""
+    if not scorings:
+        return
+    now = now or timezone.now()
+    ScoreRecord.objects.bulk_create(
+        [
+            ScoreRecord(
+                lead_id=lead_pk, scored_at=now, scored_version=version, fit=result.fit, engagement=result.engagement
+            )
+            for lead_pk, version, result in scorings
+        ],
+        update_conflicts=True,
+        unique_fields=["lead"],
+        update_fields=["scored_at", "scored_version", "fit", "engagement"],
     )
 
 

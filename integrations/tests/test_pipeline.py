@@ -1,14 +1,18 @@
 """The after-save pipeline in-process: outbox, idempotency, stale versions, failures."""
 
+from io import StringIO
+
 import pytest
-from django.db import transaction
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from integrations import pipeline
 from integrations.models import PipelineJob, PipelineJobStatus
 from leads.api.serializers import LeadInput
 from leads.models import Lead, ProcessingStatus
 from leads.services import LeadManagementService
-from leads.tests.factories import seed_payload
+from leads.tests.factories import LeadFactory, seed_payload
 
 pytestmark = pytest.mark.django_db
 
@@ -67,11 +71,12 @@ def test_job_run_twice_does_the_work_once(agent, django_capture_on_commit_callba
 
 
 def test_stale_job_never_overwrites_newer_results(agent, django_capture_on_commit_callbacks):
-    # given a lead saved twice, the first job not yet run
+    # given a lead saved twice, neither job run yet
     lead, _ = create_seed_lead(agent, django_capture_on_commit_callbacks, execute=False)
-    first_job = PipelineJob.objects.get(lead=lead, version=1)
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=False):
         LeadManagementService(agent).update_lead(lead.public_id, {"timeline": {"urgency_level": "urgent"}})
+    first_job, second_job = PipelineJob.objects.filter(lead=lead).order_by("version")
+    assert pipeline.process_jobs([second_job.pk]) == {second_job.pk: PipelineJobStatus.DONE}
     lead.refresh_from_db()
     score_after_update = lead.score
     assert lead.processed_version == 2
@@ -88,9 +93,134 @@ def test_failure_is_visible_on_the_lead_with_its_reason(agent, django_capture_on
     lead, _ = create_seed_lead(agent, django_capture_on_commit_callbacks, execute=False)
     job = PipelineJob.objects.get(lead=lead)
     # when processing fails for good
-    pipeline.record_failure(job.pk, ValueError("market data unreadable"), final=True)
+    pipeline.record_failure([job.pk], ValueError("market data unreadable"), final=True)
     # then the lead says failed and why, and the job is not swept again
     lead.refresh_from_db()
     assert lead.processing_status == ProcessingStatus.FAILED
     assert "market data unreadable" in lead.processing_error
     assert PipelineJob.objects.get(pk=job.pk).status == PipelineJobStatus.FAILED
+
+
+# --- batches: several jobs in one pass -------------------------------------------
+
+
+@pytest.fixture
+def demo_market():
+    call_command("seed_market_demo", stdout=StringIO())
+
+
+def saved_leads(count: int, reason: str = "updated") -> list[PipelineJob]:
+    """``count`` leads, each with a pending job for its current version."""
+    return [
+        PipelineJob.objects.create(lead=lead, version=lead.version, reason=reason)
+        for lead in LeadFactory.create_batch(count)
+    ]
+
+
+def test_a_batch_analyses_and_scores_every_lead_of_its_jobs(demo_market):
+    jobs = saved_leads(3)
+    # when one pass processes the three jobs
+    outcomes = pipeline.process_jobs([job.pk for job in jobs])
+    # then each lead carries its own results and each job is done
+    assert outcomes == {job.pk: PipelineJobStatus.DONE for job in jobs}
+    for job in jobs:
+        lead = Lead.objects.get(pk=job.lead_id)
+        assert lead.processing_status == ProcessingStatus.DONE and lead.processed_version == lead.version
+        assert lead.score is not None
+        assert lead.metadata["market_analysis"]["locations"][0]["status"] == "ok"
+        assert lead.score_record.scored_version == lead.version
+    assert set(PipelineJob.objects.values_list("status", flat=True)) == {PipelineJobStatus.DONE}
+
+
+def test_one_failing_job_in_a_batch_does_not_hold_back_the_others(demo_market):
+    first, broken, last = saved_leads(3)
+    # given a lead whose stored metadata is not an object (written by hand, say)
+    Lead.objects.filter(pk=broken.lead_id).update(metadata=["not", "an", "object"])
+    # when the batch runs
+    outcomes = pipeline.process_jobs([first.pk, broken.pk, last.pk])
+    # then the other two are scored, and the broken one fails for good with its reason on the lead
+    assert outcomes == {
+        first.pk: PipelineJobStatus.DONE,
+        broken.pk: PipelineJobStatus.FAILED,
+        last.pk: PipelineJobStatus.DONE,
+    }
+    assert Lead.objects.get(pk=first.lead_id).processing_status == ProcessingStatus.DONE
+    assert Lead.objects.get(pk=last.lead_id).score is not None
+    failed = Lead.objects.get(pk=broken.lead_id)
+    assert failed.processing_status == ProcessingStatus.FAILED
+    assert "TypeError" in failed.processing_error
+    assert failed.score is None
+    assert PipelineJob.objects.get(pk=broken.pk).status == PipelineJobStatus.FAILED
+
+
+def test_a_batch_with_two_versions_of_a_lead_writes_only_the_newer(agent, django_capture_on_commit_callbacks):
+    lead, _ = create_seed_lead(agent, django_capture_on_commit_callbacks, execute=False)
+    with django_capture_on_commit_callbacks(execute=False):
+        LeadManagementService(agent).change_status(lead.public_id, "contacted")
+    other = saved_leads(1)[0]
+    old_job, new_job = PipelineJob.objects.filter(lead=lead).order_by("version")
+    # when both versions' jobs land in one batch, the older first
+    outcomes = pipeline.process_jobs([old_job.pk, other.pk, new_job.pk])
+    # then the older is superseded, the newer and the other lead's job are done
+    assert outcomes == {
+        old_job.pk: PipelineJobStatus.SUPERSEDED,
+        other.pk: PipelineJobStatus.DONE,
+        new_job.pk: PipelineJobStatus.DONE,
+    }
+    lead.refresh_from_db()
+    assert lead.processed_version == 2 and lead.processing_status == ProcessingStatus.DONE
+
+
+def test_a_batch_run_twice_does_the_work_once(demo_market):
+    jobs = saved_leads(2)
+    pipeline.process_jobs([job.pk for job in jobs])
+    scored = dict(Lead.objects.values_list("pk", "score"))
+    # when the same message is delivered again
+    outcomes = pipeline.process_jobs([job.pk for job in jobs])
+    # then the finished jobs are left out and nothing changes
+    assert outcomes == {}
+    assert dict(Lead.objects.values_list("pk", "score")) == scored
+
+
+def test_a_worker_fills_its_batch_with_queued_jobs_but_not_with_jobs_awaiting_a_retry(demo_market):
+    own, queued, retrying = saved_leads(3)
+    PipelineJob.objects.filter(pk=retrying.pk).update(attempts=1, last_error="TimeoutError: slow")
+    # when a worker takes the message for one job
+    outcomes = pipeline.process_jobs([own.pk], take_queued=True)
+    # then it also processes the job still queued, and leaves the retrying one to its backoff
+    assert outcomes == {own.pk: PipelineJobStatus.DONE, queued.pk: PipelineJobStatus.DONE}
+    assert PipelineJob.objects.get(pk=retrying.pk).status == PipelineJobStatus.PENDING
+    # and the queued job's own message, delivered later, is a no-op
+    assert pipeline.process_jobs([queued.pk], take_queued=True) == {}
+
+
+def test_a_batch_reads_the_same_number_of_queries_whatever_its_size_but_one_audit_entry_per_lead(
+    demo_market, django_assert_max_num_queries
+):
+    def queries_for(count: int) -> int:
+        jobs = saved_leads(count)
+        with CaptureQueriesContext(connection) as captured:
+            pipeline.process_jobs([job.pk for job in jobs])
+        assert set(PipelineJob.objects.filter(pk__in=[job.pk for job in jobs]).values_list("status", flat=True)) == {
+            PipelineJobStatus.DONE
+        }
+        return len(captured)
+
+    queries_for(1)  # warms the cached conversion stats
+    small, large = queries_for(5), queries_for(20)
+    print("QUERIES", small, large)
+    # the only query per lead is its audit entry (the score moved from none)
+    assert large - small <= 15
+    jobs = saved_leads(20)
+    with django_assert_max_num_queries(15 + 20):
+        pipeline.process_jobs([job.pk for job in jobs])
+
+
+def test_a_job_being_retried_runs_alone(demo_market):
+    retrying, queued = saved_leads(2)
+    PipelineJob.objects.filter(pk=retrying.pk).update(attempts=1, last_error="TimeoutError: slow")
+    # when the retry's message is taken
+    outcomes = pipeline.process_jobs([retrying.pk], take_queued=True)
+    # then it is processed without filling its batch: whatever broke it cannot take others down
+    assert outcomes == {retrying.pk: PipelineJobStatus.DONE}
+    assert PipelineJob.objects.get(pk=queued.pk).status == PipelineJobStatus.PENDING

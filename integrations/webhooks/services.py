@@ -162,20 +162,48 @@ def emit_for_pipeline_job(*, lead_pk: int, version: int, reason: str) -> int:
     return _emit(lead_pk, [(event, None) for event in events], version=version)
 
 
+def emit_for_pipeline_jobs(finished: list[tuple[int, int, str]]) -> int:
+    """For a batch of finished jobs ``[(lead_pk, version, reason), ...]``: the events of
+    ``emit_for_pipeline_job`` and ``lead.scored`` for each, the subscriptions read once
+    for the batch (nothing more when there are none). Returns how many deliveries were made."""
+    subscriptions = _active_subscriptions()
+    if not subscriptions:
+        return 0
+    made = 0
+    for lead_pk, version, reason in finished:
+        events = PIPELINE_REASON_EVENTS.get(reason, (WebhookEvent.LEAD_UPDATED,))
+        made += _emit(
+            lead_pk,
+            [*((event, None) for event in events), (WebhookEvent.LEAD_SCORED, {})],
+            version=version,
+            subscriptions=subscriptions,
+        )
+    return made
+
+
 def emit_lead_scored(lead_pk: int, version: int) -> int:
     """Emit ``lead.scored`` for the lead's newly written score; returns how many deliveries were made."""
     return _emit(lead_pk, [(WebhookEvent.LEAD_SCORED, {})], version=version)
 
 
-def _emit(lead_pk: int, events: list[tuple[str, dict | None]], *, version: int | None) -> int:
+def _active_subscriptions() -> list[WebhookSubscription]:
+    return list(WebhookSubscription.objects.filter(active=True).select_related("owner"))
+
+
+def _emit(
+    lead_pk: int,
+    events: list[tuple[str, dict | None]],
+    *,
+    version: int | None,
+    subscriptions: list[WebhookSubscription] | None = None,
+) -> int:
     """One delivery per (event, interested subscription). An ``extra`` of None means
-    "the event's usual details", read only when someone subscribed to the event."""
+    "the event's usual details", read only when someone subscribed to the event.
+    ``subscriptions``: the active ones, when the caller has read them already."""
     wanted = {event for event, _ in events}
-    subscriptions = [
-        subscription
-        for subscription in WebhookSubscription.objects.filter(active=True).select_related("owner")
-        if wanted.intersection(subscription.events)
-    ]
+    if subscriptions is None:
+        subscriptions = _active_subscriptions()
+    subscriptions = [subscription for subscription in subscriptions if wanted.intersection(subscription.events)]
     if not subscriptions:
         return 0
     lead = with_lead_details(Lead.objects.filter(pk=lead_pk)).first()

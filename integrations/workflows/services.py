@@ -65,9 +65,31 @@ def start_for_lead(lead: Lead, *, reason: str) -> None:
     every save, a contacted lead settles its SLA (met or breached) and completes its
     open first-contact task.
     """
-    lead = Lead.objects.select_related("contact", "preferences", "timeline", "assigned_to").filter(pk=lead.pk).first()
-    if lead is None:
-        return
+    lead = _with_parts(Lead.objects.filter(pk=lead.pk)).first()
+    if lead is not None:
+        _start(lead, reason=reason)
+
+
+def start_for_leads(saves: list[tuple[int, str]]) -> None:
+    """``start_for_lead`` for a batch of committed saves ``[(lead_pk, reason), ...]``,
+    the leads read in one query; a lead whose workflows fail (an SMTP outage) is
+    logged and does not stop the others."""
+    leads = _with_parts(Lead.objects.filter(pk__in={lead_pk for lead_pk, _ in saves})).in_bulk()
+    for lead_pk, reason in saves:
+        lead = leads.get(lead_pk)
+        if lead is None:
+            continue
+        try:
+            _start(lead, reason=reason)
+        except Exception:
+            logger.exception("Workflows of lead %s (%s) failed", lead_pk, reason)
+
+
+def _with_parts(leads):
+    return leads.select_related("contact", "preferences", "timeline", "assigned_to")
+
+
+def _start(lead: Lead, *, reason: str) -> None:
     if reason == "created" and _arrived_as_new(lead):
         _plan_first_contact(lead)
         _welcome(lead)
