@@ -25,7 +25,7 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.utils import timezone
 
-from leads import selectors
+from leads import bulk, selectors
 from leads.models import AuditChannel, AuditEntry, Contact, Interaction, Lead, Preferences, Timeline, User
 
 LEAD_FIELDS = ("lead_type", "source", "status", "assigned_to", "tags", "custom_fields")
@@ -188,7 +188,7 @@ def record_created_many(leads: list[Lead], context: AuditContext) -> list[AuditE
                 at=at,
             )
         )
-    return AuditEntry.objects.bulk_create(entries)
+    return bulk.insert(entries)
 
 
 def interaction_added(interaction: Interaction) -> tuple[str, None, dict]:

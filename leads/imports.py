@@ -1,39 +1,47 @@
 """CSV import and export of leads.
 
 An import is a ``LeadImport`` job: the upload is checked and stored, then a worker
-(``leads.tasks``) runs it row by row. Each row is validated by the API's
-``LeadInput`` and created through ``LeadManagementService.create_lead``, so a CSV
-row obeys exactly the rules of a POST to /api/v2/leads. A row that duplicates a
-lead the team already has (``leads.duplicates``: the same rule as the API), or an
-earlier row of the same file, is skipped and listed in the report with the
-existing lead's id when the uploader may see that lead.
+(``leads.tasks``) runs it in chunks of ``IMPORT_CHUNK_ROWS`` rows. Each row is
+validated by the API's ``LeadInput`` and each chunk is created through
+``LeadManagementService.create_leads_batch`` (the batch API's path: bulk inserts,
+one duplicate query), so a CSV row obeys exactly the rules of a POST to
+/api/v2/leads. A row that duplicates a lead the team already has
+(``leads.duplicates``: the same rule as the API), or an earlier row of the same
+file, is skipped and listed in the report with the existing lead's id when the
+uploader may see that lead.
+
+The stored text is read back in slices and parsed as a stream, so a worker holds
+one chunk of rows at a time. Each chunk commits together with the job's progress
+(rows done, counts, listed errors); a worker that dies mid-file is redelivered
+(acks_late) and resumes after the last committed chunk, so no row is created twice.
 """
 
 import csv
-import io
+import itertools
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
+from django.db.models.functions import Substr
 from django.utils import timezone
+from rest_framework.exceptions import ValidationError as DRFValidationError
 
+from leads import selectors
 from leads.api.errors import flatten_errors
 from leads.api.representations import iso, number
-from leads.api.serializers import LeadInput
-from leads.duplicates import DuplicateLead, DuplicateMatch
-from leads.errors import ApplicationError, ValidationFailed
+from leads.api.serializers import AssigneeField, LeadInput
+from leads.duplicates import DuplicateMatch
+from leads.errors import ValidationFailed
 from leads.models import AuditChannel, ImportStatus, Lead, LeadImport, User
-from leads.services import LeadManagementService
+from leads.services import BatchItemResult, LeadManagementService
 
 logger = logging.getLogger(__name__)
 
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
-MAX_IMPORT_ROWS = 10_000
-PROGRESS_EVERY_ROWS = 10
 LIST_SEPARATOR = ";"
+READ_SLICE_CHARS = 1 << 20  # the stored text is read back 1M characters at a time
 
 CONTACT_COLUMNS = ("first_name", "last_name", "email", "phone", "preferred_contact_method", "best_time_to_contact")
 OPT_OUT_COLUMNS = ("email_opt_out", "sms_opt_out", "call_opt_out")
@@ -82,11 +90,12 @@ _FALSE = {"false", "no", "n", "0"}
 _FORMULA_START = ("=", "@", "\t", "\r")
 
 
-@dataclass
-class RowOutcome:
-    created: bool = False
-    duplicate_of: DuplicateMatch | None = None
-    errors: dict[str, list[str]] = field(default_factory=dict)
+def max_import_bytes() -> int:
+    return settings.IMPORT_MAX_BYTES
+
+
+def max_import_rows() -> int:
+    return settings.IMPORT_MAX_ROWS
 
 
 # --- upload ----------------------------------------------------------------
@@ -95,8 +104,9 @@ class RowOutcome:
 def import_create(*, actor: User, file_name: str, content: bytes) -> LeadImport:
     """Check and store an uploaded CSV, then queue its import once this commits.
 
-    Raises ValidationFailed (field ``file``) for a file that is too large, not UTF-8
-    text, has no header with the required columns, or has no rows.
+    Raises ValidationFailed (field ``file``) for a file that is too large (bytes or
+    rows: ``IMPORT_MAX_BYTES``, ``IMPORT_MAX_ROWS``), not UTF-8 text, not CSV, has
+    no header with the required columns, or has no rows.
     """
     text = _decode(content)
     header, row_count = _inspect(text)
@@ -107,9 +117,9 @@ def import_create(*, actor: User, file_name: str, content: bytes) -> LeadImport:
         raise ValidationFailed(fields={"file": ["The header row needs an email or a phone column."]})
     if row_count == 0:
         raise ValidationFailed(fields={"file": ["The file has a header but no rows."]})
-    if row_count > MAX_IMPORT_ROWS:
+    if row_count > max_import_rows():
         raise ValidationFailed(
-            fields={"file": [f"At most {MAX_IMPORT_ROWS:,} rows per file; this one has {row_count:,}."]}
+            fields={"file": [f"At most {max_import_rows():,} rows per file; this one has {row_count:,}."]}
         )
 
     with transaction.atomic():
@@ -124,8 +134,8 @@ def import_create(*, actor: User, file_name: str, content: bytes) -> LeadImport:
 
 
 def _decode(content: bytes) -> str:
-    if len(content) > MAX_IMPORT_BYTES:
-        raise ValidationFailed(fields={"file": [f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB."]})
+    if len(content) > max_import_bytes():
+        raise ValidationFailed(fields={"file": [f"The file is larger than {_megabytes(max_import_bytes())}."]})
     if not content.strip():
         raise ValidationFailed(fields={"file": ["The file is empty."]})
     try:
@@ -137,10 +147,14 @@ def _decode(content: bytes) -> str:
     return text
 
 
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MB" if size >= 1024 * 1024 else f"{size:,} bytes"
+
+
 def _inspect(text: str) -> tuple[list[str], int]:
     """The normalised header and the number of non-blank data rows."""
     try:
-        reader = csv.reader(io.StringIO(text))
+        reader = csv.reader(_lines([text]))
         header = [_column_name(name) for name in next(reader, [])]
         rows = sum(1 for row in reader if any(cell.strip() for cell in row))
     except csv.Error as exc:
@@ -152,17 +166,39 @@ def _column_name(name: str) -> str:
     return name.strip().lower().replace(" ", "_").replace("-", "_")
 
 
+def _lines(pieces: Iterable[str]) -> Iterator[str]:
+    """The lines (with their line ends) of text given in pieces, as csv.reader reads
+    them from a file; unlike io.StringIO, no copy of the whole text is made."""
+    pending = ""
+    for piece in pieces:
+        pending += piece
+        start = 0
+        while (end := pending.find("\n", start)) != -1:
+            yield pending[start : end + 1]
+            start = end + 1
+        pending = pending[start:]
+    if pending:
+        yield pending
+
+
 # --- the import itself (run by leads.tasks) ---------------------------------
 
 
 def run_import(*, import_id: int) -> None:
-    """Import the job's rows; safe to call twice (only a queued job is started)."""
-    claimed = LeadImport.objects.filter(pk=import_id, status=ImportStatus.QUEUED).update(
-        status=ImportStatus.RUNNING, started_at=timezone.now()
+    """Import the job's rows, or the rest of them.
+
+    A queued job is started; a running one is resumed after its last committed
+    chunk (the redelivery of a task whose worker died). A second delivery while the
+    first still runs is harmless: each chunk checks, under the job's row lock, that
+    the job is still where this worker left it, and the one that finds otherwise stops.
+    """
+    claimed = LeadImport.objects.filter(pk=import_id, status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING)).update(
+        status=ImportStatus.RUNNING
     )
     if not claimed:
         return
-    job = LeadImport.objects.select_related("created_by").get(pk=import_id)
+    LeadImport.objects.filter(pk=import_id, started_at__isnull=True).update(started_at=timezone.now())
+    job = LeadImport.objects.select_related("created_by").defer("source_text").get(pk=import_id)
     try:
         _import_rows(job)
     except Exception as exc:  # any crash is logged and shown on the job's page
@@ -174,54 +210,144 @@ def run_import(*, import_id: int) -> None:
         )
 
 
+class _Progress:
+    """A job's committed progress, carried from chunk to chunk by one worker."""
+
+    COUNTS = ("processed_rows", "created_count", "duplicate_count", "error_count")
+
+    def __init__(self, job: LeadImport):
+        self.job_pk = job.pk
+        self.counts = {name: getattr(job, name) for name in self.COUNTS}
+        self.row_errors: list[dict[str, Any]] = list(job.row_errors)
+        self.listed_limit = settings.IMPORT_MAX_LISTED_ERRORS
+
+    @property
+    def done(self) -> int:
+        return self.counts["processed_rows"]
+
+    def still_ours(self) -> bool:
+        """Lock the job's row until this chunk commits; False if it moved on without
+        this worker (another delivery of the task took it over) or stopped."""
+        current = (
+            LeadImport.objects.select_for_update()
+            .filter(pk=self.job_pk)
+            .values_list("status", "processed_rows")
+            .first()
+        )
+        return current == (ImportStatus.RUNNING, self.done)
+
+    def add(self, rows: int, created: int, left_out: list[dict[str, Any]]) -> None:
+        """Record a chunk, in its transaction."""
+        duplicates = sum(1 for item in left_out if item.get("duplicate"))
+        self.counts["processed_rows"] += rows
+        self.counts["created_count"] += created
+        self.counts["duplicate_count"] += duplicates
+        self.counts["error_count"] += len(left_out) - duplicates
+        listed = left_out[: max(0, self.listed_limit - len(self.row_errors))]
+        self.row_errors.extend(listed)
+        extra = {"row_errors": self.row_errors} if listed else {}
+        LeadImport.objects.filter(pk=self.job_pk).update(**self.counts, **extra)
+
+
 def _import_rows(job: LeadImport) -> None:
-    actor = job.created_by
-    service = LeadManagementService(actor, channel=AuditChannel.IMPORT)
-    counts = {"processed_rows": 0, "created_count": 0, "duplicate_count": 0, "error_count": 0}
-    row_errors: list[dict[str, Any]] = []
-
-    for line_number, raw in _data_rows(job.source_text):
-        outcome = import_row(service=service, raw=raw)
-        counts["processed_rows"] += 1
-        if outcome.created:
-            counts["created_count"] += 1
-        elif outcome.duplicate_of is not None:
-            counts["duplicate_count"] += 1
-            row_errors.append(_duplicate_entry(line_number, raw, outcome.duplicate_of))
-        else:
-            counts["error_count"] += 1
-            row_errors.append({"row": line_number, "values": _shown_values(raw), "errors": outcome.errors})
-        if counts["processed_rows"] % PROGRESS_EVERY_ROWS == 0:
-            LeadImport.objects.filter(pk=job.pk).update(**counts)
-
-    LeadImport.objects.filter(pk=job.pk).update(
-        **counts, row_errors=row_errors, status=ImportStatus.DONE, finished_at=timezone.now()
+    service = LeadManagementService(job.created_by, channel=AuditChannel.IMPORT)
+    chunk_rows = settings.IMPORT_CHUNK_ROWS
+    progress = _Progress(job)
+    assignees = _AssigneeCache()
+    rows = itertools.islice(_data_rows(_stored_text(job.pk)), progress.done, None)
+    while chunk := list(itertools.islice(rows, chunk_rows)):
+        with transaction.atomic():
+            if not progress.still_ours():
+                logger.info("Lead import %s: another worker has it; this one stops", job.pk)
+                return
+            created, left_out = import_chunk(service=service, rows=chunk, assignees=assignees)
+            progress.add(len(chunk), created, left_out)
+    LeadImport.objects.filter(pk=job.pk, status=ImportStatus.RUNNING, processed_rows=progress.done).update(
+        status=ImportStatus.DONE, finished_at=timezone.now()
     )
 
 
-def _data_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
+def _stored_text(import_id: int) -> Iterator[str]:
+    """The job's stored CSV text, read from the database in slices."""
+    position = 1  # SQL SUBSTR counts from 1
+    while True:
+        piece = (
+            LeadImport.objects.filter(pk=import_id)
+            .annotate(piece=Substr("source_text", position, READ_SLICE_CHARS))
+            .values_list("piece", flat=True)
+            .get()
+        )
+        if not piece:
+            return
+        yield piece
+        position += len(piece)
+
+
+def _data_rows(pieces: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number in the file, row keyed by normalised column name) for non-blank rows."""
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(_lines(pieces))
     header = [_column_name(name) for name in next(reader, [])]
     for row in reader:
         if any(cell.strip() for cell in row):
             yield reader.line_num, dict(zip(header, row, strict=False))
 
 
-def import_row(*, service: LeadManagementService, raw: dict[str, str]) -> RowOutcome:
-    """Validate one CSV row like an API create and create the lead, unless the team
-    already has it. Earlier rows of the file are leads by then, so a repeat of one
-    is a duplicate too."""
-    serializer = LeadInput(data=row_payload(raw))
-    if not serializer.is_valid():
-        return RowOutcome(errors=flatten_errors(serializer.errors))
-    try:
-        service.create_lead(serializer.validated_data, reject_duplicates=True)
-    except DuplicateLead as exc:
-        return RowOutcome(duplicate_of=exc.match)
-    except ApplicationError as exc:
-        return RowOutcome(errors=exc.fields or {"row": [exc.message]})
-    return RowOutcome(created=True)
+def import_chunk(
+    *, service: LeadManagementService, rows: list[tuple[int, dict[str, str]]], assignees: "_AssigneeCache"
+) -> tuple[int, list[dict[str, Any]]]:
+    """Validate rows like API creates and create the good ones in one batch, unless
+    the team already has them (earlier chunks' leads included). Returns how many
+    leads were created and the report entries of the rows left out, in file order."""
+    item_input = LeadInput()  # one serializer for the chunk: building its fields is most of its cost
+    valid: list[tuple[int, dict[str, str], dict[str, Any]]] = []
+    left_out: dict[int, dict[str, Any]] = {}
+    for line_number, raw in rows:
+        payload = row_payload(raw)
+        assignee_name = payload.pop("assigned_to", None)
+        errors: dict[str, list[str]] = {}
+        try:
+            data = item_input.run_validation(payload)
+        except DRFValidationError as exc:
+            errors = flatten_errors(exc.detail)
+        if assignee_name is not None:
+            assignee = assignees.get(assignee_name)
+            if assignee is None:
+                errors["assigned_to"] = [AssigneeField.default_error_messages["unknown"]]
+            elif not errors:
+                data["assigned_to"] = assignee
+        if errors:
+            left_out[line_number] = {"row": line_number, "values": _shown_values(raw), "errors": errors}
+        else:
+            valid.append((line_number, raw, data))
+
+    outcomes = service.create_leads_batch([data for _, _, data in valid]) if valid else []
+    created = 0
+    for (line_number, raw, _), outcome in zip(valid, outcomes, strict=True):
+        if outcome.status == BatchItemResult.CREATED:
+            created += 1
+        elif outcome.status == BatchItemResult.DUPLICATE:
+            left_out[line_number] = _duplicate_entry(line_number, raw, outcome.existing)
+        else:  # a rule the service checks (a way to reach the lead, prices, assignee)
+            errors = {"row" if name == "body" else name: messages for name, messages in outcome.errors.items()}
+            left_out[line_number] = {"row": line_number, "values": _shown_values(raw), "errors": errors}
+    return created, [left_out[line_number] for line_number in sorted(left_out)]
+
+
+class _AssigneeCache:
+    """``assigned_to`` cells resolved like the API's AssigneeField (a username or id
+    of an active user), one query per distinct value for the whole import."""
+
+    MAX_KEPT = 1000
+
+    def __init__(self):
+        self._users: dict[str, User | None] = {}
+
+    def get(self, value: str) -> User | None:
+        if value not in self._users:
+            if len(self._users) >= self.MAX_KEPT:  # a file of made-up names: keep memory flat
+                self._users.clear()
+            self._users[value] = selectors.agent_get(identifier=value) if len(value) <= 150 else None
+        return self._users[value]
 
 
 def _duplicate_entry(line_number: int, raw: dict[str, str], match: DuplicateMatch) -> dict[str, Any]:
@@ -291,7 +417,7 @@ def error_report_rows(job: LeadImport) -> Iterator[list[str]]:
         reasons = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in item["errors"].items())
         yield [
             str(item["row"]),
-            reasons,
+            safe_cell(reasons),
             item.get("existing_lead_id", ""),
             *(safe_cell(item["values"].get(name, "")) for name in columns),
         ]

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from leads import audit, counts, duplicates, pagination, selectors
+from leads import audit, bulk, counts, duplicates, pagination, selectors
 from leads.errors import ApplicationError, NotFound, PermissionDenied, PreconditionFailed, ValidationFailed
 from leads.filters import LeadFilter
 from leads.models import (
@@ -257,18 +257,24 @@ class LeadManagementService:
                 by_phone.setdefault(phone, lead)
 
         if new_leads:
-            Lead.objects.bulk_create(new_leads)
+            bulk.insert(new_leads)
             data_by_lead = [data for index, data, _ in accepted if index not in duplicate_of]
             parts = [
                 part for lead, data in zip(new_leads, data_by_lead, strict=True) for part in _new_lead_parts(lead, data)
             ]
             for model in (Contact, Preferences, Timeline):
-                model.objects.bulk_create([part for part in parts if isinstance(part, model)])
-            StatusChange.objects.bulk_create(
-                StatusChange(
-                    lead=lead, from_status="", to_status=lead.status, changed_by=self.actor, changed_at=lead.created_at
-                )
-                for lead in new_leads
+                bulk.insert([part for part in parts if isinstance(part, model)])
+            bulk.insert(
+                [
+                    StatusChange(
+                        lead=lead,
+                        from_status="",
+                        to_status=lead.status,
+                        changed_by=self.actor,
+                        changed_at=lead.created_at,
+                    )
+                    for lead in new_leads
+                ]
             )
             audit.record_created_many(new_leads, self.audit_context)
             _schedule_after_save_many(new_leads, reason="created")

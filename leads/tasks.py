@@ -5,15 +5,18 @@ import threading
 
 from celery import shared_task
 from django.db import connections
+from kombu.exceptions import OperationalError as BrokerError
 
 from leads import imports
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="leads.import_leads", time_limit=60 * 60, soft_time_limit=55 * 60)
+@shared_task(name="leads.import_leads", acks_late=True, time_limit=60 * 60, soft_time_limit=55 * 60)
 def import_leads(import_id: int) -> None:
-    """Run one CSV import job; a second delivery of the same job does nothing."""
+    """Run one CSV import job. Acknowledged once done: if the worker dies mid-file the
+    broker delivers the task again and the import resumes after its last committed
+    chunk; a delivery of a finished job does nothing."""
     imports.run_import(import_id=import_id)
 
 
@@ -25,13 +28,14 @@ def enqueue_import(import_id: int) -> None:
     request until the whole file is done, so it runs in a thread instead and the
     page can show its progress meanwhile.
     """
-    if import_leads.app.conf.task_always_eager:  # the app's live setting, not the settings file
-        thread = threading.Thread(
-            target=_run_in_thread, args=(import_id,), name=f"lead-import-{import_id}", daemon=True
-        )
-        thread.start()
-    else:
-        import_leads.delay(import_id)
+    if not import_leads.app.conf.task_always_eager:  # the app's live setting, not the settings file
+        try:
+            import_leads.apply_async(args=[import_id], retry=False)
+            return
+        except (BrokerError, OSError) as exc:  # the upload is stored: run it here rather than fail the request
+            logger.warning("Broker unreachable, lead import %s runs in the web process: %s", import_id, exc)
+    thread = threading.Thread(target=_run_in_thread, args=(import_id,), name=f"lead-import-{import_id}", daemon=True)
+    thread.start()
 
 
 def _run_in_thread(import_id: int) -> None:

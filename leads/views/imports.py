@@ -25,7 +25,7 @@ def import_page(request):
             upload = form.cleaned_data["file"]
             try:
                 job = imports.import_create(
-                    actor=request.user, file_name=upload.name, content=upload.read(imports.MAX_IMPORT_BYTES + 1)
+                    actor=request.user, file_name=upload.name, content=upload.read(imports.max_import_bytes() + 1)
                 )
             except ValidationFailed as exc:
                 for message in exc.fields.get("file", [exc.message]):
@@ -39,7 +39,13 @@ def import_page(request):
 
 def _page_context(request, form: ImportForm) -> dict:
     recent = LeadImport.objects.filter(created_by=request.user).defer("source_text", "row_errors")[:RECENT_IMPORTS]
-    return {"form": form, "recent": list(recent), "columns": imports.IMPORT_COLUMNS}
+    return {
+        "form": form,
+        "recent": list(recent),
+        "columns": imports.IMPORT_COLUMNS,
+        "max_rows": imports.max_import_rows(),
+        "max_megabytes": imports.max_import_bytes() // (1024 * 1024),
+    }
 
 
 @require_GET
@@ -67,7 +73,9 @@ def import_errors_csv(request, import_id: int):
 
 
 def _own_import(request, import_id: int) -> LeadImport:
-    job = LeadImport.objects.filter(created_by=request.user, pk=import_id).defer("source_text").first()
+    # row_errors (up to IMPORT_MAX_LISTED_ERRORS rows) is read only where it is shown:
+    # not on every poll of a running import's progress.
+    job = LeadImport.objects.filter(created_by=request.user, pk=import_id).defer("source_text", "row_errors").first()
     if job is None:
         raise Http404("Import not found.")
     return job

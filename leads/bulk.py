@@ -1,0 +1,70 @@
+"""Bulk inserts of new rows for the batch create and the CSV import.
+
+On PostgreSQL the rows go in with COPY: ``bulk_create`` spends most of a
+thousand-row insert in Python (building the statement and quoting every value,
+~0.4 s for a thousand audit entries whose SQL runs in 0.1 s), which COPY does in
+C. Ids are drawn from the table's sequence first (one query), so the objects come
+back with their primary keys, as from ``bulk_create``. Other databases (SQLite in
+development and tests) use ``bulk_create``.
+
+Like ``bulk_create``: no ``save()``, no signals; ``auto_now``/``auto_now_add`` and
+Python defaults are applied. Triggers run as for any INSERT.
+"""
+
+import time
+from collections.abc import Sequence
+from typing import TypeVar
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Model
+from psycopg import sql
+
+M = TypeVar("M", bound=Model)
+
+
+def insert(objs: Sequence[M]) -> list[M]:
+    """Insert new instances of one model; returns them with their primary keys set."""
+    objs = list(objs)
+    if not objs:
+        return objs
+    model = type(objs[0])
+    connection = connections[DEFAULT_DB_ALIAS]  # the object itself, not the per-thread proxy: read once per value
+    if connection.vendor != "postgresql":
+        return model.objects.bulk_create(objs)
+    meta = model._meta
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")
+    missing = [obj for obj in objs if getattr(obj, meta.pk.attname) is None]
+    if missing and meta.auto_field is not None:  # a one-to-one part's key is its lead's id
+        _draw_ids(connection, meta, missing)
+    fields = meta.concrete_fields
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(meta.db_table), sql.SQL(", ").join(sql.Identifier(field.column) for field in fields)
+    )
+    started = time.monotonic()
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for obj in objs:
+            copy.write_row([field.get_db_prep_save(field.pre_save(obj, add=True), connection) for field in fields])
+    _log(connection, statement, started)
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return objs
+
+
+def _draw_ids(connection, meta, objs: list[Model]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(objs)],
+        )
+        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+            setattr(obj, meta.pk.attname, pk)
+
+
+def _log(connection, statement: sql.Composed, started: float) -> None:
+    """Count the COPY among the connection's queries, as Django does for a statement
+    (CaptureQueriesContext, django_assert_num_queries, DEBUG's query log)."""
+    if connection.queries_logged:
+        text = statement.as_string(connection.connection)
+        connection.queries_log.append({"sql": text, "time": f"{time.monotonic() - started:.3f}"})
