@@ -15,11 +15,29 @@ import time
 from collections.abc import Sequence
 from typing import TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Model
+from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.models import Field, Model
 from psycopg import sql
 
 M = TypeVar("M", bound=Model)
+
+# Fields whose database value is the attribute's value as it is (COPY writes str, int,
+# bool and None the same way): no per-value get_db_prep_save, which is most of the
+# Python time of a wide row. Exact types only: a subclass may convert.
+_AS_IS = {
+    models.CharField,
+    models.TextField,
+    models.BooleanField,
+    models.IntegerField,
+    models.BigIntegerField,
+    models.SmallIntegerField,
+    models.PositiveIntegerField,
+    models.PositiveSmallIntegerField,
+    models.AutoField,
+    models.BigAutoField,
+    models.ForeignKey,
+    models.OneToOneField,
+}
 
 
 def insert(objs: Sequence[M]) -> list[M]:
@@ -41,10 +59,15 @@ def insert(objs: Sequence[M]) -> list[M]:
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(meta.db_table), sql.SQL(", ").join(sql.Identifier(field.column) for field in fields)
     )
+    columns = [(field, type(field).pre_save is not Field.pre_save, type(field) in _AS_IS) for field in fields]
     started = time.monotonic()
     with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
         for obj in objs:
-            copy.write_row([field.get_db_prep_save(field.pre_save(obj, add=True), connection) for field in fields])
+            row = []
+            for field, own_pre_save, as_is in columns:
+                value = field.pre_save(obj, add=True) if own_pre_save else getattr(obj, field.attname)
+                row.append(value if as_is else field.get_db_prep_save(value, connection))
+            copy.write_row(row)
     _log(connection, statement, started)
     for obj in objs:
         obj._state.adding = False

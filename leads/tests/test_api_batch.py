@@ -136,6 +136,52 @@ def test_a_duplicate_of_another_agents_lead_is_not_shown_to_an_agent(api_client,
     assert result["existing_lead_visible"] is False
 
 
+def test_a_batch_created_lead_reads_back_like_a_single_create(api_client, manager, agent):
+    # given one body with every kind of value (text, decimals, dates, booleans, lists, a dict)
+    def body(number: int) -> dict:
+        return seed_payload(
+            contact={
+                "first_name": "Zoë",
+                "last_name": 'O\'Brien, "Jr"\ttab',
+                "email": f"zoe{number}@example.com",
+                "phone": f"+1510555{number:04d}",
+                "preferred_contact_method": "text",
+                "sms_opt_out": True,
+            },
+            assigned_to=agent.username,
+            status="qualified",
+            preferences={
+                "property_types": ["condo", "Single Family"],
+                "min_price": 300000.5,
+                "max_price": 500000,
+                "min_bedrooms": 2,
+                "min_bathrooms": 1.5,
+                "preferred_locations": ["Oakland", "San Francisco"],
+                "must_have_features": ["garage\\backslash", "{braces}"],
+            },
+            timeline={"urgency_level": "high", "target_move_date": "2027-03-01", "pre_approval_amount": 450000},
+            tags=["vip", "line\nbreak"],
+            metadata={"campaign": "spring", "note": "NULL \\N"},
+        )
+
+    client = api_client(manager)
+    response = client.post(LEADS_URL, body(1), format="json")
+    assert response.status_code == 201, response.json()
+    single = response.json()["lead"]
+    batch = client.post(BATCH_URL, {"leads": [body(2)]}, format="json").json()["results"][0]
+
+    # then both read back the same, but for their ids, contact details and times
+    read = [client.get(f"{LEADS_URL}/{lead_id}").json()["lead"] for lead_id in (single["id"], batch["lead_id"])]
+    for lead in read:
+        for key in ("id", "created_at", "updated_at", "status_history", "processing"):
+            lead.pop(key, None)
+        lead["contact"].pop("email")
+        lead["contact"].pop("phone")
+    assert read[0] == read[1]
+    assert read[1]["contact"]["last_name"].startswith('O\'Brien, "Jr"')
+    assert read[1]["preferences"]["must_have_features"] == ["garage\\backslash", "{braces}"]
+
+
 def test_five_hundred_leads_are_created_with_a_fixed_number_of_queries(
     api_client, manager, django_assert_max_num_queries
 ):
