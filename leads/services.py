@@ -127,15 +127,10 @@ class LeadManagementService:
     ) -> LeadPage:
         """One page of the visible leads matching ``filters`` (LeadFilter's parameters),
         by page number or, flat at any depth, after a ``cursor`` (``leads.pagination``).
-
-        ``total_count`` comes from the maintained counters when the filters allow
-        (``leads.counts``), else from COUNT(*).
         """
         lead_filter = self._lead_filter(filters)
         leads = lead_filter.qs
-        total_count = counts.counted_total(self.actor, lead_filter.form.cleaned_data)
-        if total_count is None:
-            total_count = leads.count()
+        total_count = self._total(lead_filter)
         by_cursor = lead_filter.form.cleaned_data.get("ordering", "") in pagination.CURSOR_ORDERINGS
         if cursor is not None:
             if not by_cursor:
@@ -164,6 +159,16 @@ class LeadManagementService:
 
     def filtered_leads(self, filters: dict[str, Any]) -> QuerySet[Lead]:
         return self._lead_filter(filters).qs
+
+    def filtered_leads_with_total(self, filters: dict[str, Any]) -> tuple[QuerySet[Lead], int]:
+        """The visible leads matching ``filters``, and how many there are."""
+        lead_filter = self._lead_filter(filters)
+        return lead_filter.qs, self._total(lead_filter)
+
+    def _total(self, lead_filter: LeadFilter) -> int:
+        """From the maintained counters when the filters allow (``leads.counts``), else COUNT(*)."""
+        total = counts.counted_total(self.actor, lead_filter.form.cleaned_data)
+        return total if total is not None else lead_filter.qs.count()
 
     def _lead_filter(self, filters: dict[str, Any]) -> LeadFilter:
         lead_filter = LeadFilter(

@@ -190,3 +190,20 @@ def test_concurrent_writers_keep_the_counts_exact():
     assert errors == [] and all(results)
     assert_counts_exact()
     assert service.list_leads(filters={}).total_count == 8
+
+
+def test_the_leads_page_counts_with_the_counters_and_pages_right(client, manager, agent):
+    LeadFactory.create_batch(30, assigned_to=agent)
+    LeadFactory.create_batch(4, assigned_to=agent, status=LeadStatus.LOST)
+    client.force_login(manager)
+
+    everything = client.get("/leads/")
+    lost = client.get("/leads/", {"status": "lost"})
+    last_page = client.get("/leads/", {"page": 2})
+
+    assert "<strong>34</strong> leads" in everything.content.decode()
+    assert "<strong>4</strong> leads" in lost.content.decode()
+    assert "showing 26–34" in last_page.content.decode()
+    # a change row nobody wrote shows up: the page reads the counters
+    LeadCount.objects.create(assigned_to_key=counts.TEAM_KEY, status="lost", lead_type="buyer", n=1000)
+    assert "<strong>1,004</strong> leads" in client.get("/leads/", {"status": "lost"}).content.decode()

@@ -34,6 +34,15 @@ QUICK_CALLS = ["Spoke with the lead", "Left a voicemail", "No answer"]
 # --- list ------------------------------------------------------------------
 
 
+class CountedPaginator(Paginator):
+    """A Paginator given the exact total (the service's, often from the maintained
+    counters) instead of running its own COUNT(*) over every matching lead."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self.__dict__["count"] = count  # Paginator.count is a cached_property
+
+
 @require_GET
 @agent_page
 def lead_list(request):
@@ -41,11 +50,11 @@ def lead_list(request):
     filters = saved_filters.filter_params(request.GET)
     filter_errors = {}
     try:
-        leads = LeadManagementService(user).filtered_leads(filters)
+        leads, total = LeadManagementService(user).filtered_leads_with_total(filters)
     except ValidationFailed as exc:
-        filter_errors, leads = exc.fields, Lead.objects.none()
+        filter_errors, leads, total = exc.fields, Lead.objects.none(), 0
     rows = leads.select_related("contact", "timeline", "assigned_to")
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CountedPaginator(rows, PAGE_SIZE, count=total).get_page(request.GET.get("page"))
     agents = assignable_users() if user.sees_all_leads else []
     context = {
         "page": page,
