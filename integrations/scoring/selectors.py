@@ -1,6 +1,7 @@
 """Reads for scoring: the team's conversion history by lead source, and the leads
 whose score has gone stale."""
 
+import logging
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from integrations.scoring.config import scoring_config
 from leads.models import Lead, LeadStatus
@@ -25,6 +27,7 @@ CONVERTED_STATUSES = (
 )
 
 
+logger = logging.getLogger(__name__)
 _held: ContextVar[dict | None] = ContextVar("source_conversion_stats_held", default=None)
 
 
@@ -53,7 +56,7 @@ def source_conversion_stats() -> dict[str, SourceConversion]:
     if held is not None and key in held:
         return held[key]
     config = scoring_config()
-    cached = cache.get(key)
+    cached = _cache_call(cache.get, key)
     if cached is not None:
         if held is not None:
             held[key] = cached
@@ -69,10 +72,20 @@ def source_conversion_stats() -> dict[str, SourceConversion]:
         )
     )
     stats = {row["source"]: SourceConversion(total=row["total"], converted=row["converted"]) for row in rows}
-    cache.set(key, stats, timeout=config["SOURCE_STATS_CACHE_SECONDS"])
+    _cache_call(cache.set, key, stats, timeout=config["SOURCE_STATS_CACHE_SECONDS"])
     if held is not None:
         held[key] = stats
     return stats
+
+
+def _cache_call(method, *args, **kwargs):
+    """The cache only saves work: when it (Redis) is unreachable the stats are
+    computed from the database, so scoring goes on."""
+    try:
+        return method(*args, **kwargs)
+    except (RedisError, OSError) as error:
+        logger.warning("Cache unreachable for the source conversion stats: %s", error)
+        return None
 
 
 @contextmanager
@@ -88,7 +101,7 @@ def source_conversion_stats_held():
 
 def forget_source_conversion_stats() -> None:
     """Drop the cached stats (after a bulk import, or between tests)."""
-    cache.delete(_cache_key())
+    _cache_call(cache.delete, _cache_key())
 
 
 def leads_needing_rescore(*, now: datetime) -> QuerySet[Lead]:

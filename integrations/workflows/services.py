@@ -11,12 +11,14 @@ fails the claim is released so the next run can try again.
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db import IntegrityError, transaction
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from integrations.workflows import emails
@@ -63,38 +65,43 @@ def start_for_lead(lead: Lead, *, reason: str) -> None:
     urgent or high and not yet contacted, an alert to its agent. A lead created
     further down the pipeline (imported history, demo data) gets none of these. On
     every save, a contacted lead settles its SLA (met or breached) and completes its
-    open first-contact task.
+    open first-contact task. A message that cannot be sent raises (after releasing
+    its claim, so the next run tries again).
     """
-    lead = _with_parts(Lead.objects.filter(pk=lead.pk)).first()
-    if lead is not None:
-        _start(lead, reason=reason)
+    failures = _run([(lead.pk, reason)])
+    if failures:
+        raise failures[0]
 
 
 def start_for_leads(saves: list[tuple[int, str]]) -> None:
-    """``start_for_lead`` for a batch of committed saves ``[(lead_pk, reason), ...]``,
-    the leads read in one query; a lead whose workflows fail (an SMTP outage) is
-    logged and does not stop the others."""
+    """``start_for_lead`` for a batch of committed saves ``[(lead_pk, reason), ...]``:
+    the leads read in one query, the tasks planned and the messages claimed in one
+    transaction. A message that cannot be sent (an SMTP outage) is logged, released
+    for the next run, and does not stop the others."""
+    for error in _run(saves):
+        logger.error("A workflow message was not sent: %r", error)
+
+
+def _run(saves: list[tuple[int, str]]) -> list[Exception]:
     leads = _with_parts(Lead.objects.filter(pk__in={lead_pk for lead_pk, _ in saves})).in_bulk()
-    for lead_pk, reason in saves:
-        lead = leads.get(lead_pk)
-        if lead is None:
-            continue
-        try:
-            _start(lead, reason=reason)
-        except Exception:
-            logger.exception("Workflows of lead %s (%s) failed", lead_pk, reason)
+    batch = [(leads[lead_pk], reason) for lead_pk, reason in saves if lead_pk in leads]
+    arrived = list({lead.pk: lead for lead, reason in batch if reason == "created" and _arrived_as_new(lead)}.values())
+    try:
+        claimed = _plan_and_claim(arrived) if arrived else []
+    except IntegrityError:
+        # Another run is working on some of these leads: claim one step at a time instead.
+        claimed = [claim for lead in arrived for claim in _plan_and_claim_one(lead)]
+    failures = _send_claimed(claimed)
+    contacted = [lead for lead, _ in batch if lead.first_contacted_at is not None]
+    if contacted:
+        with transaction.atomic():
+            for lead in contacted:
+                _settle_first_contact(lead)
+    return failures
 
 
 def _with_parts(leads):
     return leads.select_related("contact", "preferences", "timeline", "assigned_to")
-
-
-def _start(lead: Lead, *, reason: str) -> None:
-    if reason == "created" and _arrived_as_new(lead):
-        _plan_first_contact(lead)
-        _welcome(lead)
-        _alert_agent(lead)
-    _settle_first_contact(lead)
 
 
 def _arrived_as_new(lead: Lead) -> bool:
@@ -103,54 +110,119 @@ def _arrived_as_new(lead: Lead) -> bool:
     return StatusChange.objects.filter(lead=lead, from_status="", to_status=LeadStatus.NEW).exists()
 
 
-def _plan_first_contact(lead: Lead) -> None:
-    due_at = lead.created_at + first_contact_sla(lead.timeline.urgency_level)
+@dataclass
+class _Claim:
+    event: WorkflowEvent
+    build: Callable[[], EmailMultiAlternatives]
+
+
+@transaction.atomic
+def _plan_and_claim(leads: list[Lead]) -> list[_Claim]:
+    """Plan each new lead's first contact (task, ``sla_due_at``) and claim its
+    messages, in one transaction; returns the claims whose messages are to be sent.
+    Raises IntegrityError (writing nothing) when another run claimed one of the steps first."""
+    done = set(
+        WorkflowEvent.objects.filter(
+            key__in=[f"{step}:{lead.pk}" for lead in leads for step in ("first-contact", "welcome", "agent-alert")]
+        ).values_list("key", flat=True)
+    )
+    events, tasks, due = [], [], {}
+    for lead in leads:
+        if f"first-contact:{lead.pk}" in done:
+            continue
+        events.append(
+            WorkflowEvent(key=f"first-contact:{lead.pk}", kind=WorkflowEventKind.FIRST_CONTACT_PLANNED, lead=lead)
+        )
+        tasks.append(_first_contact_task(lead))
+        if lead.sla_due_at is None:
+            lead.sla_due_at = due[lead.pk] = tasks[-1].due_at
+    claims = [
+        _Claim(WorkflowEvent(key=key, kind=kind, lead=lead), build)
+        for lead in leads
+        for key, kind, build in _messages(lead)
+        if key not in done
+    ]
+    WorkflowEvent.objects.bulk_create(events + [claim.event for claim in claims])
+    FollowUpTask.objects.bulk_create(tasks)
+    if due:
+        # .update(): a workflow's bookkeeping is not a new version of the lead.
+        Lead.objects.filter(pk__in=due, sla_due_at__isnull=True).update(
+            sla_due_at=Case(*(When(pk=pk, then=Value(due_at)) for pk, due_at in due.items()))
+        )
+    return claims
+
+
+def _plan_and_claim_one(lead: Lead) -> list[_Claim]:
+    """``_plan_and_claim`` for one lead, step by step (get_or_create on each key)."""
     with transaction.atomic():
         _, planned_now = WorkflowEvent.objects.get_or_create(
             key=f"first-contact:{lead.pk}", defaults={"kind": WorkflowEventKind.FIRST_CONTACT_PLANNED, "lead": lead}
         )
         if planned_now:
-            FollowUpTask.objects.create(
-                lead=lead,
-                assigned_to=lead.assigned_to,
-                kind=FollowUpKind.FIRST_CONTACT,
-                title=f"First contact with {lead.contact.full_name}",
-                due_at=due_at,
-            )
-            # .update(): a workflow's bookkeeping is not a new version of the lead.
-            Lead.objects.filter(pk=lead.pk, sla_due_at__isnull=True).update(sla_due_at=due_at)
+            task = _first_contact_task(lead)
+            task.save()
+            Lead.objects.filter(pk=lead.pk, sla_due_at__isnull=True).update(sla_due_at=task.due_at)
     lead.refresh_from_db(fields=["sla_due_at", "sla_status"])
+    claims = []
+    for key, kind, build in _messages(lead):
+        event, claimed = WorkflowEvent.objects.get_or_create(key=key, defaults={"kind": kind, "lead": lead})
+        if claimed:
+            claims.append(_Claim(event, build))
+    return claims
 
 
-def _welcome(lead: Lead) -> None:
-    contact = lead.contact
-    if not contact.email or contact.email_opt_out:
-        return
-    _send_once(
-        key=f"welcome:{lead.pk}",
-        kind=WorkflowEventKind.WELCOME_EMAIL,
+def _first_contact_task(lead: Lead) -> FollowUpTask:
+    return FollowUpTask(
         lead=lead,
-        build=lambda: emails.welcome_message(lead),
+        assigned_to=lead.assigned_to,
+        kind=FollowUpKind.FIRST_CONTACT,
+        title=f"First contact with {lead.contact.full_name}",
+        due_at=lead.created_at + first_contact_sla(lead.timeline.urgency_level),
     )
 
 
-def _alert_agent(lead: Lead) -> None:
+def _messages(lead: Lead) -> list[tuple[str, str, Callable[[], EmailMultiAlternatives]]]:
+    """The messages a new lead is due: (key, kind, build); reads ``lead.sla_due_at``."""
+    messages = []
+    contact = lead.contact
+    if contact.email and not contact.email_opt_out:
+        messages.append((f"welcome:{lead.pk}", WorkflowEventKind.WELCOME_EMAIL, lambda: emails.welcome_message(lead)))
     agent = lead.assigned_to
     if (
-        lead.timeline.urgency_level not in ALERT_URGENCIES
-        or lead.first_contacted_at is not None
-        or agent is None
-        or not agent.is_active
-        or not agent.email
-        or lead.sla_due_at is None
+        lead.timeline.urgency_level in ALERT_URGENCIES
+        and lead.first_contacted_at is None
+        and agent is not None
+        and agent.is_active
+        and agent.email
+        and lead.sla_due_at is not None
     ):
-        return
-    _send_once(
-        key=f"agent-alert:{lead.pk}",
-        kind=WorkflowEventKind.AGENT_ALERT,
-        lead=lead,
-        build=lambda: emails.agent_alert_message(lead, due_at=lead.sla_due_at),
-    )
+        messages.append(
+            (
+                f"agent-alert:{lead.pk}",
+                WorkflowEventKind.AGENT_ALERT,
+                lambda: emails.agent_alert_message(lead, due_at=lead.sla_due_at),
+            )
+        )
+    return messages
+
+
+def _send_claimed(claims: list[_Claim]) -> list[Exception]:
+    """Build and send each claimed message; a failed one releases its claim (the next
+    run tries again). Returns the failures."""
+    sent, failures = [], []
+    for claim in claims:
+        try:
+            message = claim.build()
+            claim.event.recipient = ", ".join(message.to)[:254]
+            message.send()
+        except Exception as error:
+            claim.event.delete()
+            failures.append(error)
+            continue
+        sent.append(claim.event)
+        logger.info("Sent %s to %s", claim.event.key, claim.event.recipient)
+    WorkflowEvent.objects.bulk_update(sent, ["recipient"])
+    return failures
 
 
 def _settle_first_contact(lead: Lead) -> None:

@@ -5,7 +5,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from integrations.scoring.models import ScoreRecord
-from integrations.scoring.selectors import source_conversion_stats
+from integrations.scoring.selectors import (
+    forget_source_conversion_stats,
+    source_conversion_stats,
+    source_conversion_stats_held,
+)
 from integrations.scoring.services import lead_score_refresh, lead_score_save, rescore_stale_leads, score_lead
 from leads.models import Lead
 from leads.selectors import with_lead_details
@@ -31,6 +35,30 @@ def test_source_stats_take_one_query_then_come_from_the_cache(django_assert_num_
 
     assert first == second
     assert first["referral"].converted == 3
+
+
+def test_source_stats_come_from_the_database_when_the_cache_is_down(settings, django_assert_num_queries):
+    LeadFactory.create_batch(2, source="referral", status="closed", assigned_to=None)
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+
+    with django_assert_num_queries(1):
+        stats = source_conversion_stats()
+
+    assert stats["referral"].converted == 2
+
+
+def test_source_stats_are_read_once_within_a_batch(django_assert_num_queries):
+    LeadFactory(source="referral", status="closed", assigned_to=None)
+    forget_source_conversion_stats()
+
+    with django_assert_num_queries(1), source_conversion_stats_held():
+        first = source_conversion_stats()
+        LeadFactory.build()  # no query
+        second = source_conversion_stats()
+
+    assert first is second
 
 
 def test_score_save_writes_score_and_breakdown_without_bumping_the_version():

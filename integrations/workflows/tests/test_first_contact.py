@@ -1,9 +1,11 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from integrations.workflows.models import WorkflowEvent
-from integrations.workflows.services import start_for_lead
+from integrations.workflows.services import start_for_lead, start_for_leads
 from leads.models import FollowUpTask, Lead
 
 pytestmark = pytest.mark.django_db
@@ -162,3 +164,61 @@ def test_a_lead_contacted_before_its_created_run_is_planned_and_settled_at_once(
     assert lead.sla_status == "met"
     assert FollowUpTask.objects.get(lead=lead).is_done
     assert [message.to for message in mailoutbox] == [[lead.contact.email]]  # no alert: already contacted
+
+
+# --- a batch of saves (the pipeline's workflows task) -------------------------------
+
+
+def run_batch(leads: list[Lead], reason: str = "created") -> int:
+    """``start_for_leads`` for ``leads``; returns how many queries it made."""
+    with CaptureQueriesContext(connection) as captured:
+        start_for_leads([(lead.pk, reason) for lead in leads])
+    return len(captured)
+
+
+def test_a_batch_of_new_leads_gets_each_its_task_deadline_and_messages(new_lead, team, mailoutbox):
+    leads = [new_lead(timeline__urgency_level="urgent") for _ in range(3)]
+
+    run_batch(leads)
+
+    for lead in leads:
+        task = FollowUpTask.objects.get(lead=lead)
+        lead.refresh_from_db()
+        assert lead.sla_due_at == task.due_at == lead.created_at + timedelta(minutes=5)
+        assert WorkflowEvent.objects.get(key=f"welcome:{lead.pk}").recipient == lead.contact.email
+        assert WorkflowEvent.objects.get(key=f"agent-alert:{lead.pk}").recipient == team.email
+    assert len(mailoutbox) == 6
+
+
+def test_a_batch_takes_the_same_queries_for_three_leads_or_twelve(new_lead, django_assert_max_num_queries):
+    few = run_batch([new_lead(timeline__urgency_level="urgent") for _ in range(3)])
+    many = run_batch([new_lead(timeline__urgency_level="urgent") for _ in range(12)])
+
+    assert many == few
+    more = [new_lead(timeline__urgency_level="urgent") for _ in range(5)]
+    with django_assert_max_num_queries(8):
+        start_for_leads([(lead.pk, "created") for lead in more])
+
+
+def test_a_batch_run_again_sends_nothing_twice(new_lead, mailoutbox):
+    leads = [new_lead(timeline__urgency_level="high") for _ in range(2)]
+
+    run_batch(leads)
+    run_batch(leads)
+
+    assert FollowUpTask.objects.filter(lead__in=leads).count() == 2
+    assert len(mailoutbox) == 4
+
+
+def test_in_a_batch_a_failed_send_releases_its_claim_for_the_next_run(new_lead, mailoutbox, settings):
+    leads = [new_lead() for _ in range(2)]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2  # nothing listens
+
+    run_batch(leads)  # logged, not raised: the task goes on with the next leads
+
+    assert FollowUpTask.objects.filter(lead__in=leads).count() == 2
+    assert not WorkflowEvent.objects.filter(kind="welcome_email").exists()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    run_batch(leads)
+    assert sorted(message.to[0] for message in mailoutbox) == sorted(lead.contact.email for lead in leads)
