@@ -102,6 +102,16 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if os.environ.get("DB_POOL_MAX_SIZE") and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # psycopg's connection pool, per process: each gunicorn worker or Celery process
+    # keeps up to this many connections open and shares them between its threads.
+    # Django wants persistent connections off when the pool is on.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": int(os.environ["DB_POOL_MAX_SIZE"]),
+        "timeout": int(os.environ.get("DB_POOL_TIMEOUT", "10")),
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent requests on the embedded default: wait for the write lock
     # instead of failing with "database is locked".

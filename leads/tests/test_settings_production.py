@@ -113,3 +113,35 @@ def test_an_empty_database_url_means_the_default_database():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "sqlite"
+
+
+def test_db_pool_max_size_turns_on_psycopgs_pool_for_postgresql():
+    url = "postgres://postgres@127.0.0.1:5432/leadmgmt"
+
+    pooled = production_settings("DATABASES", DATABASE_URL=url, DB_POOL_MAX_SIZE="4")["DATABASES"]["default"]
+    plain = production_settings("DATABASES", DATABASE_URL=url)["DATABASES"]["default"]
+
+    assert pooled["OPTIONS"]["pool"] == {"min_size": 1, "max_size": 4, "timeout": 10}
+    assert pooled["CONN_MAX_AGE"] == 0
+    assert "pool" not in plain.get("OPTIONS", {})
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_pool_serves_real_queries_on_postgresql():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("runs in the PostgreSQL pass")
+    db = connection.settings_dict  # the test database, which exists now
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    code = (
+        "import django; django.setup(); from django.db import connection; "
+        "connection.ensure_connection(); print(type(connection.pool).__name__, "
+        "connection.cursor().execute('SELECT 1') is not None)"
+    )
+
+    result = run_python("-c", code, DJANGO_SETTINGS_MODULE="leadmgmt.settings", DATABASE_URL=url, DB_POOL_MAX_SIZE="2")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["ConnectionPool", "True"]
