@@ -9,9 +9,10 @@ app's environment; prints a JSON object. It
 2. imports a file of ``rows`` rows the way a worker does (``import_create``, then
    ``run_import`` in this process), timing it and sampling this process's RSS
    (the time includes the upload; RSS is sampled over ``run_import`` only, from
-   the moment the upload is stored and the file's text dropped, in a process that has run a 300-row import
-   before, as a worker has: the first import's one-off costs (modules, phone
-   metadata, broker connection: ~10 MB) are reported apart, as ``rss_cold_*``);
+   the moment the upload is stored and the file's text dropped, in a process that has imported one chunk
+   (``IMPORT_CHUNK_ROWS`` rows) before, as a worker has: the first import's one-off
+   costs (modules, phone metadata, broker connection, the first chunk's objects)
+   are reported apart, as ``rss_cold_*``; what is left is growth with the file);
 3. loads the same rows with the floor: parse the CSV and COPY leads, contacts,
    preferences, timelines and status changes in one transaction.
 """
@@ -71,9 +72,6 @@ def csv_text(rows: int, tag: str, first: int = 0) -> str:
     return out.getvalue()
 
 
-WARM_UP_ROWS = 300
-
-
 class RssSampler:
     """This process's resident memory, sampled every 0.1 s."""
 
@@ -118,13 +116,16 @@ def offer_big_file(manager, rows: int) -> dict:
 
 def run_app_import(manager, rows: int) -> dict:
     """Import ``rows`` rows; ``{"refused": reason}`` when the app does not take the file."""
+    from django.conf import settings
+
     from leads import imports
     from leads.errors import ApplicationError
     from leads.models import Lead, LeadImport
 
     cold = RssSampler.current()
+    warm_up_rows = settings.IMPORT_CHUNK_ROWS  # one chunk: the working set every import has
     warm_up = imports.import_create(
-        actor=manager, file_name="warm-up.csv", content=csv_text(WARM_UP_ROWS, "warm", first=9_000_000).encode()
+        actor=manager, file_name="warm-up.csv", content=csv_text(warm_up_rows, "warm", first=9_000_000).encode()
     )
     imports.run_import(import_id=warm_up.pk)
     warm = RssSampler.current()
