@@ -16,13 +16,14 @@ def dashboard(request):
         "headline": reports.headline(user=user, now=now),
         "waiting": reports.waiting_for_first_contact(user=user),
         "due_today": (follow_ups.overdue + follow_ups.today)[:8],
-        "agent_rows": reports.agent_table(user=user),
+        "agent_rows": reports.agent_table(user=user, now=now),
         "charts": {
             "funnel": reports.status_funnel(user=user),
             "sources": reports.new_leads_by_source(user=user, now=now),
-            "scores": reports.score_distribution(user=user),
+            "scores": reports.score_distribution(user=user, now=now),
             "speed": reports.speed_to_lead_by_week(user=user, now=now),
         },
+        "sla_days": reports.SLA_DAYS,
         "now": now,
     }
     return render(request, "dashboard/index.html", context)
