@@ -3,6 +3,7 @@ queries per chunk, and hostile files."""
 
 import csv
 import io
+import threading
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -247,3 +248,30 @@ def test_the_error_report_neutralises_formulas_in_values_and_reasons(client, age
     assert row["first_name"].startswith("'=HYPERLINK")
     assert row["lead_type"] == "'=1+1"
     assert not row["errors"].startswith(("=", "+", "-", "@"))
+
+
+@pytest.fixture
+def broker_down():
+    """Celery with a broker that refuses connections (not the eager default)."""
+    conf = import_leads.app.conf
+    saved = {"task_always_eager": conf.task_always_eager, "broker_url": conf.broker_url}
+    conf.update(task_always_eager=False, broker_url="redis://127.0.0.1:1/0")
+    import_leads.app._pool = None  # connections are made for the new broker URL
+    yield
+    conf.update(**saved)
+    import_leads.app._pool = None
+
+
+@pytest.mark.django_db(transaction=True)  # the import runs on its own thread and connection
+def test_an_upload_while_the_broker_is_down_is_imported_in_the_background(client, agent, broker_down):
+    client.force_login(agent)
+
+    response = upload(client, csv_file(good_rows(2)))
+
+    # then the upload is kept and imported here instead of a 500
+    assert response.status_code == 303
+    job = LeadImport.objects.get()
+    runner = next(thread for thread in threading.enumerate() if thread.name == f"lead-import-{job.pk}")
+    runner.join(timeout=60)
+    job.refresh_from_db()
+    assert (job.status, job.created_count) == (ImportStatus.DONE, 2)
