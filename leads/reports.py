@@ -150,7 +150,7 @@ def new_leads_by_source(*, user: User, now: datetime, weeks: int = CHART_WEEKS) 
     )
     by_source: dict[str, list[int]] = {}
     for week, source, total in rows:
-        index = _week_index(week, first_week)
+        index = (timezone.localtime(week).date() - first_week.date()).days // 7
         if 0 <= index < weeks:
             by_source.setdefault(source, [0] * weeks)[index] += total
     labels = dict(LeadSource.choices)
@@ -186,21 +186,27 @@ def speed_to_lead_by_week(*, user: User, now: datetime, weeks: int = CHART_WEEKS
     first_week = start_of_week(now) - timedelta(weeks=weeks - 1)
     week_starts = [first_week + timedelta(weeks=index) for index in range(weeks)]
     contacted = visible_leads(user).filter(created_at__gte=first_week, first_contacted_at__isnull=False).order_by()
-    medians: list[float | None] = [None] * weeks
     if connection.vendor == "postgresql":
-        rows = contacted.annotate(week=TruncWeek("created_at")).values_list("week").annotate(median=_Median())
-        for week, median in rows:
-            index = _week_index(week, first_week)
-            if 0 <= index < weeks:
-                medians[index] = round(median, 1)
+        # One median per week, each over its own range: cheaper than sorting the
+        # rows by week for a GROUP BY and then each week's minutes again.
+        weekly = contacted.aggregate(
+            **{
+                f"week_{index}": _Median(filter=Q(created_at__gte=start, created_at__lt=start + timedelta(weeks=1)))
+                for index, start in enumerate(week_starts)
+            }
+        )
+        medians = [weekly[f"week_{index}"] for index in range(weeks)]
     else:
         per_week: list[list[float]] = [[] for _ in range(weeks)]
         for created_at, contacted_at in contacted.values_list("created_at", "first_contacted_at"):
             index = (timezone.localtime(created_at) - first_week).days // 7
             if 0 <= index < weeks:
                 per_week[index].append(_minutes(created_at, contacted_at))
-        medians = [round(statistics.median(values), 1) if values else None for values in per_week]
-    return {"labels": [week.strftime("%b %d") for week in week_starts], "values": medians}
+        medians = [statistics.median(values) if values else None for values in per_week]
+    return {
+        "labels": [week.strftime("%b %d") for week in week_starts],
+        "values": [None if median is None else round(median, 1) for median in medians],
+    }
 
 
 def agent_table(*, user: User, now: datetime | None = None, sla_days: int = SLA_DAYS) -> list[AgentRow]:
@@ -247,7 +253,7 @@ class _Median(Aggregate):
     template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
     output_field = FloatField()
 
-    def __init__(self):
+    def __init__(self, **extra):
         elapsed = Func(
             F("first_contacted_at"),
             F("created_at"),
@@ -255,7 +261,7 @@ class _Median(Aggregate):
             template="EXTRACT(EPOCH FROM (%(expressions)s))::float8 / 60",
             output_field=FloatField(),
         )
-        super().__init__(Greatest(elapsed, Value(0.0)))
+        super().__init__(Greatest(elapsed, Value(0.0)), **extra)
 
 
 def _median_minutes(leads: QuerySet[Lead]) -> float | None:
@@ -271,10 +277,6 @@ def _median_minutes(leads: QuerySet[Lead]) -> float | None:
 
 def _minutes(created_at: datetime, contacted_at: datetime) -> float:
     return max(0.0, (contacted_at - created_at).total_seconds() / 60)
-
-
-def _week_index(week: datetime, first_week: datetime) -> int:
-    return (timezone.localtime(week).date() - first_week.date()).days // 7
 
 
 def _waiting_for_first_contact() -> Q:
