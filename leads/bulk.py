@@ -40,6 +40,11 @@ _AS_IS = {
 }
 
 
+# Below this many rows one INSERT ... RETURNING beats drawing ids, then COPY (two
+# round trips): a single create's audit entries take this path.
+COPY_FROM_ROWS = 20
+
+
 def insert(objs: Sequence[M]) -> list[M]:
     """Insert new instances of one model; returns them with their primary keys set."""
     objs = list(objs)
@@ -47,7 +52,7 @@ def insert(objs: Sequence[M]) -> list[M]:
         return objs
     model = type(objs[0])
     connection = connections[DEFAULT_DB_ALIAS]  # the object itself, not the per-thread proxy: read once per value
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or len(objs) < COPY_FROM_ROWS:
         return model.objects.bulk_create(objs)
     meta = model._meta
     for obj in objs:

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 
 from integrations.models import PipelineJob
+from leads.bulk import COPY_FROM_ROWS
 from leads.models import AuditEntry, Contact, Lead, LeadStatus, ProcessingStatus, StatusChange
 from leads.tests.api_assertions import LEADS_URL, assert_envelope, assert_error, db_snapshot
 from leads.tests.factories import ContactFactory, LeadFactory, seed_payload
@@ -168,7 +169,9 @@ def test_a_batch_created_lead_reads_back_like_a_single_create(api_client, manage
     response = client.post(LEADS_URL, body(1), format="json")
     assert response.status_code == 201, response.json()
     single = response.json()["lead"]
-    batch = client.post(BATCH_URL, {"leads": [body(2)]}, format="json").json()["results"][0]
+    # (enough leads that PostgreSQL writes them with COPY: leads.bulk.COPY_FROM_ROWS)
+    many = [body(number) for number in range(2, 2 + COPY_FROM_ROWS)]
+    batch = client.post(BATCH_URL, {"leads": many}, format="json").json()["results"][0]
 
     # then both read back the same, but for their ids, contact details and times
     read = [client.get(f"{LEADS_URL}/{lead_id}").json()["lead"] for lead_id in (single["id"], batch["lead_id"])]
