@@ -207,3 +207,15 @@ def test_the_leads_page_counts_with_the_counters_and_pages_right(client, manager
     # a change row nobody wrote shows up: the page reads the counters
     LeadCount.objects.create(assigned_to_key=counts.TEAM_KEY, status="lost", lead_type="buyer", n=1000)
     assert "<strong>1,004</strong> leads" in client.get("/leads/", {"status": "lost"}).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_flushing_the_database_leaves_no_counter_rows_behind():
+    LeadFactory.create_batch(3)
+    assert LeadCount.objects.exists()
+
+    call_command("flush", interactive=False)  # SQLite deletes table by table, in any order
+
+    assert not LeadCount.objects.exists()
+    LeadFactory.create_batch(2)
+    assert counts.differences() == {}
