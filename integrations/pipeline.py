@@ -236,9 +236,10 @@ def _write_results(runs: list[_Run]) -> list[_Run]:
     processed yet (rows locked, then one bulk UPDATE); returns the runs written."""
     if not runs:
         return []
+    # NO KEY UPDATE: saves inserting rows that point at these leads (jobs, audit) need not wait.
     current = {
         lead.pk: lead
-        for lead in Lead.objects.select_for_update()
+        for lead in Lead.objects.select_for_update(no_key=True)
         .filter(pk__in=[run.lead.pk for run in runs])
         .order_by("pk")
         .only("pk", "version", "processed_version", "processing_status")
