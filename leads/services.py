@@ -99,13 +99,14 @@ def _schedule_after_save(lead: Lead, *, reason: str) -> None:
     this transaction; it is sent to the workers only once the save commits."""
     from integrations.pipeline import lead_saved
 
-    lead_saved(lead, reason=reason)
+    # New leads start "pending" and ``_bump`` saves it: no extra UPDATE.
+    lead_saved(lead, reason=reason, status_saved=True)
 
 
 def _schedule_after_save_many(leads: list[Lead], *, reason: str) -> None:
     from integrations.pipeline import leads_saved
 
-    leads_saved(leads, reason=reason)
+    leads_saved(leads, reason=reason, status_saved=True)
 
 
 class LeadManagementService:
@@ -494,7 +495,10 @@ class LeadManagementService:
     def _bump(lead: Lead) -> None:
         """Save the lead as its next version. Callers hold the row lock (``_lock``;
         on SQLite the IMMEDIATE transaction), so the increment cannot race."""
+        from integrations.pipeline import mark_pending
+
         lead.version += 1
+        mark_pending(lead)
         lead.save()
 
     @staticmethod
