@@ -257,10 +257,17 @@ def broker_down():
     conf = import_leads.app.conf
     saved = {"task_always_eager": conf.task_always_eager, "broker_url": conf.broker_url}
     conf.update(task_always_eager=False, broker_url="redis://127.0.0.1:1/0")
-    import_leads.app._pool = None  # connections are made for the new broker URL
+    _forget_broker_connections(import_leads.app)
     yield
     conf.update(**saved)
-    import_leads.app._pool = None
+    _forget_broker_connections(import_leads.app)
+
+
+def _forget_broker_connections(app) -> None:
+    """Connections and producers are made again for the broker URL now set (an earlier
+    test's producer pool would still publish to the in-memory broker)."""
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 @pytest.mark.django_db(transaction=True)  # the import runs on its own thread and connection
