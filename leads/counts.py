@@ -20,6 +20,17 @@ COUNTED_FILTERS = frozenset({"status", "lead_type", "assigned_to", "ordering"})
 UNASSIGNED_KEY = 0
 TEAM_KEY = -1  # every live lead is counted twice: under its agent and under the team
 
+# The live leads per counter key, as the triggers count them: per agent, and for the team.
+_LIVE_LEADS_PER_KEY = """
+SELECT COALESCE(assigned_to_id, 0), status, lead_type, COUNT(*) FROM leads_lead
+WHERE archived_at IS NULL GROUP BY 1, 2, 3
+UNION ALL
+SELECT -1, status, lead_type, COUNT(*) FROM leads_lead WHERE archived_at IS NULL GROUP BY 2, 3
+"""
+# The counters recounted from scratch (also run by the bench's loader, whose COPY runs
+# with triggers off).
+RECOUNT = "INSERT INTO leads_leadcount (assigned_to_key, status, lead_type, n)" + _LIVE_LEADS_PER_KEY
+
 
 def counted_total(actor: User, cleaned_filters: dict[str, Any]) -> int | None:
     """The number of visible leads matching the filters, from the counters; None when
@@ -27,7 +38,7 @@ def counted_total(actor: User, cleaned_filters: dict[str, Any]) -> int | None:
     in_use = {name for name, value in cleaned_filters.items() if value not in (None, "", [], ())}
     if not in_use <= COUNTED_FILTERS or actor is None or not actor.is_active:
         return None
-    key = TEAM_KEY if actor.sees_all_leads else actor.pk
+    key = viewer_key(actor)
     if cleaned_filters.get("assigned_to"):
         asked = _assignee_key(actor, cleaned_filters["assigned_to"])
         if asked is None:
@@ -41,6 +52,20 @@ def counted_total(actor: User, cleaned_filters: dict[str, Any]) -> int | None:
     if cleaned_filters.get("lead_type"):
         rows = rows.filter(lead_type__in=cleaned_filters["lead_type"])
     return rows.aggregate(total=Sum("n"))["total"] or 0
+
+
+def viewer_key(user: User) -> int:
+    """The counter key of everything ``user`` may see: the team's rows for managers and
+    admins, their own for agents (``selectors.visible_leads``)."""
+    return TEAM_KEY if user.sees_all_leads else user.pk
+
+
+def by_status(user: User) -> dict[str, int]:
+    """The user's visible live leads per status (statuses with none left out). One query."""
+    if user is None or not user.is_active:
+        return {}
+    rows = LeadCount.objects.filter(assigned_to_key=viewer_key(user)).order_by().values_list("status")
+    return {status: total for status, total in rows.annotate(total=Sum("n")) if total}
 
 
 def _assignee_key(actor: User, value: str) -> int | None:
@@ -84,13 +109,8 @@ def differences() -> dict[tuple[int, str, str], tuple[int, int]]:
     """Keys where the counters disagree with the lead table: {key: (counted, actual)}.
     Empty when the counters are exact (``manage.py lead_counts --check``)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT COALESCE(assigned_to_id, 0), status, lead_type, COUNT(*) FROM leads_lead"
-            " WHERE archived_at IS NULL GROUP BY 1, 2, 3"
-        )
-        actual = {(row[0], row[1], row[2]): row[3] for row in cursor.fetchall()}
-    for (_agent_key, status, lead_type), n in list(actual.items()):
-        actual[TEAM_KEY, status, lead_type] = actual.get((TEAM_KEY, status, lead_type), 0) + n
+        cursor.execute(_LIVE_LEADS_PER_KEY)
+        actual = {(agent_key, status, lead_type): n for agent_key, status, lead_type, n in cursor.fetchall()}
     counted: dict[tuple[int, str, str], int] = {}
     for row in LeadCount.objects.values("assigned_to_key", "status", "lead_type").annotate(total=Sum("n")):
         counted[row["assigned_to_key"], row["status"], row["lead_type"]] = row["total"]
@@ -108,14 +128,3 @@ def rebuild() -> None:
     LeadCount.objects.all().delete()
     with connection.cursor() as cursor:
         cursor.execute(RECOUNT)
-
-
-# Every live lead's counter rows, as the triggers would have written them (also run by
-# the bench's loader, whose COPY runs with triggers off).
-RECOUNT = """
-INSERT INTO leads_leadcount (assigned_to_key, status, lead_type, n)
-SELECT COALESCE(assigned_to_id, 0), status, lead_type, COUNT(*) FROM leads_lead
-WHERE archived_at IS NULL GROUP BY 1, 2, 3
-UNION ALL
-SELECT -1, status, lead_type, COUNT(*) FROM leads_lead WHERE archived_at IS NULL GROUP BY 2, 3
-"""

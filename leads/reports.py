@@ -94,7 +94,7 @@ def headline(*, user: User, now: datetime) -> Headline:
     # Waiting = new and never contacted: the counters give the new leads; the few new
     # leads with a first contact (a status set back to new, an import) are subtracted.
     new_but_contacted = leads.filter(status=LeadStatus.NEW, first_contacted_at__isnull=False).count()
-    waiting = live_counts_by_status(user).get(LeadStatus.NEW, 0) - new_but_contacted
+    waiting = counts.by_status(user).get(LeadStatus.NEW, 0) - new_but_contacted
     overdue = open_follow_ups(user=user, everyone=user.sees_all_leads).filter(due_at__lt=now).count()
     median = _median_minutes(leads.filter(created_at__gte=now - timedelta(days=SPEED_TO_LEAD_DAYS)))
     total = recent["window_total"]
@@ -118,18 +118,9 @@ def waiting_for_first_contact(*, user: User, limit: int = WAITING_LIST_SIZE) -> 
     )
 
 
-def live_counts_by_status(user: User) -> dict[str, int]:
-    """The user's visible live leads per status, from the counters. One query."""
-    if user is None or not user.is_active:
-        return {}
-    key = counts.TEAM_KEY if user.sees_all_leads else user.pk
-    rows = LeadCount.objects.filter(assigned_to_key=key).order_by().values_list("status").annotate(total=Sum("n"))
-    return {status: total for status, total in rows if total}
-
-
 def status_funnel(*, user: User) -> dict:
     """Leads per status, in pipeline order. One query."""
-    totals = live_counts_by_status(user)
+    totals = counts.by_status(user)
     return {
         "labels": [status.label for status in FUNNEL_STATUSES],
         "values": [totals.get(status.value, 0) for status in FUNNEL_STATUSES],
