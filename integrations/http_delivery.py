@@ -1,14 +1,13 @@
-"""Outbound HTTP shared by the CRM sync and the integration webhooks: one place
+"""Outbound HTTP shared by the outbox's deliveries (CRM sync, webhooks): one place
 that sends a request and sorts what can go wrong into "try again later"
 (transient) and "this will never work" (permanent), signs JSON bodies, and
-spaces out retries."""
+spaces out retries (the row life cycle is ``integrations.outbox``)."""
 
 import hashlib
 import hmac
 import json
 import random
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -118,18 +117,3 @@ def backoff_delay(
     if retry_after:
         seconds = max(seconds, min(retry_after, max_seconds))
     return timedelta(seconds=seconds)
-
-
-def sweep_due(due_ids: Iterable[int], *, take: Callable[[int], bool], dispatch: Callable[[int], bool]) -> int:
-    """The outbox sweep shared by CRM sync and webhooks: for each due row, ``take`` it
-    for this sweep (False when another sweep took it meanwhile) and ``dispatch`` it.
-    Stops at the first broker failure, leaving the rest due for the next sweep.
-    Returns how many were queued."""
-    queued = 0
-    for row_id in due_ids:
-        if not take(row_id):
-            continue
-        if not dispatch(row_id):
-            break
-        queued += 1
-    return queued

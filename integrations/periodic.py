@@ -19,11 +19,17 @@ class PeriodicJob:
 
 
 JOBS: dict[str, PeriodicJob] = {
-    "sweep_pipeline": PeriodicJob("integrations.pipeline.sweep", timedelta(seconds=30)),
+    "sweep_pipeline": PeriodicJob("integrations.tasks.sweep_pipeline", timedelta(seconds=30)),
+    # Lead events whose relay message was refused or lost (leads.events).
+    "relay_lead_events": PeriodicJob("leads.events.tasks.sweep", timedelta(seconds=30)),
+    # Relayed lead events older than LEAD_EVENTS_KEEP_DAYS.
+    "purge_lead_events": PeriodicJob("leads.events.services.purge_relayed", timedelta(hours=6)),
     # CRM sync retries: queues outbox records whose backoff has passed (or whose delivery was lost).
-    "sweep_crm_outbox": PeriodicJob("integrations.crm.services.sweep_outbox", timedelta(seconds=30)),
+    "sweep_crm_outbox": PeriodicJob("integrations.crm.tasks.sweep_crm_outbox", timedelta(seconds=30)),
     # Webhook retries: queues deliveries whose backoff has passed (or whose task was lost).
-    "sweep_webhook_deliveries": PeriodicJob("integrations.webhooks.services.sweep_deliveries", timedelta(seconds=30)),
+    "sweep_webhook_deliveries": PeriodicJob(
+        "integrations.webhooks.tasks.sweep_webhook_deliveries", timedelta(seconds=30)
+    ),
     # Speed to lead: settle met/breached SLAs and escalate breaches to the agent's manager.
     "mark_sla_breaches": PeriodicJob("integrations.workflows.services.mark_sla_breaches", timedelta(minutes=1)),
     # Engagement decays with time, so scores are refreshed even when nothing is saved.

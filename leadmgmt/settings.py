@@ -246,6 +246,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = 45
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 5}
 CELERY_TIMEZONE = "UTC"
+# Task modules outside an app's tasks.py (autodiscovery finds only those).
+CELERY_IMPORTS = ["leads.events.tasks"]
+# Lead events (leads.events) not relayed this long after their save are queued again
+# by the sweep (their message was refused or lost); relayed ones are kept this many days.
+LEAD_EVENTS_RELAY_GRACE_SECONDS = int(os.environ.get("LEAD_EVENTS_RELAY_GRACE_SECONDS", "30"))
+LEAD_EVENTS_KEEP_DAYS = int(os.environ.get("LEAD_EVENTS_KEEP_DAYS", "30"))
 
 # The embedded default writes each message to a file in sent_emails/ (git-ignored),
 # so a laptop run sends nothing and the terminal stays readable. Production sets SMTP:

@@ -54,6 +54,12 @@ class Event:
     MERGE_UNDONE = "merge_undone"  # on both; old: {"merge_id", ...}
 
 
+# Entries that name an event rather than one field's change.
+EVENTS = frozenset(
+    {Event.CREATED, Event.INTERACTION_ADDED, Event.SCORED, Event.MERGED, Event.MERGED_INTO, Event.MERGE_UNDONE}
+)
+
+
 @dataclass(frozen=True)
 class AuditContext:
     """Who writes and through what; ``actor`` is None for tasks and the system."""
@@ -203,9 +209,26 @@ def interaction_added(interaction: Interaction) -> tuple[str, None, dict]:
 def record_score(*, lead_pk: int, old: int | None, new: int | None) -> list[AuditEntry]:
     """The pipeline's score write as one entry (its breakdown, analysis and
     processing state are bookkeeping of the same write); nothing when unchanged."""
-    if old == new:
-        return []
-    return _write(lead_pk, [(Event.SCORED, old, new)], TASK)
+    return record_scores([(lead_pk, old, new)])
+
+
+def record_scores(scores: Iterable[tuple[int, int | None, int | None]]) -> list[AuditEntry]:
+    """``record_score`` for many ``(lead_pk, old, new)`` at once: one query, none when no score moved."""
+    at = timezone.now()
+    entries = [
+        AuditEntry(
+            lead_id=lead_pk,
+            changeset=uuid.uuid4(),
+            field=Event.SCORED,
+            old_value=old,
+            new_value=new,
+            channel=TASK.channel,
+            at=at,
+        )
+        for lead_pk, old, new in scores
+        if old != new
+    ]
+    return bulk.insert(entries)
 
 
 def _name_assignees(changes: list[tuple[str, Any, Any]]) -> list[tuple[str, Any, Any]]:

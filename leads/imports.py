@@ -102,7 +102,8 @@ def max_import_rows() -> int:
 
 
 def import_create(*, actor: User, file_name: str, content: bytes) -> LeadImport:
-    """Check and store an uploaded CSV, then queue its import once this commits.
+    """Check and store an uploaded CSV as a queued import job (``leads.tasks.start_import``
+    also queues it to run).
 
     Raises ValidationFailed (field ``file``) for a file that is too large (bytes or
     rows: ``IMPORT_MAX_BYTES``, ``IMPORT_MAX_ROWS``), not UTF-8 text, not CSV, has
@@ -122,15 +123,9 @@ def import_create(*, actor: User, file_name: str, content: bytes) -> LeadImport:
             fields={"file": [f"At most {max_import_rows():,} rows per file; this one has {row_count:,}."]}
         )
 
-    with transaction.atomic():
-        job = LeadImport.objects.create(
-            created_by=actor, file_name=(file_name or "leads.csv")[:255], source_text=text, total_rows=row_count
-        )
-        from leads.tasks import enqueue_import  # tasks import this module
-
-        job_id = job.pk
-        transaction.on_commit(lambda: enqueue_import(job_id))
-    return job
+    return LeadImport.objects.create(
+        created_by=actor, file_name=(file_name or "leads.csv")[:255], source_text=text, total_rows=row_count
+    )
 
 
 def _decode(content: bytes) -> str:

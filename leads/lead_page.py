@@ -2,6 +2,7 @@
 series, the score and the CRM sync state. Each part degrades to an empty state
 while the after-save work has not produced it yet."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -71,10 +72,17 @@ def _month_label(month: str) -> str:
         return str(month)
 
 
+# What integrations show on a lead's page, by name ("crm_sync": where the CRM sync
+# stands). Integrations provide them in their AppConfig.ready(); leads imports none.
+_SECTION_PROVIDERS: dict[str, Callable[[Lead], Any]] = {}
+
+
+def provide_section(name: str, provider: Callable[[Lead], Any]) -> None:
+    """Show ``provider(lead)`` as the lead page's ``name`` section."""
+    _SECTION_PROVIDERS[name] = provider
+
+
 def crm_sync_state(lead: Lead) -> list[dict] | None:
-    """One entry per CRM target, or None when the CRM integration is not installed."""
-    try:
-        from integrations.crm.selectors import sync_state_for_lead
-    except ImportError:
-        return None
-    return sync_state_for_lead(lead)
+    """One entry per CRM target, or None when no CRM integration provides it."""
+    provider = _SECTION_PROVIDERS.get("crm_sync")
+    return provider(lead) if provider is not None else None

@@ -9,11 +9,12 @@ follow-ups go to the primary's agent), and the duplicate is archived with
 ``merged_into`` set. A LeadMerge row keeps both leads as they were (every part,
 and the ids of the rows moved) so ``lead_merge_undo`` can put everything back.
 
-Each is one transaction: both lead rows locked (in id order), both versions
-bumped, audit entries in one changeset, the after-save work scheduled for both.
+Each is one write of both leads (``leads.writes.lead_writes``): both locked in id
+order, both moved to their next version, audit entries in one changeset, and the
+events (``lead.merged`` on the primary, ``lead.archived`` on the duplicate; an undo's
+``lead.updated`` and ``lead.restored``) recorded with them.
 """
 
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -22,8 +23,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from leads import audit, selectors
+from leads import audit, selectors, writes
 from leads.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from leads.events.models import LeadEventKind
 from leads.models import FollowUpTask, Interaction, Lead, LeadMerge, StatusChange, User
 from leads.validation import price_range_errors
 
@@ -109,55 +111,38 @@ def lead_merge(
     if primary_id == duplicate_id:
         raise ValidationFailed(fields={"duplicate_id": ["A lead cannot be merged with itself."]})
     _check_prefer(prefer)
-    primary, duplicate = _lock_pair(selectors.visible_leads(actor), primary_id, duplicate_id)
+    leads = selectors.visible_leads(actor)
+    with writes.lead_writes([primary_id, duplicate_id], context=context, leads=leads) as locked:
+        primary_write, duplicate_write = _pair(locked, primary_id, duplicate_id)
+        primary, duplicate = primary_write.lead, duplicate_write.lead
+        snapshot = {PRIMARY: _lead_snapshot(primary), DUPLICATE: _lead_snapshot(duplicate)}
+        taken = _apply_values(primary, duplicate, prefer)
+        _check_merged_lead(primary)
 
-    snapshot = {PRIMARY: _lead_snapshot(primary), DUPLICATE: _lead_snapshot(duplicate)}
-    primary_changes, duplicate_changes = audit.LeadChanges(primary), audit.LeadChanges(duplicate)
-    taken = _apply_values(primary, duplicate, prefer)
-    _check_merged_lead(primary)
+        now = timezone.now()
+        created_status_changes = []
+        taken_status, primary.status = primary.status, primary_write.status_before
+        change = primary_write.change_status(taken_status, at=now)
+        if change is not None:
+            created_status_changes.append(change.pk)
+        snapshot["moved"] = _move_rows(duplicate, primary)
+        snapshot["created"] = {"status_changes": created_status_changes}
+        snapshot["taken_from_duplicate"] = taken
+        _stamp_contact_times(primary, duplicate)
+        duplicate.archived_at, duplicate.archived_by, duplicate.merged_into = now, actor, primary
 
-    now = timezone.now()
-    created_status_changes = []
-    if primary.status != primary_changes.before["status"]:
-        change = StatusChange.objects.create(
-            lead=primary,
-            from_status=primary_changes.before["status"],
-            to_status=primary.status,
-            changed_by=actor,
-            changed_at=now,
+        merge = LeadMerge(primary=primary, duplicate=duplicate, merged_by=actor, merged_at=now, prefer=prefer)
+        moved = {kind: len(ids) for kind, ids in snapshot["moved"].items()}
+        details = {"merge_id": merge.public_id, "duplicate_id": duplicate.public_id, "moved": moved}
+        primary_write.add_event(LeadEventKind.MERGED, details, audit_entry=(audit.Event.MERGED, None, details))
+        duplicate_write.add_event(
+            LeadEventKind.ARCHIVED,
+            {"merged_into": primary.public_id, "merge_id": merge.public_id},
+            audit_entry=(audit.Event.MERGED_INTO, None, primary.public_id),
         )
-        created_status_changes.append(change.pk)
-    snapshot["moved"] = _move_rows(duplicate, primary)
-    snapshot["created"] = {"status_changes": created_status_changes}
-    snapshot["taken_from_duplicate"] = taken
-    _stamp_contact_times(primary, duplicate)
-    for part in (primary.contact, primary.preferences, primary.timeline):
-        part.save()
-
-    duplicate.archived_at, duplicate.archived_by, duplicate.merged_into = now, actor, primary
-    _bump(primary)
-    _bump(duplicate)
-    merge = LeadMerge.objects.create(
-        primary=primary,
-        duplicate=duplicate,
-        merged_by=actor,
-        merged_at=now,
-        prefer=prefer,
-        snapshot=snapshot,
-        primary_version=primary.version,
-        duplicate_version=duplicate.version,
-    )
-
-    changeset = uuid.uuid4()
-    moved = {kind: len(ids) for kind, ids in snapshot["moved"].items()}
-    primary_changes.add_event(
-        audit.Event.MERGED, None, {"merge_id": merge.public_id, "duplicate_id": duplicate.public_id, "moved": moved}
-    )
-    duplicate_changes.add_event(audit.Event.MERGED_INTO, None, primary.public_id)
-    primary_changes.record(context, changeset=changeset, at=now)
-    duplicate_changes.record(context, changeset=changeset, at=now)
-    _schedule_after_save(primary, reason="merged")
-    _schedule_after_save(duplicate, reason="merged")
+    merge.snapshot = snapshot
+    merge.primary_version, merge.duplicate_version = primary.version, duplicate.version
+    merge.save(force_insert=True)
     return merge
 
 
@@ -173,38 +158,41 @@ def lead_merge_undo(*, actor: User, merge_id: str, force: bool = False, context:
     if merge.is_undone:
         raise Conflict(f"This merge was already undone at {audit.json_value(merge.undone_at)}.")
     leads = selectors.visible_leads(actor, include_archived=True)
-    primary, duplicate = _lock_pair(leads, merge.primary.public_id, merge.duplicate.public_id)
-    if not force and (primary.version, duplicate.version) != (merge.primary_version, merge.duplicate_version):
-        raise Conflict(
-            f"{primary.public_id} or {duplicate.public_id} changed since the merge (version "
-            f"{primary.version}/{duplicate.version}, the merge left {merge.primary_version}/"
-            f"{merge.duplicate_version}); undoing it would lose those changes. Add ?force=true to undo anyway."
+    primary_id, duplicate_id = merge.primary.public_id, merge.duplicate.public_id
+    with writes.lead_writes([primary_id, duplicate_id], context=context, leads=leads) as locked:
+        primary_write, duplicate_write = _pair(locked, primary_id, duplicate_id)
+        primary, duplicate = primary_write.lead, duplicate_write.lead
+        if not force and (primary.version, duplicate.version) != (merge.primary_version, merge.duplicate_version):
+            raise Conflict(
+                f"{primary.public_id} or {duplicate.public_id} changed since the merge (version "
+                f"{primary.version}/{duplicate.version}, the merge left {merge.primary_version}/"
+                f"{merge.duplicate_version}); undoing it would lose those changes. Add ?force=true to undo anyway."
+            )
+        snapshot = merge.snapshot
+        _restore_lead(primary, snapshot[PRIMARY])
+        _restore_lead(duplicate, snapshot[DUPLICATE])
+        _move_rows_back(snapshot["moved"], primary=primary, duplicate=duplicate)
+        StatusChange.objects.filter(lead=primary, pk__in=snapshot["created"]["status_changes"]).delete()
+        primary_write.add_event(
+            LeadEventKind.UPDATED,
+            {"merge_undone": merge.public_id},
+            audit_entry=(
+                audit.Event.MERGE_UNDONE,
+                {"merge_id": merge.public_id, "duplicate_id": duplicate.public_id},
+                None,
+            ),
         )
-
-    primary_changes, duplicate_changes = audit.LeadChanges(primary), audit.LeadChanges(duplicate)
-    snapshot = merge.snapshot
-    _restore_lead(primary, snapshot[PRIMARY])
-    _restore_lead(duplicate, snapshot[DUPLICATE])
-    _move_rows_back(snapshot["moved"], primary=primary, duplicate=duplicate)
-    StatusChange.objects.filter(lead=primary, pk__in=snapshot["created"]["status_changes"]).delete()
-    _bump(primary)
-    _bump(duplicate)
-
-    now = timezone.now()
-    merge.undone_at, merge.undone_by = now, actor
+        duplicate_write.add_event(
+            LeadEventKind.RESTORED,
+            {"merge_undone": merge.public_id},
+            audit_entry=(
+                audit.Event.MERGE_UNDONE,
+                {"merge_id": merge.public_id, "primary_id": primary.public_id},
+                None,
+            ),
+        )
+    merge.undone_at, merge.undone_by = timezone.now(), actor
     merge.save(update_fields=["undone_at", "undone_by"])
-
-    changeset = uuid.uuid4()
-    primary_changes.add_event(
-        audit.Event.MERGE_UNDONE, {"merge_id": merge.public_id, "duplicate_id": duplicate.public_id}, None
-    )
-    duplicate_changes.add_event(
-        audit.Event.MERGE_UNDONE, {"merge_id": merge.public_id, "primary_id": primary.public_id}, None
-    )
-    primary_changes.record(context, changeset=changeset, at=now)
-    duplicate_changes.record(context, changeset=changeset, at=now)
-    _schedule_after_save(primary, reason="merge_undone")
-    _schedule_after_save(duplicate, reason="merge_undone")
     return merge
 
 
@@ -247,21 +235,13 @@ def _check_prefer(prefer: dict[str, str]) -> None:
         raise ValidationFailed(fields=errors)
 
 
-def _lock_pair(leads, primary_id: str, duplicate_id: str) -> tuple[Lead, Lead]:
-    """Both leads of ``leads``, row-locked in id order (two merges never deadlock)."""
-    ids = [lead_id for lead_id in (primary_id, duplicate_id) if selectors.is_lead_id(lead_id)]
-    found = {
-        lead.public_id: lead
-        for lead in leads.select_for_update(of=("self",))
-        .select_related("contact", "preferences", "timeline", "assigned_to")
-        .filter(public_id__in=ids)
-        .order_by("pk")
-    }
-    if primary_id not in found:
+def _pair(locked: dict[str, writes.LeadWrite], primary_id: str, duplicate_id: str):
+    """The two locked leads' writes; NotFound for the one that is missing."""
+    if primary_id not in locked:
         raise NotFound("Lead not found.")
-    if duplicate_id not in found:
+    if duplicate_id not in locked:
         raise NotFound("The duplicate lead was not found.", fields={"duplicate_id": ["No such lead."]})
-    return found[primary_id], found[duplicate_id]
+    return locked[primary_id], locked[duplicate_id]
 
 
 def _values(lead: Lead) -> dict[str, Any]:
@@ -380,26 +360,13 @@ def _encode(value: Any) -> Any:
 
 
 def _restore_lead(lead: Lead, snapshot: dict[str, dict[str, Any]]) -> None:
+    """Put the snapshot's values back on the lead and its parts (saved by the write)."""
     _restore_row(lead, snapshot["lead"])
     for part in audit.PART_FIELDS:
-        row = getattr(lead, part)
-        _restore_row(row, snapshot[part])
-        row.save()
+        _restore_row(getattr(lead, part), snapshot[part])
 
 
 def _restore_row(instance, values: dict[str, Any]) -> None:
     for name, value in values.items():
         field = instance._meta.get_field(name)
         setattr(instance, field.attname, None if value is None else field.to_python(value))
-
-
-def _bump(lead: Lead) -> None:
-    """Save the lead as its next version (the caller holds its row lock)."""
-    lead.version += 1
-    lead.save()
-
-
-def _schedule_after_save(lead: Lead, *, reason: str) -> None:
-    from integrations.pipeline import lead_saved
-
-    lead_saved(lead, reason=reason)

@@ -540,3 +540,7 @@ class LeadCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.assigned_to_key}/{self.status}/{self.lead_type}: {self.n:+d}"
+
+
+# Models kept in their concept's own module, registered with this app here.
+from leads.events.models import LeadEvent, LeadEventKind  # noqa: E402, F401

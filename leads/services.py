@@ -1,6 +1,7 @@
-"""Writes. The API, the agent pages, the admin, commands and tasks all change
-leads through ``LeadManagementService``; each write is one transaction and the
-after-save work is scheduled only once it commits."""
+"""Lead operations with their business rules. The API, the agent pages, the admin,
+commands and tasks all read and change leads through ``LeadManagementService``;
+every change is made through ``leads.writes`` (one transaction that locks what it
+writes, saves what moved, and records the history and the events)."""
 
 import dataclasses
 from collections.abc import Sequence
@@ -11,8 +12,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from leads import audit, bulk, counts, duplicates, pagination, selectors
-from leads.errors import ApplicationError, NotFound, PermissionDenied, PreconditionFailed, ValidationFailed
+from leads import audit, counts, duplicates, pagination, selectors, writes
+from leads.errors import ApplicationError, PermissionDenied, ValidationFailed
+from leads.events.models import LeadEventKind
 from leads.filters import LeadFilter
 from leads.models import (
     AuditChannel,
@@ -22,7 +24,6 @@ from leads.models import (
     Lead,
     LeadStatus,
     Preferences,
-    StatusChange,
     Timeline,
     User,
 )
@@ -92,21 +93,6 @@ class BatchItemResult:
     @classmethod
     def failed(cls, index: int, error: ApplicationError) -> "BatchItemResult":
         return cls(index, cls.ERROR, code=error.code, errors=error.fields or {"body": [error.message]})
-
-
-def _schedule_after_save(lead: Lead, *, reason: str) -> None:
-    """Record the after-save work (market analysis, scoring, CRM sync, workflows) in
-    this transaction; it is sent to the workers only once the save commits."""
-    from integrations.pipeline import lead_saved
-
-    # New leads start "pending" and ``_bump`` saves it: no extra UPDATE.
-    lead_saved(lead, reason=reason, status_saved=True)
-
-
-def _schedule_after_save_many(leads: list[Lead], *, reason: str) -> None:
-    from integrations.pipeline import leads_saved
-
-    leads_saved(leads, reason=reason, status_saved=True)
 
 
 class LeadManagementService:
@@ -198,17 +184,9 @@ class LeadManagementService:
             match = self._find_duplicate(data)
             if match is not None:
                 raise duplicates.DuplicateLead(match)
-
         lead = _new_lead(data, assignee=assignee)
-        lead.save(force_insert=True)
-        for part in _new_lead_parts(lead, data):
-            part.save(force_insert=True)
-        StatusChange.objects.create(
-            lead=lead, from_status="", to_status=lead.status, changed_by=self.actor, changed_at=lead.created_at
-        )
-        audit.record_created(lead, self.audit_context)
-        _schedule_after_save(lead, reason="created")
-        return selectors.with_lead_details(Lead.objects.all()).get(pk=lead.pk)
+        writes.insert_leads([(lead, _new_lead_parts(lead, data))], context=self.audit_context)
+        return self._reload(lead)
 
     @transaction.atomic
     def create_or_attach_lead(self, data: dict[str, Any]) -> LeadIntake:
@@ -232,8 +210,7 @@ class LeadManagementService:
         Each item is checked like ``create_lead(reject_duplicates=True)``; one that
         fails is reported and the others are still created. A duplicate of a team lead
         or of an earlier item is reported as "duplicate". Rows are written with bulk
-        inserts and the after-save work is scheduled once per new lead. Results are
-        in input order.
+        inserts. Results are in input order.
         """
         results: list[BatchItemResult | None] = [None] * len(items)
         accepted: list[tuple[int, dict[str, Any], User | None]] = []
@@ -249,7 +226,7 @@ class LeadManagementService:
         duplicates.lock_contact_keys(emails=emails, phones=phones)
         by_email, by_phone = duplicates.contact_matches(emails=emails, phones=phones)
 
-        new_leads: list[Lead] = []
+        new_leads: list[tuple[Lead, list[Contact | Preferences | Timeline]]] = []
         duplicate_of: dict[int, tuple[Lead, dict[str, list[str]]]] = {}
         for (index, data, assignee), email, phone in zip(accepted, emails, phones, strict=True):
             existing = (by_email.get(duplicates.email_key(email)) if email else None) or (
@@ -262,7 +239,7 @@ class LeadManagementService:
                 duplicate_of[index] = (existing, fields)
                 continue
             lead = _new_lead(data, assignee=assignee)
-            new_leads.append(lead)
+            new_leads.append((lead, _new_lead_parts(lead, data)))
             results[index] = BatchItemResult(index, BatchItemResult.CREATED, lead_id=lead.public_id)
             # Later items of this batch are duplicates of this one.
             if email:
@@ -270,28 +247,7 @@ class LeadManagementService:
             if phone:
                 by_phone.setdefault(phone, lead)
 
-        if new_leads:
-            bulk.insert(new_leads)
-            data_by_lead = [data for index, data, _ in accepted if index not in duplicate_of]
-            parts = [
-                part for lead, data in zip(new_leads, data_by_lead, strict=True) for part in _new_lead_parts(lead, data)
-            ]
-            for model in (Contact, Preferences, Timeline):
-                bulk.insert([part for part in parts if isinstance(part, model)])
-            bulk.insert(
-                [
-                    StatusChange(
-                        lead=lead,
-                        from_status="",
-                        to_status=lead.status,
-                        changed_by=self.actor,
-                        changed_at=lead.created_at,
-                    )
-                    for lead in new_leads
-                ]
-            )
-            audit.record_created_many(new_leads, self.audit_context)
-            _schedule_after_save_many(new_leads, reason="created")
+        writes.insert_leads(new_leads, context=self.audit_context)
 
         visible = duplicates.visible_to(self.actor, {lead.pk for lead, _ in duplicate_of.values()})
         for index, (lead, fields) in duplicate_of.items():
@@ -301,55 +257,32 @@ class LeadManagementService:
             )
         return results
 
-    @transaction.atomic
     def update_lead(self, lead_id: str, changes: dict[str, Any], *, expected_version: int | None = None) -> Lead:
         """Merge ``changes`` into the lead: keys left out stay as they are, nested ones too.
 
         A nested part given as None is reset to its defaults. Raises
         PreconditionFailed when ``expected_version`` is not the current version.
         """
-        lead = self._lock(lead_id)
-        if expected_version is not None and expected_version != lead.version:
-            raise PreconditionFailed(f"The lead is at version {lead.version}, not {expected_version}.")
-        tracked = audit.LeadChanges(lead)
-
-        contact, preferences, timeline = lead.contact, lead.preferences, lead.timeline
-        parts = (
-            ("contact", contact, CONTACT_FIELDS, False),
-            ("preferences", preferences, PREFERENCE_FIELDS, True),
-            ("timeline", timeline, TIMELINE_FIELDS, True),
-        )
-        changed_parts = [
-            part
-            for key, part, fields, reset in parts
-            if _merge(part, changes.get(key), fields, key in changes, reset=reset)
-        ]
-        changed = _merge(lead, {k: changes[k] for k in LEAD_FIELDS if k in changes}, LEAD_FIELDS, True, reset=False)
-
-        errors = {
-            **_reachability_errors({"email": contact.email, "phone": contact.phone}),
-            **_preference_errors({"min_price": preferences.min_price, "max_price": preferences.max_price}),
-        }
-        if errors:
-            raise ValidationFailed(fields=errors)
-
-        if "assigned_to" in changes and getattr(changes["assigned_to"], "pk", None) != lead.assigned_to_id:
-            lead.assigned_to = self._check_assignee(changes["assigned_to"])
-            changed.add("assigned_to")
-        if changes.get("status") and changes["status"] != lead.status:
-            self._record_status(lead, changes["status"])
-            changed.add("status")
-
-        for part in changed_parts:
-            part.save()
-        if changed or changed_parts:
-            self._bump(lead)
-            tracked.record(self.audit_context)
-            # Webhook subscribers tell a move through the pipeline from other edits.
-            _schedule_after_save(lead, reason="status_changed" if "status" in changed else "updated")
+        with self._write(lead_id, expected_version=expected_version) as write:
+            lead = write.lead
+            _merge(lead.contact, changes.get("contact"), CONTACT_FIELDS, "contact" in changes, reset=False)
+            _merge(lead.preferences, changes.get("preferences"), PREFERENCE_FIELDS, "preferences" in changes)
+            _merge(lead.timeline, changes.get("timeline"), TIMELINE_FIELDS, "timeline" in changes)
+            _merge(lead, {k: changes[k] for k in LEAD_FIELDS if k in changes}, LEAD_FIELDS, True, reset=False)
+            errors = {
+                **_reachability_errors({"email": lead.contact.email, "phone": lead.contact.phone}),
+                **_preference_errors(
+                    {"min_price": lead.preferences.min_price, "max_price": lead.preferences.max_price}
+                ),
+            }
+            if errors:
+                raise ValidationFailed(fields=errors)
+            if "assigned_to" in changes and getattr(changes["assigned_to"], "pk", None) != lead.assigned_to_id:
+                lead.assigned_to = self._check_assignee(changes["assigned_to"])
+            if changes.get("status"):
+                write.change_status(changes["status"])
         return self._reload(lead)
 
-    @transaction.atomic
     def add_interaction(
         self, lead_id: str, data: dict[str, Any], *, within_team: bool = False
     ) -> tuple[Lead, Interaction]:
@@ -359,87 +292,63 @@ class LeadManagementService:
         ``within_team``: the lead may be any of the team's leads, not only one the
         actor sees (an inquiry attached to a duplicate, ``create_or_attach_lead``).
         """
-        lead = self._lock(lead_id, leads=duplicates.team_leads() if within_team else None)
-        tracked = audit.LeadChanges(lead)
-        occurred_at = data.get("occurred_at") or timezone.now()
-        direction = data.get("direction") or (
-            InteractionDirection.INTERNAL if data["type"] == "note" else InteractionDirection.OUTBOUND
-        )
-        interaction = Interaction.objects.create(
-            lead=lead,
-            type=data["type"],
-            direction=direction,
-            summary=data["summary"],
-            notes=data.get("notes") or "",
-            next_steps=data.get("next_steps") or "",
-            follow_up_due_at=data.get("follow_up_due_at"),
-            occurred_at=occurred_at,
-            created_by=self.actor,
-        )
-        reached_out = direction != InteractionDirection.INTERNAL
-        if reached_out and (lead.last_contacted_at is None or occurred_at > lead.last_contacted_at):
-            lead.last_contacted_at = occurred_at
-        if direction == InteractionDirection.OUTBOUND:
-            if lead.first_contacted_at is None or occurred_at < lead.first_contacted_at:
-                lead.first_contacted_at = occurred_at
-            if lead.status == LeadStatus.NEW:
-                self._record_status(lead, LeadStatus.CONTACTED)
-        self._bump(lead)
-        tracked.add_event(*audit.interaction_added(interaction))
-        tracked.record(self.audit_context)
-        _schedule_after_save(lead, reason="interaction")
+        with self._write(lead_id, leads=duplicates.team_leads() if within_team else None) as write:
+            lead = write.lead
+            occurred_at = data.get("occurred_at") or timezone.now()
+            direction = data.get("direction") or (
+                InteractionDirection.INTERNAL if data["type"] == "note" else InteractionDirection.OUTBOUND
+            )
+            interaction = write.add_interaction(
+                type=data["type"],
+                direction=direction,
+                summary=data["summary"],
+                notes=data.get("notes") or "",
+                next_steps=data.get("next_steps") or "",
+                follow_up_due_at=data.get("follow_up_due_at"),
+                occurred_at=occurred_at,
+                created_by=self.actor,
+            )
+            _stamp_contact_times(lead, direction=direction, occurred_at=occurred_at)
+            if direction == InteractionDirection.OUTBOUND and lead.status == LeadStatus.NEW:
+                write.change_status(LeadStatus.CONTACTED)
         return self._reload(lead), interaction
 
-    @transaction.atomic
     def change_status(self, lead_id: str, status: str) -> Lead:
         if status not in LeadStatus.values:
             raise ValidationFailed(fields={"status": [f'"{status}" is not a status.']})
-        lead = self._lock(lead_id)
-        if status != lead.status:
-            tracked = audit.LeadChanges(lead)
-            self._record_status(lead, status)
-            self._bump(lead)
-            tracked.record(self.audit_context)
-            _schedule_after_save(lead, reason="status_changed")
-        return self._reload(lead)
+        with self._write(lead_id) as write:
+            write.change_status(status)
+        return self._reload(write.lead)
 
-    @transaction.atomic
     def assign(self, lead_id: str, agent: User | None) -> Lead:
         """Give the lead to ``agent`` (None: unassigned). Managers and admins only."""
         if not self.actor.sees_all_leads:
             raise PermissionDenied("Only managers can reassign leads.")
-        lead = self._lock(lead_id)
-        if agent != lead.assigned_to:
-            tracked = audit.LeadChanges(lead)
-            lead.assigned_to = self._check_assignee(agent)
-            self._bump(lead)
-            tracked.record(self.audit_context)
-            _schedule_after_save(lead, reason="assigned")
-        return self._reload(lead)
+        with self._write(lead_id) as write:
+            if agent != write.lead.assigned_to:
+                write.lead.assigned_to = self._check_assignee(agent)
+        return self._reload(write.lead)
 
-    @transaction.atomic
     def archive_lead(self, lead_id: str, *, expected_version: int | None = None) -> None:
         """Soft-delete: the lead disappears from the API, the pages and the
         duplicate checks, and stays restorable in the admin. Managers and admins only."""
         if not self.actor.sees_all_leads:
             raise PermissionDenied("Only managers can archive leads.")
-        lead = self._lock(lead_id)
-        if expected_version is not None and expected_version != lead.version:
-            raise PreconditionFailed(f"The lead is at version {lead.version}, not {expected_version}.")
-        now = timezone.now()
-        Lead.objects.filter(pk=lead.pk).update(archived_at=now, archived_by=self.actor)
-        audit.record(lead, [("archived_at", None, audit.json_value(now))], self.audit_context)
+        with self._write(lead_id, expected_version=expected_version) as write:
+            now = timezone.now()
+            write.lead.archived_at, write.lead.archived_by = now, self.actor
+            write.add_event(LeadEventKind.ARCHIVED, audit_entry=("archived_at", None, audit.json_value(now)))
 
-    @transaction.atomic
     def restore_lead(self, lead_id: str) -> Lead:
         """Bring an archived lead back. Managers and admins only."""
         if not self.actor.sees_all_leads:
             raise PermissionDenied("Only managers can restore leads.")
         archived = selectors.visible_leads(self.actor, include_archived=True).filter(archived_at__isnull=False)
-        lead = self._lock(lead_id, leads=archived)
-        Lead.objects.filter(pk=lead.pk).update(archived_at=None, archived_by=None)
-        audit.record(lead, [("archived_at", audit.json_value(lead.archived_at), None)], self.audit_context)
-        return self._reload(lead)
+        with self._write(lead_id, leads=archived) as write:
+            archived_at = write.lead.archived_at
+            write.lead.archived_at, write.lead.archived_by = None, None
+            write.add_event(LeadEventKind.RESTORED, audit_entry=("archived_at", audit.json_value(archived_at), None))
+        return self._reload(write.lead)
 
     # --- helpers -----------------------------------------------------------
 
@@ -463,20 +372,9 @@ class LeadManagementService:
         duplicates.lock_contact_keys(emails=[email], phones=[phone])
         return duplicates.find_duplicate(actor=self.actor, email=email, phone=phone)
 
-    def _lock(self, lead_id: str, *, leads: QuerySet[Lead] | None = None) -> Lead:
-        """The visible lead (or one of ``leads``), row-locked until the transaction
-        ends (serialises writers)."""
-        if not selectors.is_lead_id(lead_id):
-            raise NotFound("Lead not found.")
-        try:
-            return (
-                (selectors.visible_leads(self.actor) if leads is None else leads)
-                .select_for_update(of=("self",))
-                .select_related("contact", "preferences", "timeline")
-                .get(public_id=lead_id)
-            )
-        except Lead.DoesNotExist:
-            raise NotFound("Lead not found.") from None
+    def _write(self, lead_id: str, *, leads: QuerySet[Lead] | None = None, expected_version: int | None = None):
+        """``writes.lead_write`` as the actor, on the leads they see (or ``leads``)."""
+        return writes.lead_write(lead_id, context=self.audit_context, leads=leads, expected_version=expected_version)
 
     def _check_assignee(self, assignee: User | None) -> User | None:
         if assignee is not None and not assignee.is_active:
@@ -484,22 +382,6 @@ class LeadManagementService:
         if assignee != self.actor and not self.actor.sees_all_leads:
             raise PermissionDenied("Agents can only assign leads to themselves.")
         return assignee
-
-    def _record_status(self, lead: Lead, status: str) -> None:
-        StatusChange.objects.create(
-            lead=lead, from_status=lead.status, to_status=status, changed_by=self.actor, changed_at=timezone.now()
-        )
-        lead.status = status
-
-    @staticmethod
-    def _bump(lead: Lead) -> None:
-        """Save the lead as its next version. Callers hold the row lock (``_lock``;
-        on SQLite the IMMEDIATE transaction), so the increment cannot race."""
-        from integrations.pipeline import mark_pending
-
-        lead.version += 1
-        mark_pending(lead)
-        lead.save()
 
     @staticmethod
     def _reload(lead: Lead) -> Lead:
@@ -537,20 +419,30 @@ def _pick(data: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
 
 def _merge(
     instance, values: dict[str, Any] | None, fields: tuple[str, ...], given: bool, *, reset: bool = True
-) -> set[str]:
+) -> None:
     """Apply the given keys to ``instance``; None for the whole part resets it to defaults."""
     if not given:
-        return set()
+        return
     if values is None:
         if not reset:
-            return set()
+            return
         values = {field: instance._meta.get_field(field).get_default() for field in fields}
-    changed = set()
     for field, value in values.items():
-        if field in fields and getattr(instance, field) != value:
+        if field in fields:
             setattr(instance, field, value)
-            changed.add(field)
-    return changed
+
+
+def _stamp_contact_times(lead: Lead, *, direction: str, occurred_at) -> None:
+    """An interaction that reached the lead is its last contact if it is the latest; an
+    outbound one its first contact if it is the earliest."""
+    if direction != InteractionDirection.INTERNAL and (
+        lead.last_contacted_at is None or occurred_at > lead.last_contacted_at
+    ):
+        lead.last_contacted_at = occurred_at
+    if direction == InteractionDirection.OUTBOUND and (
+        lead.first_contacted_at is None or occurred_at < lead.first_contacted_at
+    ):
+        lead.first_contacted_at = occurred_at
 
 
 def _reachability_errors(contact: dict[str, Any]) -> dict[str, list[str]]:

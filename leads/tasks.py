@@ -2,12 +2,14 @@
 
 import logging
 import threading
+from functools import partial
 
 from celery import shared_task
-from django.db import connections
-from kombu.exceptions import OperationalError as BrokerError
+from django.db import connections, transaction
 
+from leadmgmt.broker import send_or_leave
 from leads import imports
+from leads.models import LeadImport, User
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +22,15 @@ def import_leads(import_id: int) -> None:
     imports.run_import(import_id=import_id)
 
 
+def start_import(*, actor: User, file_name: str, content: bytes) -> LeadImport:
+    """Check and store an uploaded CSV (``imports.import_create``) and queue its import
+    once that commits."""
+    with transaction.atomic():
+        job = imports.import_create(actor=actor, file_name=file_name, content=content)
+        transaction.on_commit(partial(enqueue_import, job.pk))
+    return job
+
+
 def enqueue_import(import_id: int) -> None:
     """Start an import job after its upload has committed.
 
@@ -28,12 +39,11 @@ def enqueue_import(import_id: int) -> None:
     request until the whole file is done, so it runs in a thread instead and the
     page can show its progress meanwhile.
     """
-    if not import_leads.app.conf.task_always_eager:  # the app's live setting, not the settings file
-        try:
-            import_leads.apply_async(args=[import_id], retry=False)
-            return
-        except (BrokerError, OSError) as exc:  # the upload is stored: run it here rather than fail the request
-            logger.warning("Broker unreachable, lead import %s runs in the web process: %s", import_id, exc)
+    # The upload is stored: if the broker refuses the task, run it here rather than fail the request.
+    if not import_leads.app.conf.task_always_eager and send_or_leave(  # the app's live setting
+        import_leads, import_id, left_for="a thread of the web process"
+    ):
+        return
     thread = threading.Thread(target=_run_in_thread, args=(import_id,), name=f"lead-import-{import_id}", daemon=True)
     thread.start()
 

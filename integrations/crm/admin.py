@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.text import Truncator
 
-from integrations.crm import services
+from integrations.crm import tasks
 from integrations.crm.models import CrmSyncRecord
 
 
@@ -72,5 +72,5 @@ class CrmSyncRecordAdmin(admin.ModelAdmin):
 
     @admin.action(description="Replay selected", permissions=["replay"])
     def replay_selected(self, request: HttpRequest, queryset: QuerySet[CrmSyncRecord]) -> None:
-        count = services.replay(list(queryset.values_list("pk", flat=True)))
+        count = tasks.replay(list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"Queued {count} record(s) for delivery again.", messages.SUCCESS)

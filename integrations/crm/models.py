@@ -3,6 +3,7 @@ the target should have and how delivering it went. Rules live in ``services``.""
 
 from django.db import models
 
+from integrations.outbox import OutboxRow
 from leads.models import Lead, TimestampedModel
 
 
@@ -18,22 +19,13 @@ class SyncStatus(models.TextChoices):
     DEAD = "dead", "Dead"  # rejected, or out of attempts; only a newer version or a replay revives it
 
 
-class CrmSyncRecord(TimestampedModel):
+class CrmSyncRecord(OutboxRow, TimestampedModel):
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="crm_sync_records")
     target = models.CharField(max_length=16, choices=SyncTarget.choices)
     status = models.CharField(max_length=8, choices=SyncStatus.choices, default=SyncStatus.PENDING)
     wanted_version = models.PositiveIntegerField(help_text="The lead version the target should have.")
     synced_version = models.PositiveIntegerField(default=0, help_text="The last version the target accepted.")
     idempotency_key = models.CharField(max_length=64, help_text="'<lead id>:<wanted version>', sent with each try.")
-    attempts = models.PositiveSmallIntegerField(default=0, help_text="Tries for the wanted version.")
-    last_error = models.TextField(blank=True)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    next_attempt_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the sweeper queues the record (again); empty when nothing is due."
-    )
-    claimed_until = models.DateTimeField(
-        null=True, blank=True, help_text="A delivery is in flight until then; a crashed one expires."
-    )
     external_id = models.CharField(max_length=64, blank=True, help_text="The record's id in the target, if any.")
 
     class Meta:

@@ -12,34 +12,28 @@ outside any transaction: no database lock is held while a CRM takes its time.
 """
 
 import logging
-from datetime import datetime, timedelta
-from enum import StrEnum
-from functools import partial
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerError
 
-from integrations import http_delivery
 from integrations.crm.models import CrmSyncRecord, SyncStatus
 from integrations.crm.selectors import due_records
 from integrations.crm.targets import enabled_targets, push, target_is_configured
-from integrations.http_delivery import DeliveryError, TransientDeliveryError, sweep_due
+from integrations.http_delivery import DeliveryError, TransientDeliveryError
+from integrations.outbox import Outbox, Outcome
 from leads.models import Lead
 from leads.selectors import with_lead_details
 
 logger = logging.getLogger(__name__)
 
-
-class DeliveryOutcome(StrEnum):
-    SYNCED = "synced"  # the target took the version
-    FAILED = "failed"  # a transient failure; tried again later
-    DEAD = "dead"  # rejected or out of attempts; nothing sent now either if it already was
-    UP_TO_DATE = "up_to_date"  # the target already has the wanted version: nothing sent
-    BUSY = "busy"  # another delivery of this record is in flight: nothing sent
-    NOT_CONFIGURED = "not_configured"  # the target is no longer configured: nothing sent
-    MISSING = "missing"  # no such record (its lead was deleted)
+OUTBOX = Outbox(
+    model=CrmSyncRecord,
+    label="CRM sync record",
+    settings_prefix="CRM_SYNC",
+    pending=SyncStatus.PENDING,
+    failed=SyncStatus.FAILED,
+    dead=SyncStatus.DEAD,
+)
 
 
 def idempotency_key(lead: Lead, version: int) -> str:
@@ -70,7 +64,7 @@ def enqueue_sync(lead: Lead) -> list[CrmSyncRecord]:
                 defaults={
                     "wanted_version": version,
                     "idempotency_key": idempotency_key(lead, version),
-                    "next_attempt_at": _requeue_time(now),
+                    "next_attempt_at": OUTBOX.requeue_time(now),
                 },
             )
             if created:
@@ -84,29 +78,34 @@ def enqueue_sync(lead: Lead) -> list[CrmSyncRecord]:
             if record.status in (SyncStatus.SYNCED, SyncStatus.DEAD):
                 record.status = SyncStatus.PENDING
                 record.attempts = 0
-                record.next_attempt_at = _requeue_time(now)
+                record.next_attempt_at = OUTBOX.requeue_time(now)
                 fields += ["status", "attempts", "next_attempt_at"]
                 to_deliver.append(record)
             record.save(update_fields=fields)
     return to_deliver
 
 
-def deliver(record_id: int) -> DeliveryOutcome:
+def deliver(record_id: int) -> Outcome:
     """Send the record's wanted version to its target, at most one attempt at a time.
 
-    Re-reads the record and the lead; sends nothing when the target already has
-    the version, the record is dead or another attempt is in flight. Records the
-    result: synced, failed with a backoff (transient), or dead (permanent, or
-    the last allowed attempt).
+    Sends nothing when the target already has the version, the record is dead,
+    another attempt is in flight or the target is no longer configured. Records the
+    result: synced, failed with a backoff (transient), or dead (permanent, or the last
+    allowed attempt). When a newer version arrived while this one was on its way, the
+    record is left pending for it (``waits_to_be_sent``).
     """
-    claimed = _claim(record_id)
-    if isinstance(claimed, DeliveryOutcome):
+    claimed = OUTBOX.claim(
+        record_id,
+        is_done=lambda record: record.synced_version >= record.wanted_version,
+        is_held=lambda record: not target_is_configured(record.target),
+    )
+    if isinstance(claimed, Outcome):
         return claimed
     record = claimed
     version = record.wanted_version
     lead = with_lead_details(Lead.objects.filter(pk=record.lead_id)).first()
     if lead is None:  # deleted since the claim, and the record with it
-        return DeliveryOutcome.MISSING
+        return Outcome.MISSING
     try:
         external_id = push(
             target=record.target,
@@ -116,172 +115,64 @@ def deliver(record_id: int) -> DeliveryOutcome:
             external_id=record.external_id,
         )
     except DeliveryError as error:
-        return _record_failure(record_id, version=version, error=error)
+        return _record_failure(record, version=version, error=error)
     except Exception as error:
         # A bug or a time limit: count it like a transient failure, so the record
         # is retried a bounded number of times instead of sitting claimed, then re-raise.
-        unexpected = TransientDeliveryError(f"Unexpected {type(error).__name__}: {error}")
-        _record_failure(record_id, version=version, error=unexpected)
+        _record_failure(
+            record, version=version, error=TransientDeliveryError(f"Unexpected {type(error).__name__}: {error}")
+        )
         raise
-    return _record_success(record_id, version=version, external_id=external_id)
+    return _record_success(record, version=version, external_id=external_id)
 
 
-def sweep_outbox(now: datetime | None = None, *, limit: int = 500) -> int:
-    """Queue a delivery for each due record (``selectors.due_records``); returns how many
-    were queued. Stops at the first broker failure: the rest stay due for the next sweep."""
-    now = now or timezone.now()
-
-    def take(record_id: int) -> bool:
-        return bool(
-            CrmSyncRecord.objects.filter(pk=record_id, next_attempt_at__lte=now).update(
-                next_attempt_at=_requeue_time(now), updated_at=now
-            )
-        )
-
-    due = due_records(now).values_list("pk", flat=True)[:limit]
-    return sweep_due(due, take=take, dispatch=dispatch_delivery)
+def due(now=None):
+    """The records whose next attempt is due (for ``Outbox.sweep``)."""
+    return due_records(now or timezone.now())
 
 
-def replay(record_ids: list[int]) -> int:
-    """Send the records' wanted versions again, whatever their state; returns how many.
-
-    Attempts start again from zero. A synced record is sent again too (the
-    receiver may have lost it); it keeps its idempotency key, so a receiver that
-    has the version can drop the repeat.
+@transaction.atomic
+def replay(record_ids: list[int]) -> list[int]:
+    """Send the records' wanted versions again, whatever their state; returns the ids to
+    queue once this commits. Attempts start again from zero and an attempt in flight no
+    longer counts. A synced record is sent again too (the receiver may have lost it);
+    it keeps its idempotency key, so a receiver that has the version can drop the repeat.
     """
-    now = timezone.now()
-    with transaction.atomic():
-        records = list(CrmSyncRecord.objects.select_for_update().filter(pk__in=record_ids))
-        for record in records:
-            record.status = SyncStatus.PENDING
-            record.attempts = 0
-            record.next_attempt_at = _requeue_time(now)
-            record.synced_version = min(record.synced_version, record.wanted_version - 1)
-            record.updated_at = now
-        CrmSyncRecord.objects.bulk_update(
-            records, ["status", "attempts", "next_attempt_at", "synced_version", "updated_at"]
-        )
-        _queue_deliveries([record.pk for record in records])
-    return len(records)
-
-
-def backoff_delay(attempts: int, *, retry_after: int | None = None) -> timedelta:
-    """How long to wait after the ``attempts``-th failed try (``http_delivery.backoff_delay``
-    with the CRM_SYNC_BACKOFF_* settings)."""
-    return http_delivery.backoff_delay(
-        attempts,
-        base_seconds=settings.CRM_SYNC_BACKOFF_SECONDS,
-        max_seconds=settings.CRM_SYNC_BACKOFF_MAX_SECONDS,
-        retry_after=retry_after,
-    )
-
-
-def _claim(record_id: int) -> CrmSyncRecord | DeliveryOutcome:
-    now = timezone.now()
-    with transaction.atomic():
-        record = CrmSyncRecord.objects.select_for_update(skip_locked=True).filter(pk=record_id).first()
-        if record is None:
-            exists = CrmSyncRecord.objects.filter(pk=record_id).exists()
-            return DeliveryOutcome.BUSY if exists else DeliveryOutcome.MISSING
+    records = CrmSyncRecord.objects.select_for_update().filter(pk__in=record_ids)
+    for record in records:
         if record.synced_version >= record.wanted_version:
-            return DeliveryOutcome.UP_TO_DATE
-        if record.status == SyncStatus.DEAD:
-            return DeliveryOutcome.DEAD
-        if record.claimed_until and record.claimed_until > now:
-            return DeliveryOutcome.BUSY
-        if not target_is_configured(record.target):
-            return DeliveryOutcome.NOT_CONFIGURED
-        if record.attempts >= settings.CRM_SYNC_MAX_ATTEMPTS:
-            # Only attempts that never reported back (a killed worker) get here.
-            record.status = SyncStatus.DEAD
-            record.next_attempt_at = record.claimed_until = None
-            record.last_error = (
-                f"Gave up after {record.attempts} attempts; the last did not finish. {record.last_error}"
-            )
-            record.save()
-            return DeliveryOutcome.DEAD
-        record.attempts += 1
-        record.last_attempt_at = now
-        record.claimed_until = record.next_attempt_at = _requeue_time(now)
-        record.save(update_fields=["attempts", "last_attempt_at", "claimed_until", "next_attempt_at", "updated_at"])
-    return record
+            CrmSyncRecord.objects.filter(pk=record.pk).update(synced_version=record.wanted_version - 1)
+    return OUTBOX.rearm(CrmSyncRecord.objects.filter(pk__in=record_ids))
 
 
-def _record_success(record_id: int, *, version: int, external_id: str) -> DeliveryOutcome:
+def waits_to_be_sent(record_id: int) -> bool:
+    """Whether the record is pending and not in flight: a newer version to send now."""
+    return CrmSyncRecord.objects.filter(pk=record_id, status=SyncStatus.PENDING, claimed_until__isnull=True).exists()
+
+
+def _record_success(record: CrmSyncRecord, *, version: int, external_id: str) -> Outcome:
     now = timezone.now()
-    with transaction.atomic():
-        record = CrmSyncRecord.objects.select_for_update().filter(pk=record_id).first()
-        if record is None:
-            return DeliveryOutcome.MISSING
-        record.claimed_until = None
-        record.synced_version = max(record.synced_version, version)
-        record.external_id = external_id or record.external_id
-        record.last_error = ""
-        if record.synced_version >= record.wanted_version:
-            record.status = SyncStatus.SYNCED
-            record.next_attempt_at = None
-        else:  # a newer version arrived while this one was on its way
-            record.status = SyncStatus.PENDING
-            record.attempts = 0
-            record.next_attempt_at = _requeue_time(now)
-            _queue_deliveries([record.pk])
-        record.save()
+    with OUTBOX.settle(record) as current:
+        if current is not None:
+            current.synced_version = max(current.synced_version, version)
+            current.external_id = external_id or current.external_id
+            current.last_error = ""
+            if current.synced_version >= current.wanted_version:
+                current.status, current.next_attempt_at = SyncStatus.SYNCED, None
+            else:  # a newer version arrived while this one was on its way
+                current.status, current.attempts = SyncStatus.PENDING, 0
+                current.next_attempt_at = OUTBOX.requeue_time(now)
     logger.info("CRM sync %s of lead %s v%s: synced", record.target, record.lead_id, version)
-    return DeliveryOutcome.SYNCED
+    return Outcome.SENT
 
 
-def _record_failure(record_id: int, *, version: int, error: DeliveryError) -> DeliveryOutcome:
-    now = timezone.now()
-    with transaction.atomic():
-        record = CrmSyncRecord.objects.select_for_update().filter(pk=record_id).first()
-        if record is None:
-            return DeliveryOutcome.MISSING
-        record.claimed_until = None
-        record.last_error = str(error)
-        newer_version_waiting = record.wanted_version > version
-        if record.attempts >= settings.CRM_SYNC_MAX_ATTEMPTS or (not error.transient and not newer_version_waiting):
-            record.status = SyncStatus.DEAD
-            record.next_attempt_at = None
-        elif not error.transient:  # rejected, but the newer version may be accepted
-            record.status = SyncStatus.PENDING
-            record.next_attempt_at = _requeue_time(now)
-            _queue_deliveries([record.pk])
-        else:
-            record.status = SyncStatus.FAILED
-            record.next_attempt_at = now + backoff_delay(record.attempts, retry_after=error.retry_after)
-        record.save()
-    logger.warning(
-        "CRM sync %s of lead %s v%s: %s after %s attempt(s): %s",
-        record.target,
-        record.lead_id,
-        version,
-        record.status,
-        record.attempts,
-        record.last_error[:200],
-    )
-    return DeliveryOutcome.DEAD if record.status == SyncStatus.DEAD else DeliveryOutcome.FAILED
-
-
-def _requeue_time(now: datetime) -> datetime:
-    return now + timedelta(seconds=settings.CRM_SYNC_REQUEUE_AFTER_SECONDS)
-
-
-def dispatch_delivery(record_id: int) -> bool:
-    """Send ``deliver_crm_sync(record_id)`` to the workers (run it in-process without a
-    broker). False when the broker is unreachable: the record is then due at once,
-    for the next sweep."""
-    from integrations.crm.tasks import deliver_crm_sync
-
-    try:
-        deliver_crm_sync.apply_async(args=[record_id], retry=False)
-    except (BrokerError, OSError) as error:
-        logger.warning("Broker unreachable, CRM sync record %s left for the sweeper: %s", record_id, error)
-        CrmSyncRecord.objects.filter(pk=record_id).update(next_attempt_at=timezone.now())
-        return False
-    return True
-
-
-def _queue_deliveries(record_ids: list[int]) -> None:
-    """Dispatch a delivery per record once the transaction commits."""
-    for record_id in record_ids:
-        transaction.on_commit(partial(dispatch_delivery, record_id))
+def _record_failure(record: CrmSyncRecord, *, version: int, error: DeliveryError) -> Outcome:
+    """A rejected version is dead unless a newer one is waiting (it may be accepted)."""
+    newer_waiting = CrmSyncRecord.objects.filter(pk=record.pk, wanted_version__gt=version).exists()
+    if error.transient or not newer_waiting or record.attempts >= OUTBOX.setting("MAX_ATTEMPTS"):
+        return OUTBOX.record_failure(record, error)
+    with OUTBOX.settle(record) as current:
+        if current is not None:
+            current.status, current.last_error = SyncStatus.PENDING, str(error)
+            current.next_attempt_at = OUTBOX.requeue_time(timezone.now())
+    return Outcome.FAILED

@@ -14,7 +14,7 @@ from integrations.scoring.calculator import ScoreResult, score_lead
 from integrations.scoring.config import scoring_config
 from integrations.scoring.models import ScoreRecord
 from integrations.scoring.selectors import leads_needing_rescore
-from leads import audit
+from leads import bookkeeping
 from leads.models import Lead
 from leads.selectors import with_lead_details
 
@@ -32,20 +32,15 @@ logger = logging.getLogger(__name__)
 
 
 def lead_score_save(*, lead: Lead, version: int, result: ScoreResult, now: datetime | None = None) -> bool:
-    """Write ``result`` to the lead if it is still at ``version`` (compare-and-set).
-
-    Returns False, writing nothing, when a newer save has moved the lead on: that
-    save's own scoring run will write the fresher score. ``Lead.version`` is not bumped.
+    """Write ``result`` to the lead if it is still at ``version`` (compare-and-set,
+    ``leads.bookkeeping.write_rescores``: a moved score is in the history and sent as
+    ``lead.scored``). Returns False, writing nothing, when a newer save has moved the lead
+    on: that save's own scoring run will write the fresher score. ``Lead.version`` is not bumped.
     """
-    now = now or timezone.now()
     with transaction.atomic():
-        written = Lead.objects.filter(pk=lead.pk, version=version).update(
-            score=result.score, score_breakdown=list(result.factors)
-        )
-        if not written:
+        if not bookkeeping.write_rescores([(lead.pk, version, result.score, list(result.factors))]):
             return False
         record_scoring(lead_pk=lead.pk, version=version, result=result, now=now)
-        audit.record_score(lead_pk=lead.pk, old=lead.score, new=result.score)
     return True
 
 
@@ -105,11 +100,15 @@ def rescore_stale_leads(now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     batch_size = int(scoring_config()["RESCORE_BATCH_SIZE"])
-    leads = with_lead_details(leads_needing_rescore(now=now))[:batch_size]
-    written = 0
-    for lead in leads:
-        result = score_lead(lead, market_analysis=(lead.metadata or {}).get("market_analysis"), now=now)
-        if lead_score_save(lead=lead, version=lead.version, result=result, now=now):
-            written += 1
-    logger.info("Rescored %d stale lead(s).", written)
-    return written
+    leads = list(with_lead_details(leads_needing_rescore(now=now))[:batch_size])
+    results = {
+        lead.pk: (lead, score_lead(lead, market_analysis=(lead.metadata or {}).get("market_analysis"), now=now))
+        for lead in leads
+    }
+    with transaction.atomic():
+        written = bookkeeping.write_rescores(
+            (lead.pk, lead.version, result.score, list(result.factors)) for lead, result in results.values()
+        )
+        record_scorings([(pk, results[pk][0].version, results[pk][1]) for pk in written], now=now)
+    logger.info("Rescored %d stale lead(s).", len(written))
+    return len(written)

@@ -254,7 +254,7 @@ def test_redis_down_at_save_then_work_runs_once_redis_is_back(stack):
     time.sleep(1)
     assert wait_for_processing(down, stack.token, lead_id, timeout=0)["processing"]["status"] == "pending"
     # when the periodic sweep runs against the live broker
-    stack.manage("run_periodic", "--once", PIPELINE_UNSENT_GRACE_SECONDS="0")
+    stack.manage("run_periodic", "--once", PIPELINE_UNSENT_GRACE_SECONDS="0", LEAD_EVENTS_RELAY_GRACE_SECONDS="0")
     # then the worker does the work exactly once
     lead = wait_for_processing(down, stack.token, lead_id)
     assert lead["processing"]["status"] == "done"

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.text import Truncator
 
-from integrations.webhooks import services
+from integrations.webhooks import services, tasks
 from integrations.webhooks.models import WebhookDelivery, WebhookSubscription
 
 
@@ -103,7 +103,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     @admin.action(description="Replay selected", permissions=["replay"])
     def replay_selected(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         selected = list(queryset.values_list("pk", flat=True))
-        count = services.replay_deliveries(selected)
+        count = tasks.replay_deliveries(selected)
         message = f"Queued {count} delivery(ies) again."
         if count < len(selected):
             message += f" {len(selected) - count} skipped: their webhook is paused."

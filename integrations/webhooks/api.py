@@ -7,7 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
-from integrations.webhooks import selectors, services
+from integrations.webhooks import selectors, services, tasks
 from integrations.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
 from integrations.webhooks.schema import (
     DELIVERY_ID,
@@ -196,7 +196,7 @@ class WebhookDeliveryReplayView(WebhooksAPIView):
     )
     def post(self, request, subscription_id: str, delivery_id: str):
         delivery = selectors.delivery_get(subscription=self.subscription(subscription_id), delivery_id=delivery_id)
-        delivery = services.delivery_replay(delivery=delivery)
+        delivery = tasks.delivery_replay(delivery=delivery)
         return self.respond(status.HTTP_202_ACCEPTED, delivery=delivery_data(delivery))
 
 

@@ -5,3 +5,10 @@ class WebhooksConfig(AppConfig):
     name = "integrations.webhooks"
     label = "webhooks"
     verbose_name = "Outbound webhooks"
+
+    def ready(self) -> None:
+        from integrations.webhooks import tasks
+        from leads.events import services as lead_events
+
+        # Subscribers receive every lead event their owner may see.
+        lead_events.subscribe("webhooks", tasks.on_lead_events)

@@ -6,16 +6,14 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
+from integrations.outbox import OutboxRow
+from leads.events.models import LeadEventKind
 from leads.models import TimestampedModel
 
-
-class WebhookEvent(models.TextChoices):
-    LEAD_CREATED = "lead.created", "Lead created"
-    LEAD_UPDATED = "lead.updated", "Lead updated"
-    LEAD_STATUS_CHANGED = "lead.status_changed", "Lead status changed"
-    LEAD_SCORED = "lead.scored", "Lead scored"
-    INTERACTION_ADDED = "interaction.added", "Interaction added"
+# The events a subscription can choose: every lead event (``leads.events``).
+WebhookEvent = LeadEventKind
 
 
 class DeliveryStatus(models.TextChoices):
@@ -51,38 +49,44 @@ class WebhookSubscription(TimestampedModel):
         return self.name
 
 
-class WebhookDelivery(models.Model):
+class WebhookDelivery(OutboxRow):
     subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
     event = models.CharField(max_length=32, choices=WebhookEvent.choices)
     event_id = models.UUIDField(
-        default=uuid.uuid4, unique=True, editable=False, help_text="Sent as the payload's id and Idempotency-Key."
+        default=uuid.uuid4,
+        db_index=True,
+        editable=False,
+        help_text="The lead event's id: the payload's id and Idempotency-Key, the same at every subscription.",
     )
     lead_public_id = models.CharField("lead", max_length=40, db_index=True)
     payload = models.JSONField(help_text="The body, as it was when the event happened; retries and replays resend it.")
+    sequence = models.BigIntegerField(
+        default=0, help_text="The lead event's number: a lead's deliveries to a subscription go in this order."
+    )
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0, help_text="Tries since it was created or last replayed.")
-    last_error = models.TextField(blank=True)
     response_status = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="The HTTP status of the last answer."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    next_attempt_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the sweeper queues it (again); empty when nothing is due."
-    )
-    claimed_until = models.DateTimeField(
-        null=True, blank=True, help_text="A try is in flight until then; a crashed one expires."
-    )
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "webhook deliveries"
         ordering = ["-created_at", "-id"]
         permissions = [("replay_webhookdelivery", "Can replay webhook deliveries")]
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "event_id"], name="webhook_delivery_event_once"),
+        ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due"),
             models.Index(fields=["subscription", "-created_at"], name="webhook_delivery_log"),
+            # A lead's earlier deliveries still on their way (``services.deliver`` sends in order).
+            models.Index(
+                fields=["subscription", "lead_public_id", "sequence"],
+                condition=Q(status__in=["pending", "failed"]),
+                name="webhook_delivery_lead_queue",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,30 +1,25 @@
-"""Webhook writes: subscriptions, emitting lead events, and the delivery life cycle.
+"""Webhook writes: subscriptions, turning lead events into deliveries, and the
+delivery life cycle.
 
-``emit_lead_event`` writes one delivery row per subscription that wants the event
-(the row is the outbox) and queues each after commit; ``deliver`` sends one,
-``sweep_deliveries`` queues again what is due (retries, lost tasks) and
-``replay_deliveries`` sends deliveries again on request. Delivery is at least
-once; the payload's ``id`` (also the ``Idempotency-Key``) lets a receiver drop
-repeats.
+Webhooks subscribe to lead events (``leads.events``): ``fan_out`` writes one delivery
+per event and subscription that wants it and whose owner may see the lead, in the
+relay's transaction (the delivery row is the outbox, ``integrations.outbox``). The
+payload is the event as it happened (its id, name, time, the lead's version then and
+what changed) and the lead as the API shows it when the delivery is made.
 
-An attempt claims its row (``claimed_until``) in a short transaction and sends
-outside any transaction; its result is written only if the claim still stands,
-so a replay made while it was in flight wins.
+Delivery is at least once, in order per lead per subscription: a delivery waits
+while an earlier one of the same lead to the same subscription is on its way. The
+payload's ``id`` (also the ``Idempotency-Key``) is the event's own id, the same on
+every retry and replay, so a receiver can drop repeats.
 """
 
 import logging
-import uuid
-from datetime import datetime, timedelta
-from enum import StrEnum
-from functools import partial
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerError
 
-from integrations import http_delivery
-from integrations.http_delivery import DeliveryError, TransientDeliveryError, sweep_due
+from integrations.http_delivery import DeliveryError, TransientDeliveryError
+from integrations.outbox import Outbox, Outcome
 from integrations.webhooks.client import post_webhook
 from integrations.webhooks.models import (
     DeliveryStatus,
@@ -37,33 +32,22 @@ from integrations.webhooks.selectors import due_deliveries
 from integrations.webhooks.url_safety import check_target_url
 from leads.api.representations import interaction_data, iso, lead_data
 from leads.errors import Conflict, ValidationFailed
-from leads.models import Lead, StatusChange, User
+from leads.events.models import LeadEvent
+from leads.models import Interaction, Lead, User
 from leads.selectors import visible_leads, with_lead_details
 
 logger = logging.getLogger(__name__)
 
+OUTBOX = Outbox(
+    model=WebhookDelivery,
+    label="webhook delivery",
+    settings_prefix="WEBHOOKS",
+    pending=DeliveryStatus.PENDING,
+    failed=DeliveryStatus.FAILED,
+    dead=DeliveryStatus.DEAD,
+    related=("subscription",),
+)
 MIN_SECRET_LENGTH = 16
-
-# The pipeline's job reasons (``leads.services`` and the workflows) and the events each one means.
-PIPELINE_REASON_EVENTS: dict[str, tuple[WebhookEvent, ...]] = {
-    "created": (WebhookEvent.LEAD_CREATED,),
-    "updated": (WebhookEvent.LEAD_UPDATED,),
-    "assigned": (WebhookEvent.LEAD_UPDATED,),
-    "opted_out": (WebhookEvent.LEAD_UPDATED,),
-    "status_changed": (WebhookEvent.LEAD_STATUS_CHANGED, WebhookEvent.LEAD_UPDATED),
-    "interaction": (WebhookEvent.INTERACTION_ADDED, WebhookEvent.LEAD_UPDATED),
-}
-
-
-class DeliveryOutcome(StrEnum):
-    DELIVERED = "delivered"  # the receiver answered 2xx
-    FAILED = "failed"  # a transient failure; tried again later
-    DEAD = "dead"  # rejected, refused or out of attempts; nothing sent now either if it already was
-    ALREADY_DELIVERED = "already_delivered"  # nothing sent
-    BUSY = "busy"  # another attempt is in flight: nothing sent
-    PAUSED = "paused"  # the subscription is paused: nothing sent, the row waits
-    MISSING = "missing"  # no such delivery (its subscription was deleted)
-
 
 # --- subscriptions -----------------------------------------------------------
 
@@ -139,145 +123,106 @@ def _clean_secret(secret: str) -> str:
     return secret
 
 
-# --- emitting events ---------------------------------------------------------
+# --- lead events -> deliveries --------------------------------------------------------
 
 
-def emit_lead_event(*, event: str, lead: Lead, version: int | None = None, extra: dict | None = None) -> int:
-    """Queue ``event`` for ``lead`` to every active subscription that wants it and whose
-    owner may see the lead; returns how many deliveries were made.
-
-    The payload is ``{"id", "event", "created_at", "version", "lead", **extra}`` with the
-    lead as the API shows it now; ``version`` defaults to the lead's. Each delivery is
-    queued once the current transaction commits (at once outside one).
-    """
-    if event not in WebhookEvent.values:
-        raise ValueError(f"Unknown webhook event {event!r}")
-    return _emit(lead.pk, [(event, extra or {})], version=version)
-
-
-def emit_for_pipeline_job(*, lead_pk: int, version: int, reason: str) -> int:
-    """Emit the events a finished pipeline job stands for (``PIPELINE_REASON_EVENTS``;
-    an unknown reason is a plain ``lead.updated``); returns how many deliveries were made."""
-    events = PIPELINE_REASON_EVENTS.get(reason, (WebhookEvent.LEAD_UPDATED,))
-    return _emit(lead_pk, [(event, None) for event in events], version=version)
-
-
-def emit_for_pipeline_jobs(finished: list[tuple[int, int, str]]) -> int:
-    """For a batch of finished jobs ``[(lead_pk, version, reason), ...]``: the events of
-    ``emit_for_pipeline_job`` and ``lead.scored`` for each, the subscriptions read once
-    for the batch (nothing more when there are none). Returns how many deliveries were made."""
-    subscriptions = _active_subscriptions()
+def fan_out(events: list[LeadEvent]) -> list[int]:
+    """One delivery per event and active subscription that wants it and whose owner may
+    see the lead (called in the relay's transaction); returns the deliveries' ids, to
+    queue once it commits. Reads nothing more when no subscription wants the events."""
+    subscriptions = [
+        subscription
+        for subscription in WebhookSubscription.objects.filter(active=True).select_related("owner")
+        if {event.kind for event in events}.intersection(subscription.events)
+    ]
     if not subscriptions:
-        return 0
-    made = 0
-    for lead_pk, version, reason in finished:
-        events = PIPELINE_REASON_EVENTS.get(reason, (WebhookEvent.LEAD_UPDATED,))
-        made += _emit(
-            lead_pk,
-            [*((event, None) for event in events), (WebhookEvent.LEAD_SCORED, {})],
-            version=version,
-            subscriptions=subscriptions,
-        )
-    return made
-
-
-def emit_lead_scored(lead_pk: int, version: int) -> int:
-    """Emit ``lead.scored`` for the lead's newly written score; returns how many deliveries were made."""
-    return _emit(lead_pk, [(WebhookEvent.LEAD_SCORED, {})], version=version)
-
-
-def _active_subscriptions() -> list[WebhookSubscription]:
-    return list(WebhookSubscription.objects.filter(active=True).select_related("owner"))
-
-
-def _emit(
-    lead_pk: int,
-    events: list[tuple[str, dict | None]],
-    *,
-    version: int | None,
-    subscriptions: list[WebhookSubscription] | None = None,
-) -> int:
-    """One delivery per (event, interested subscription). An ``extra`` of None means
-    "the event's usual details", read only when someone subscribed to the event.
-    ``subscriptions``: the active ones, when the caller has read them already."""
-    wanted = {event for event, _ in events}
-    if subscriptions is None:
-        subscriptions = _active_subscriptions()
-    subscriptions = [subscription for subscription in subscriptions if wanted.intersection(subscription.events)]
-    if not subscriptions:
-        return 0
-    lead = with_lead_details(Lead.objects.filter(pk=lead_pk)).first()
-    if lead is None:
-        return 0
-    subscriptions = _seeing_lead(subscriptions, lead)
+        return []
+    leads = {lead.pk: lead for lead in with_lead_details(Lead.objects.filter(pk__in={e.lead_id for e in events}))}
+    seeing = _owners_seeing(subscriptions, set(leads))
+    interactions = _interactions_of(events)
     now = timezone.now()
-    lead_json = lead_data(lead)
     deliveries = []
-    for event, extra in events:
-        receivers = [subscription for subscription in subscriptions if event in subscription.events]
+    for event in events:
+        lead = leads.get(event.lead_id)
+        receivers = [
+            subscription
+            for subscription in subscriptions
+            if event.kind in subscription.events and lead is not None and lead.pk in seeing[subscription.owner_id]
+        ]
         if not receivers:
             continue
-        details = _event_details(event, lead) if extra is None else extra
-        for subscription in receivers:
-            event_id = uuid.uuid4()
-            payload = {
-                **details,
-                "id": str(event_id),
-                "event": event,
-                "created_at": iso(now),
-                "version": version or lead.version,
-                "lead": lead_json,
-            }
-            deliveries.append(
-                WebhookDelivery(
-                    subscription=subscription,
-                    event=event,
-                    event_id=event_id,
-                    lead_public_id=lead.public_id,
-                    payload=payload,
-                    next_attempt_at=_requeue_time(now),
-                )
+        payload = _payload(event, lead, interactions)
+        deliveries += [
+            WebhookDelivery(
+                subscription=subscription,
+                event=event.kind,
+                event_id=event.event_id,
+                lead_public_id=lead.public_id,
+                sequence=event.pk,
+                payload=payload,
+                next_attempt_at=OUTBOX.requeue_time(now),
             )
-    with transaction.atomic():
-        WebhookDelivery.objects.bulk_create(deliveries)
-        _queue_deliveries([delivery.pk for delivery in deliveries])
-    return len(deliveries)
+            for subscription in receivers
+        ]
+    return [delivery.pk for delivery in WebhookDelivery.objects.bulk_create(deliveries)]
 
 
-def _seeing_lead(subscriptions: list[WebhookSubscription], lead: Lead) -> list[WebhookSubscription]:
-    """The subscriptions whose owner may see ``lead`` (one query per owner)."""
+def _owners_seeing(subscriptions: list[WebhookSubscription], lead_pks: set[int]) -> dict[int, set[int]]:
+    """For each subscription owner, which of the leads they may see (one query per owner)."""
     owners = {subscription.owner_id: subscription.owner for subscription in subscriptions}
-    seeing = {pk for pk, owner in owners.items() if visible_leads(owner).filter(pk=lead.pk).exists()}
-    return [subscription for subscription in subscriptions if subscription.owner_id in seeing]
+    return {
+        # Archived too: archiving is an event, and a lead archived before the relay ran
+        # still had its earlier events.
+        owner_pk: set(visible_leads(owner, include_archived=True).filter(pk__in=lead_pks).values_list("pk", flat=True))
+        for owner_pk, owner in owners.items()
+    }
 
 
-def _event_details(event: str, lead: Lead) -> dict:
-    if event == WebhookEvent.INTERACTION_ADDED:
-        interactions = list(lead.interactions.all())  # prefetched by with_lead_details
-        latest = max(interactions, key=lambda item: (item.created_at, item.pk), default=None)
-        return {"interaction": interaction_data(latest) if latest else None}
-    if event == WebhookEvent.LEAD_STATUS_CHANGED:
-        change = StatusChange.objects.filter(lead=lead).order_by("-changed_at", "-id").first()
-        if change is None:
-            return {"status_change": None}
-        return {
-            "status_change": {"from": change.from_status or None, "to": change.to_status, "at": iso(change.changed_at)}
+def _interactions_of(events: list[LeadEvent]) -> dict[int, Interaction]:
+    ids = [event.data.get("interaction_id") for event in events if event.kind == WebhookEvent.INTERACTION_ADDED]
+    return Interaction.objects.select_related("created_by").in_bulk([pk for pk in ids if pk])
+
+
+def _payload(event: LeadEvent, lead: Lead, interactions: dict[int, Interaction]) -> dict:
+    details = dict(event.data)
+    if event.kind == WebhookEvent.INTERACTION_ADDED:
+        interaction = interactions.get(details.pop("interaction_id", None))
+        details["interaction"] = interaction_data(interaction) if interaction else None
+    elif event.kind == WebhookEvent.STATUS_CHANGED:
+        details = {
+            "status_change": {
+                "from": details.get("from") or None,
+                "to": details.get("to"),
+                "at": iso(event.occurred_at),
+            }
         }
-    return {}
+    return {
+        **details,
+        "id": str(event.event_id),
+        "event": event.kind,
+        "created_at": iso(event.occurred_at),
+        "version": event.lead_version,
+        "lead": lead_data(lead),
+    }
 
 
 # --- delivering ----------------------------------------------------------------
 
 
-def deliver(delivery_id: int) -> DeliveryOutcome:
+def deliver(delivery_id: int) -> Outcome:
     """Make one attempt at sending the delivery to its subscription's URL.
 
-    Sends nothing when it was delivered, is dead, is in flight or its subscription
-    is paused. Records the result: delivered, failed with a backoff (transient) or
-    dead (permanent, refused, or the last allowed attempt).
+    Sends nothing when it was delivered, is dead, is in flight, its subscription is
+    paused, or an earlier delivery of the same lead to the same subscription is still
+    on its way (it is sent after that one). Records the result: delivered, failed with
+    a backoff (transient) or dead (permanent, refused, or the last allowed attempt).
     """
-    claimed = _claim(delivery_id)
-    if isinstance(claimed, DeliveryOutcome):
+    claimed = OUTBOX.claim(
+        delivery_id,
+        is_done=lambda delivery: delivery.status == DeliveryStatus.DELIVERED,
+        is_held=lambda delivery: not delivery.subscription.active or earlier_on_its_way(delivery),
+    )
+    if isinstance(claimed, Outcome):
         return claimed
     delivery = claimed
     subscription = delivery.subscription
@@ -287,174 +232,62 @@ def deliver(delivery_id: int) -> DeliveryOutcome:
             url=subscription.url, secret=subscription.secret, payload=delivery.payload, headers=headers
         )
     except DeliveryError as error:
-        return _record_failure(delivery, error)
+        return OUTBOX.record_failure(delivery, error, response_status=error.status_code)
     except Exception as error:
         # A bug or a time limit: count it as a transient failure, so the delivery is
         # retried a bounded number of times instead of sitting claimed, then re-raise.
-        _record_failure(delivery, TransientDeliveryError(f"Unexpected {type(error).__name__}: {error}"))
+        OUTBOX.record_failure(delivery, TransientDeliveryError(f"Unexpected {type(error).__name__}: {error}"))
         raise
-    return _record_success(delivery, status_code)
-
-
-def sweep_deliveries(now: datetime | None = None, *, limit: int = 500) -> int:
-    """Queue each due delivery (``selectors.due_deliveries``); returns how many were queued.
-    Stops at the first broker failure: the rest stay due for the next sweep."""
-    now = now or timezone.now()
-
-    def take(delivery_id: int) -> bool:
-        return bool(
-            WebhookDelivery.objects.filter(pk=delivery_id, next_attempt_at__lte=now).update(
-                next_attempt_at=_requeue_time(now), updated_at=now
-            )
-        )
-
-    due = due_deliveries(now).values_list("pk", flat=True)[:limit]
-    return sweep_due(due, take=take, dispatch=dispatch_delivery)
-
-
-def replay_deliveries(delivery_ids: list[int]) -> int:
-    """Send the deliveries again, whatever their state, with the same payload and event id
-    (so a receiver that has it can drop it); returns how many were queued. Attempts
-    start again from zero; an attempt in flight no longer counts. Deliveries of paused
-    subscriptions are left alone."""
     now = timezone.now()
-    with transaction.atomic():
-        replayed = list(
-            WebhookDelivery.objects.filter(pk__in=delivery_ids, subscription__active=True).values_list("pk", flat=True)
-        )
-        WebhookDelivery.objects.filter(pk__in=replayed).update(
-            status=DeliveryStatus.PENDING,
-            attempts=0,
-            claimed_until=None,
-            next_attempt_at=_requeue_time(now),
-            updated_at=now,
-        )
-        _queue_deliveries(replayed)
-    return len(replayed)
+    with OUTBOX.settle(delivery) as current:
+        if current is not None:
+            current.status, current.response_status, current.last_error = DeliveryStatus.DELIVERED, status_code, ""
+            current.delivered_at, current.next_attempt_at = now, None
+    logger.info("Webhook %s %s delivered (%s)", delivery.event, delivery.event_id, status_code)
+    return Outcome.SENT
 
 
-def delivery_replay(*, delivery: WebhookDelivery) -> WebhookDelivery:
-    """Replay one delivery (``replay_deliveries``); Conflict when its subscription is paused."""
+def earlier_on_its_way(delivery: WebhookDelivery) -> bool:
+    """Whether an earlier delivery of the same lead to the same subscription is still
+    pending or retrying (a dead one no longer holds the queue)."""
+    return WebhookDelivery.objects.filter(
+        subscription_id=delivery.subscription_id,
+        lead_public_id=delivery.lead_public_id,
+        sequence__lt=delivery.sequence,
+        status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED],
+    ).exists()
+
+
+def next_in_line(delivery_id: int) -> int | None:
+    """The lead's next delivery to the same subscription still waiting, once
+    ``delivery_id`` is settled; None when there is none or this one is still on its way."""
+    delivery = WebhookDelivery.objects.filter(pk=delivery_id).first()
+    if delivery is None or delivery.status in (DeliveryStatus.PENDING, DeliveryStatus.FAILED):
+        return None
+    following = WebhookDelivery.objects.filter(
+        subscription_id=delivery.subscription_id,
+        lead_public_id=delivery.lead_public_id,
+        sequence__gt=delivery.sequence,
+        status=DeliveryStatus.PENDING,
+    ).order_by("sequence", "pk")
+    return following.values_list("pk", flat=True).first()
+
+
+def due(now=None):
+    """The deliveries whose next attempt is due (for ``Outbox.sweep``)."""
+    return due_deliveries(now or timezone.now())
+
+
+@transaction.atomic
+def replay_deliveries(delivery_ids: list[int]) -> list[int]:
+    """Send the deliveries again, whatever their state, with the same payload and event id
+    (so a receiver that has it can drop it); returns the ids to queue once this commits.
+    Attempts start again from zero; an attempt in flight no longer counts. Deliveries of
+    paused subscriptions are left alone."""
+    return OUTBOX.rearm(WebhookDelivery.objects.filter(pk__in=delivery_ids, subscription__active=True))
+
+
+def check_replayable(delivery: WebhookDelivery) -> None:
+    """Conflict when the delivery's subscription is paused."""
     if not delivery.subscription.active:
         raise Conflict("The webhook is paused; resume it before replaying its deliveries.")
-    replay_deliveries([delivery.pk])
-    delivery.refresh_from_db()
-    return delivery
-
-
-def backoff_delay(attempts: int, *, retry_after: int | None = None) -> timedelta:
-    """How long to wait after the ``attempts``-th failed try (``http_delivery.backoff_delay``
-    with the WEBHOOKS_BACKOFF_* settings)."""
-    return http_delivery.backoff_delay(
-        attempts,
-        base_seconds=settings.WEBHOOKS_BACKOFF_SECONDS,
-        max_seconds=settings.WEBHOOKS_BACKOFF_MAX_SECONDS,
-        retry_after=retry_after,
-    )
-
-
-def dispatch_delivery(delivery_id: int) -> bool:
-    """Send ``deliver_webhook(delivery_id)`` to the workers (in-process without a broker).
-    False when the broker is unreachable: the delivery is then due at once, for the next sweep."""
-    from integrations.webhooks.tasks import deliver_webhook
-
-    try:
-        deliver_webhook.apply_async(args=[delivery_id], retry=False)
-    except (BrokerError, OSError) as error:
-        logger.warning("Broker unreachable, webhook delivery %s left for the sweeper: %s", delivery_id, error)
-        WebhookDelivery.objects.filter(pk=delivery_id).update(next_attempt_at=timezone.now())
-        return False
-    return True
-
-
-def _queue_deliveries(delivery_ids: list[int]) -> None:
-    """Dispatch a delivery per id once the transaction commits."""
-    for delivery_id in delivery_ids:
-        transaction.on_commit(partial(dispatch_delivery, delivery_id))
-
-
-def _claim(delivery_id: int) -> WebhookDelivery | DeliveryOutcome:
-    now = timezone.now()
-    with transaction.atomic():
-        delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("subscription")
-            .filter(pk=delivery_id)
-            .first()
-        )
-        if delivery is None:
-            exists = WebhookDelivery.objects.filter(pk=delivery_id).exists()
-            return DeliveryOutcome.BUSY if exists else DeliveryOutcome.MISSING
-        if delivery.status == DeliveryStatus.DELIVERED:
-            return DeliveryOutcome.ALREADY_DELIVERED
-        if delivery.status == DeliveryStatus.DEAD:
-            return DeliveryOutcome.DEAD
-        if delivery.claimed_until and delivery.claimed_until > now:
-            return DeliveryOutcome.BUSY
-        if not delivery.subscription.active:
-            return DeliveryOutcome.PAUSED
-        if delivery.attempts >= settings.WEBHOOKS_MAX_ATTEMPTS:
-            # Only attempts that never reported back (a killed worker) get here.
-            delivery.status = DeliveryStatus.DEAD
-            delivery.next_attempt_at = delivery.claimed_until = None
-            delivery.last_error = (
-                f"Gave up after {delivery.attempts} attempts; the last did not finish. {delivery.last_error}"
-            )
-            delivery.save(update_fields=["status", "next_attempt_at", "claimed_until", "last_error", "updated_at"])
-            return DeliveryOutcome.DEAD
-        delivery.attempts += 1
-        delivery.last_attempt_at = now
-        delivery.claimed_until = delivery.next_attempt_at = _requeue_time(now)
-        delivery.save(update_fields=["attempts", "last_attempt_at", "claimed_until", "next_attempt_at", "updated_at"])
-    return delivery
-
-
-def _record_success(delivery: WebhookDelivery, status_code: int) -> DeliveryOutcome:
-    now = timezone.now()
-    written = _still_claimed(delivery).update(
-        status=DeliveryStatus.DELIVERED,
-        response_status=status_code,
-        last_error="",
-        delivered_at=now,
-        next_attempt_at=None,
-        claimed_until=None,
-        updated_at=now,
-    )
-    logger.info("Webhook %s %s delivered (%s)%s", delivery.event, delivery.event_id, status_code, _lost(written))
-    return DeliveryOutcome.DELIVERED
-
-
-def _record_failure(delivery: WebhookDelivery, error: DeliveryError) -> DeliveryOutcome:
-    now = timezone.now()
-    dead = not error.transient or delivery.attempts >= settings.WEBHOOKS_MAX_ATTEMPTS
-    written = _still_claimed(delivery).update(
-        status=DeliveryStatus.DEAD if dead else DeliveryStatus.FAILED,
-        response_status=error.status_code,
-        last_error=str(error),
-        next_attempt_at=None if dead else now + backoff_delay(delivery.attempts, retry_after=error.retry_after),
-        claimed_until=None,
-        updated_at=now,
-    )
-    logger.warning(
-        "Webhook %s %s %s after %s attempt(s)%s: %s",
-        delivery.event,
-        delivery.event_id,
-        "dead" if dead else "failed",
-        delivery.attempts,
-        _lost(written),
-        str(error)[:200],
-    )
-    return DeliveryOutcome.DEAD if dead else DeliveryOutcome.FAILED
-
-
-def _still_claimed(delivery: WebhookDelivery):
-    """The delivery's row if this attempt's claim still stands (a replay clears it)."""
-    return WebhookDelivery.objects.filter(pk=delivery.pk, claimed_until=delivery.claimed_until)
-
-
-def _lost(written: int) -> str:
-    return "" if written else " (not recorded: replayed or deleted meanwhile)"
-
-
-def _requeue_time(now: datetime) -> datetime:
-    return now + timedelta(seconds=settings.WEBHOOKS_REQUEUE_AFTER_SECONDS)

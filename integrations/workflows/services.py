@@ -1,6 +1,6 @@
 """Follow-up workflows and speed to lead.
 
-After each committed save the pipeline calls ``start_for_lead``; the periodic jobs
+After each committed save the pipeline calls ``start_for_leads``; the periodic jobs
 call ``mark_sla_breaches`` and ``send_overdue_digest``. Every step is claimed
 through a unique ``WorkflowEvent`` key, so running any of them twice, late or in
 two workers at once never creates a second task or sends a second message.
@@ -18,18 +18,16 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from integrations.workflows import emails
 from integrations.workflows.models import WorkflowEvent, WorkflowEventKind
 from integrations.workflows.unsubscribe import OPT_OUT_FIELDS, UnsubscribeTarget, unsubscribe_target
-from leads import audit
+from leads import audit, bookkeeping
 from leads.models import (
-    Contact,
     FollowUpKind,
     FollowUpTask,
-    Interaction,
     InteractionDirection,
     InteractionType,
     Lead,
@@ -39,6 +37,7 @@ from leads.models import (
     UrgencyLevel,
     User,
 )
+from leads.writes import lead_write
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +55,9 @@ def first_contact_sla(urgency: str) -> timedelta:
 # --- after each save ---------------------------------------------------------------
 
 
-def start_for_lead(lead: Lead, *, reason: str) -> None:
-    """Run the lead's workflows for a committed save; idempotent, safe to run late.
+def start_for_leads(saves: list[tuple[int, str]]) -> None:
+    """Run the workflows of a batch of committed saves ``[(lead_pk, reason), ...]``;
+    idempotent, safe to run late.
 
     A new lead (``reason == "created"``, created in status new) gets one
     first-contact task due by its urgency from the moment it arrived, its
@@ -65,19 +65,11 @@ def start_for_lead(lead: Lead, *, reason: str) -> None:
     urgent or high and not yet contacted, an alert to its agent. A lead created
     further down the pipeline (imported history, demo data) gets none of these. On
     every save, a contacted lead settles its SLA (met or breached) and completes its
-    open first-contact task. A message that cannot be sent raises (after releasing
-    its claim, so the next run tries again).
-    """
-    failures = _run([(lead.pk, reason)])
-    if failures:
-        raise failures[0]
+    open first-contact task.
 
-
-def start_for_leads(saves: list[tuple[int, str]]) -> None:
-    """``start_for_lead`` for a batch of committed saves ``[(lead_pk, reason), ...]``:
-    the leads read in one query, the tasks planned and the messages claimed in one
-    transaction. A message that cannot be sent (an SMTP outage) is logged, released
-    for the next run, and does not stop the others."""
+    The leads are read in one query, the tasks planned and the messages claimed in
+    one transaction. A message that cannot be sent (an SMTP outage) is logged,
+    released for the next run, and does not stop the others."""
     for error in _run(saves):
         logger.error("A workflow message was not sent: %r", error)
 
@@ -144,11 +136,8 @@ def _plan_and_claim(leads: list[Lead]) -> list[_Claim]:
     ]
     WorkflowEvent.objects.bulk_create(events + [claim.event for claim in claims])
     FollowUpTask.objects.bulk_create(tasks)
-    if due:
-        # .update(): a workflow's bookkeeping is not a new version of the lead.
-        Lead.objects.filter(pk__in=due, sla_due_at__isnull=True).update(
-            sla_due_at=Case(*(When(pk=pk, then=Value(due_at)) for pk, due_at in due.items()))
-        )
+    # A deadline is the workflow's bookkeeping, not a new version of the lead.
+    bookkeeping.set_sla_due(due)
     return claims
 
 
@@ -161,7 +150,7 @@ def _plan_and_claim_one(lead: Lead) -> list[_Claim]:
         if planned_now:
             task = _first_contact_task(lead)
             task.save()
-            Lead.objects.filter(pk=lead.pk, sla_due_at__isnull=True).update(sla_due_at=task.due_at)
+            bookkeeping.set_sla_due({lead.pk: task.due_at})
     lead.refresh_from_db(fields=["sla_due_at", "sla_status"])
     claims = []
     for key, kind, build in _messages(lead):
@@ -228,9 +217,7 @@ def _send_claimed(claims: list[_Claim]) -> list[Exception]:
 def _settle_first_contact(lead: Lead) -> None:
     if lead.first_contacted_at is None:
         return
-    if lead.sla_status == SlaStatus.PENDING and lead.sla_due_at is not None:
-        outcome = SlaStatus.MET if lead.first_contacted_at <= lead.sla_due_at else SlaStatus.BREACHED
-        Lead.objects.filter(pk=lead.pk, sla_status=SlaStatus.PENDING).update(sla_status=outcome)
+    bookkeeping.settle_sla(lead)
     FollowUpTask.objects.filter(lead=lead, kind=FollowUpKind.FIRST_CONTACT, completed_at__isnull=True).update(
         completed_at=lead.first_contacted_at
     )
@@ -245,12 +232,7 @@ def mark_sla_breaches(now: datetime | None = None) -> dict[str, int]:
     (once per lead). Archived leads are left alone (a restored one is settled on the
     next run). Returns counts: met, breached, escalated."""
     now = now or timezone.now()
-    pending = Lead.objects.filter(sla_status=SlaStatus.PENDING, sla_due_at__isnull=False, archived_at__isnull=True)
-    met = pending.filter(first_contacted_at__lte=F("sla_due_at")).update(sla_status=SlaStatus.MET)
-    breached = pending.filter(first_contacted_at__gt=F("sla_due_at")).update(sla_status=SlaStatus.BREACHED)
-    breached += pending.filter(first_contacted_at__isnull=True, sla_due_at__lt=now).update(
-        sla_status=SlaStatus.BREACHED
-    )
+    met, breached = bookkeeping.settle_due_slas(now)
     escalated = 0
     for lead in _leads_to_escalate()[:ESCALATION_BATCH]:
         manager = lead.assigned_to.manager
@@ -317,36 +299,23 @@ def record_opt_out(*, token: str) -> UnsubscribeTarget:
     """Opt the token's lead out of the token's channel; InvalidUnsubscribeLink for a
     bad or expired token. Saying it twice changes nothing the second time.
 
-    The opt-out is a change to the lead: its version moves on, the after-save work
-    runs (the CRM learns of it) and a note tells the agent why messages stopped.
+    The opt-out is a change to the lead (``leads.writes``): its version moves on, the
+    after-save work runs (the CRM learns of it) and a note tells the agent why
+    messages stopped. The lead itself asked, through the link: no user, the system's channel.
     """
     target = unsubscribe_target(token=token)
     field = OPT_OUT_FIELDS[target.channel]
-    with transaction.atomic():
-        lead = Lead.objects.select_for_update().get(pk=target.lead.pk)
-        changed = Contact.objects.filter(lead=lead, **{field: False}).update(**{field: True})
-        if changed:
-            now = timezone.now()
-            note = Interaction.objects.create(
-                lead=lead,
+    with lead_write(target.lead.public_id, context=audit.SYSTEM, leads=Lead.objects.all()) as write:
+        if not getattr(write.lead.contact, field):
+            setattr(write.lead.contact, field, True)
+            write.add_interaction(
                 type=InteractionType.NOTE,
                 direction=InteractionDirection.INTERNAL,
                 summary=f"Unsubscribed from {target.channel_label} through the link in a message.",
-                occurred_at=now,
+                occurred_at=timezone.now(),
             )
-            # The lead itself asked, through the link: no user, the system's channel.
-            audit.record(lead, [(f"contact.{field}", False, True), audit.interaction_added(note)], audit.SYSTEM, at=now)
-            Lead.objects.filter(pk=lead.pk).update(version=F("version") + 1, updated_at=now)
-            lead.refresh_from_db(fields=["version", "updated_at"])
-            _schedule_after_save(lead, reason="opted_out")
     target.lead.contact.refresh_from_db()
     return target
-
-
-def _schedule_after_save(lead: Lead, *, reason: str) -> None:
-    from integrations.pipeline import lead_saved
-
-    lead_saved(lead, reason=reason)
 
 
 # --- sending -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from leads.models import AuditEntry, Contact, Interaction, Lead, Preferences, Ti
 from leads.selectors import visible_leads
 from leads.tests.api_assertions import LEADS_URL, assert_error, db_snapshot, lead_url
 from leads.tests.factories import ContactFactory, InteractionFactory, LeadFactory
+from leads.tests.lead_events import recorded_events
 
 pytestmark = pytest.mark.django_db
 
@@ -34,8 +35,9 @@ def test_a_manager_archives_a_lead_with_204_and_nothing_is_deleted(api_client, m
     archived = Lead.objects.get(pk=lead.pk)
     assert archived.archived_at is not None
     assert archived.archived_by == manager
-    # every part is still there, and the version did not move
-    assert archived.version == lead.version
+    # every part is still there; archiving is a change of the lead, with its own event
+    assert archived.version == lead.version + 1
+    assert recorded_events(lead)[0] == ("lead.archived", lead.version + 1)
     for model in (Contact, Preferences, Timeline, Interaction):
         assert model.objects.filter(lead=lead).count() == 1
     [entry] = AuditEntry.objects.filter(lead=lead, field="archived_at")

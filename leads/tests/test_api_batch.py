@@ -6,9 +6,8 @@ import time
 import pytest
 from django.db import connection
 
-from integrations.models import PipelineJob
 from leads.bulk import COPY_FROM_ROWS
-from leads.models import AuditEntry, Contact, Lead, LeadStatus, ProcessingStatus, StatusChange
+from leads.models import AuditEntry, Contact, Lead, LeadEvent, LeadStatus, ProcessingStatus, StatusChange
 from leads.tests.api_assertions import LEADS_URL, assert_envelope, assert_error, db_snapshot
 from leads.tests.factories import ContactFactory, LeadFactory, seed_payload
 
@@ -91,15 +90,19 @@ def test_each_new_lead_gets_its_status_history_audit_entry_and_one_pipeline_job(
         assert list(AuditEntry.objects.filter(lead=lead).values_list("field", "channel", "actor")) == [
             ("created", "api", manager.pk)
         ]
-        assert list(PipelineJob.objects.filter(lead=lead).values_list("version", "reason")) == [(1, "created")]
+        assert list(LeadEvent.objects.filter(lead=lead).values_list("lead_version", "kind")) == [(1, "lead.created")]
 
 
 def test_the_after_save_work_is_sent_once_the_batch_commits(api_client, manager, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = api_client(manager).post(BATCH_URL, {"leads": [person(1), person(2)]}, format="json")
 
-    # one callback sends the jobs; the (in-process) workers analysed and scored each lead
-    assert len(callbacks) == 1
+    # the batch's commit queued one relay of its events; the (in-process) workers then
+    # analysed and scored each lead (their scores are events of their own)
+    assert callbacks[0].func.__name__ == "send_relay"
+    assert sorted(callbacks[0].args[0]) == sorted(
+        LeadEvent.objects.filter(kind="lead.created").values_list("pk", flat=True)
+    )
     ids = [result["lead_id"] for result in response.json()["results"]]
     for lead in Lead.objects.filter(public_id__in=ids):
         assert lead.processing_status == ProcessingStatus.DONE
@@ -201,7 +204,7 @@ def test_five_hundred_leads_are_created_with_a_fixed_number_of_queries(
 
     assert response.status_code == 200
     assert response.json()["counts"] == {"created": 500, "duplicate": 0, "error": 0}
-    assert Lead.objects.count() == Contact.objects.count() == PipelineJob.objects.count() == 500
+    assert Lead.objects.count() == Contact.objects.count() == LeadEvent.objects.count() == 500
     print(f"\nbatch of 500 on {connection.vendor}: {elapsed:.2f} s (after-save work not run: no commit)")
 
 

@@ -11,8 +11,8 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from conftest import skip_or_fail
+from integrations import pipeline
 from integrations.models import PipelineJob
-from integrations.pipeline import process_job
 from integrations.scoring.calculator import Factor, ScoreResult
 from integrations.scoring.services import lead_score_save
 from integrations.workflows.services import mark_sla_breaches
@@ -94,7 +94,7 @@ def test_the_pipelines_results_show_up_though_they_do_not_bump_the_version(api_c
     assert before["processing"]["status"] == ProcessingStatus.PENDING
 
     # when the pipeline's task analyses and scores the lead (no version bump)
-    assert process_job(job.pk) == "done"
+    assert pipeline.process_jobs([job.pk]).outcomes == {job.pk: "done"}
     after = read(client, lead)
 
     assert after["version"] == before["version"]

@@ -35,7 +35,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from leads.models import Role
+from leads.services import LeadManagementService
 from leads.tests.factories import InteractionFactory, LeadFactory, UserFactory
+from leads.tests.lead_events import relay_recorded_events
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +94,8 @@ def callers(db, settings):
     subscription = webhooks.subscription_create(
         owner=manager, name="Fuzz", url="http://127.0.0.1:9/hook", events=["lead.updated"]
     )
-    webhooks.emit_lead_event(event="lead.updated", lead=leads[1])
+    LeadManagementService(manager).update_lead(leads[1].public_id, {"tags": ["fuzz"]})
+    relay_recorded_events()
     return {
         **tokens,
         "ids": {

@@ -12,10 +12,9 @@ from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
 from integrations import periodic
-from integrations.models import PipelineJob
 from leads.api.idempotency import request_fingerprint
 from leads.api.parsers import StrictJSONParser
-from leads.models import IdempotencyRecord, Interaction, Lead
+from leads.models import IdempotencyRecord, Interaction, Lead, LeadEvent
 from leads.tests.api_assertions import LEADS_URL, assert_error, db_snapshot, lead_url
 from leads.tests.concurrency import run_at_once
 from leads.tests.factories import LeadFactory, UserFactory, seed_payload
@@ -42,7 +41,7 @@ def test_ten_retries_of_one_key_create_one_lead(api_client, agent):
 
     # then one lead, one after-save job, and the same 201 ten times
     assert Lead.objects.count() == 1
-    assert PipelineJob.objects.count() == 1
+    assert LeadEvent.objects.count() == 1
     assert {answer.status_code for answer in answers} == {201}
     first = answers[0]
     assert "Idempotent-Replayed" not in first
@@ -253,7 +252,7 @@ def test_ten_concurrent_retries_of_one_key_create_one_lead(api_client):
         answers_seen.extend(answers)
 
     assert Lead.objects.count() == rounds
-    assert PipelineJob.objects.count() == rounds
+    assert LeadEvent.objects.filter(kind="lead.created").count() == rounds
     replayed = sum(answer.has_header("Idempotent-Replayed") for answer in answers_seen)
     print(f"\nidempotency burst: {len(answers_seen)} requests, {Lead.objects.count()} leads, {replayed} replays")
 

@@ -12,8 +12,10 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from leads.models import Lead, Role
+from leads.services import LeadManagementService
 from leads.tests.api_assertions import LEADS_URL, lead_url
 from leads.tests.factories import UserFactory, seed_payload
+from leads.tests.lead_events import relay_recorded_events
 
 pytestmark = pytest.mark.django_db
 
@@ -389,18 +391,17 @@ def test_merge_responses_conform(openapi, api_client, agent_client, manager, lea
 
 
 def test_webhook_responses_conform(openapi, api_client, agent_client, manager, lead, settings):
-    from integrations.webhooks import services as webhooks
-
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
     client = api_client(manager)
-    subscription = {"name": "CRM", "url": "http://127.0.0.1:9/hook", "events": ["lead.created"]}
+    subscription = {"name": "CRM", "url": "http://127.0.0.1:9/hook", "events": ["lead.updated"]}
 
     created = client.post("/api/v2/webhooks", subscription, format="json")
     assert created.status_code == 201
     assert assert_conforms(openapi, created, "POST", "/api/v2/webhooks")["webhook"]["secret"]
     webhook_id = created.json()["webhook"]["id"]
     detail = f"/api/v2/webhooks/{webhook_id}"
-    webhooks.emit_lead_event(event="lead.created", lead=lead)
+    LeadManagementService(manager).update_lead(lead.public_id, {"tags": ["vip", "hot"]})
+    relay_recorded_events()
     delivery_id = client.get(f"{detail}/deliveries").json()["deliveries"][0]["id"]
     replay = f"{detail}/deliveries/{delivery_id}/replay"
 

@@ -10,9 +10,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from integrations.models import PipelineJob
 from leads import imports
-from leads.models import AuditEntry, ImportStatus, Lead, LeadImport, StatusChange
+from leads.models import AuditEntry, ImportStatus, Lead, LeadEvent, LeadImport, StatusChange
 from leads.tasks import import_leads
 from leads.tests.factories import LeadFactory
 
@@ -124,7 +123,8 @@ def test_duplicates_and_errors_across_chunk_boundaries_are_found_with_their_row_
     new = [ada.pk, bob.pk]
     assert StatusChange.objects.filter(lead__in=new).count() == 2
     assert AuditEntry.objects.filter(lead__in=new, field="created", channel="import").count() == 2
-    assert sorted(PipelineJob.objects.filter(lead__in=new).values_list("lead_id", flat=True)) == sorted(new)
+    created = LeadEvent.objects.filter(lead__in=new, kind="lead.created")
+    assert sorted(created.values_list("lead_id", flat=True)) == sorted(new)
     assert {ada.assigned_to, bob.assigned_to} == {agent}
 
 

@@ -11,9 +11,17 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.models import PipelineJob
 from leads.followups import follow_up_create
-from leads.models import AuditChannel, AuditEntry, FollowUpTask, Interaction, Lead, LeadMerge, StatusChange
+from leads.models import (
+    AuditChannel,
+    AuditEntry,
+    FollowUpTask,
+    Interaction,
+    Lead,
+    LeadEvent,
+    LeadMerge,
+    StatusChange,
+)
 from leads.services import LeadManagementService
 from leads.tests.api_assertions import assert_error, db_snapshot, lead_url
 from leads.tests.concurrency import run_at_once
@@ -155,11 +163,13 @@ def test_merge_moves_the_duplicates_rows_and_archives_it(api_client, manager, ag
     assert (duplicate.merged_into, duplicate.archived_by) == (primary, manager)
     assert duplicate.archived_at is not None
     assert_error(client.get(lead_url(duplicate.public_id)), 404, "not_found")
-    # both versions moved on and the after-save work is queued for both
+    # both versions moved on, each with the merge's events (the after-save work's outbox)
     primary.refresh_from_db()
     assert (primary.version, duplicate.version) == (3, 4)
-    jobs = PipelineJob.objects.filter(reason="merged")
-    assert sorted(jobs.values_list("lead_id", "version")) == sorted([(primary.pk, 3), (duplicate.pk, 4)])
+    merge_events = LeadEvent.objects.filter(kind__in=["lead.merged", "lead.archived"])
+    assert sorted(merge_events.values_list("lead_id", "kind", "lead_version")) == sorted(
+        [(primary.pk, "lead.merged", 3), (duplicate.pk, "lead.archived", 4)]
+    )
 
 
 def test_merge_and_undo_are_in_the_audit_history(api_client, manager, pair):

@@ -10,9 +10,8 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from integrations.models import PipelineJob
 from leads.errors import NotFound, PermissionDenied, PreconditionFailed, ValidationFailed
-from leads.models import Interaction, Lead, LeadStatus, StatusChange
+from leads.models import Interaction, Lead, LeadEvent, LeadStatus, StatusChange
 from leads.services import LeadManagementService
 from leads.tests.api_assertions import db_snapshot
 from leads.tests.factories import LeadFactory, UserFactory
@@ -33,7 +32,12 @@ def lead_data(**overrides) -> dict:
 
 
 def after_save_state() -> tuple[int, int]:
-    return PipelineJob.objects.count(), Lead.objects.count()
+    return LeadEvent.objects.count(), Lead.objects.count()
+
+
+def events_of(lead) -> list[tuple[str, int]]:
+    """The events the lead's saves recorded (the after-save work's outbox), oldest first."""
+    return list(LeadEvent.objects.filter(lead=lead).order_by("pk").values_list("kind", "lead_version"))
 
 
 # --- create ---------------------------------------------------------------------------
@@ -67,8 +71,7 @@ def test_a_committed_create_schedules_the_after_save_work_once(agent, django_cap
         lead = LeadManagementService(agent).create_lead(lead_data())
 
     assert len(callbacks) == 1
-    [job] = PipelineJob.objects.filter(lead=lead)
-    assert (job.version, job.reason) == (1, "created")
+    assert events_of(lead) == [("lead.created", 1)]
 
 
 def test_a_manager_creates_unassigned_leads_unless_naming_an_agent(manager, agent):
@@ -118,7 +121,7 @@ def test_a_create_failing_half_way_rolls_back_everything(agent, django_capture_o
     # then the lead, contact and preferences written before it are gone too
     assert db_snapshot() == before
     assert callbacks == []
-    assert PipelineJob.objects.count() == 0
+    assert LeadEvent.objects.count() == 0
 
 
 def test_a_rolled_back_outer_transaction_schedules_no_after_save_work(agent, django_capture_on_commit_callbacks):
@@ -134,7 +137,7 @@ def test_a_rolled_back_outer_transaction_schedules_no_after_save_work(agent, dja
         raise RuntimeError("the caller gives up")
 
     assert callbacks == []
-    assert PipelineJob.objects.count() == 0
+    assert LeadEvent.objects.count() == 0
     assert db_snapshot() == before
 
 
@@ -155,7 +158,7 @@ def test_update_lead_merges_nested_parts_and_bumps_the_version(agent, django_cap
     assert updated.contact.email == lead.contact.email
     assert updated.version == 2
     assert len(callbacks) == 1
-    assert PipelineJob.objects.get(lead=lead).version == 2
+    assert events_of(lead) == [("lead.updated", 2)]
 
 
 def test_update_lead_with_nothing_new_is_a_no_op(agent, django_capture_on_commit_callbacks):
@@ -290,7 +293,7 @@ def test_a_manager_assigns_a_lead(manager, agent, other_agent):
     updated = LeadManagementService(manager).assign(lead.public_id, other_agent)
 
     assert (updated.assigned_to, updated.version) == (other_agent, 2)
-    assert PipelineJob.objects.get(lead=lead).reason == "assigned"
+    assert events_of(lead) == [("lead.assigned", 2), ("lead.updated", 2)]
 
 
 def test_a_manager_can_unassign_a_lead(manager, agent):
@@ -398,6 +401,6 @@ def test_concurrent_writes_to_one_lead_lose_no_version(agent):
     assert errors == []
     assert Interaction.objects.filter(lead=lead).count() == 2 * per_writer
     assert Lead.objects.get(pk=lead.pk).version == 1 + 2 * per_writer
-    assert sorted(PipelineJob.objects.filter(lead=lead).values_list("version", flat=True)) == list(
-        range(2, 2 + 2 * per_writer)
-    )
+    # and each version recorded its own events, none lost
+    versions = sorted({version for _kind, version in events_of(lead)})
+    assert versions == list(range(2, 2 + 2 * per_writer))

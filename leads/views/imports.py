@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from leads import imports
+from leads import imports, tasks
 from leads.errors import ValidationFailed
 from leads.forms import ImportForm
 from leads.models import LeadImport
@@ -24,7 +24,7 @@ def import_page(request):
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                job = imports.import_create(
+                job = tasks.start_import(
                     actor=request.user, file_name=upload.name, content=upload.read(imports.max_import_bytes() + 1)
                 )
             except ValidationFailed as exc:

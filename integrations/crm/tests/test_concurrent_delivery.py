@@ -7,8 +7,10 @@ import pytest
 from django.db import connection
 
 from integrations.crm.models import SyncStatus
-from integrations.crm.services import DeliveryOutcome, deliver, enqueue_sync
+from integrations.crm.services import deliver, enqueue_sync
+from integrations.crm.tasks import deliver_crm_sync
 from integrations.crm.tests.conftest import Reply
+from integrations.outbox import Outcome
 from leads.models import Lead
 from leads.tests.factories import LeadFactory
 
@@ -41,7 +43,7 @@ def test_two_workers_delivering_the_same_record_at_once_send_it_once(webhook_tar
     for thread in workers:
         thread.join(timeout=10)
     # then one sent it and the other found it busy
-    assert sorted(outcomes) == sorted([DeliveryOutcome.SYNCED, DeliveryOutcome.BUSY])
+    assert sorted(outcomes) == sorted([Outcome.SENT, Outcome.BUSY])
     assert len(webhook_target.received) == 1
     record.refresh_from_db()
     assert (record.status, record.attempts) == (SyncStatus.SYNCED, 1)
@@ -64,8 +66,8 @@ def test_a_version_saved_while_sending_is_sent_right_after(webhook_target, celer
             connection.close()
 
     webhook_target.answer(Reply(200, before=save_version_2_meanwhile), Reply(200))
-    # when the version 1 delivery finishes
-    assert deliver(record.pk) == DeliveryOutcome.SYNCED
+    # when the version 1 delivery task finishes
+    assert deliver_crm_sync(record.pk) == Outcome.SENT
     # then version 2 is sent straight after, in order
     assert [request.json()["version"] for request in webhook_target.received] == [1, 2]
     assert webhook_target.received[1].json()["lead"]["contact"]["first_name"] == "Grace"

@@ -4,8 +4,9 @@ import pytest
 
 from integrations.crm.hubspot.mapping import contact_properties
 from integrations.crm.models import SyncStatus
-from integrations.crm.services import DeliveryOutcome, deliver, enqueue_sync
+from integrations.crm.services import deliver, enqueue_sync
 from integrations.crm.tests.conftest import HUBSPOT_TOKEN, Reply
+from integrations.outbox import Outcome
 from leads.models import LeadStatus
 from leads.services import LeadManagementService
 from leads.tests.factories import LeadFactory
@@ -29,7 +30,7 @@ def test_a_lead_is_upserted_as_a_hubspot_contact_by_email(hubspot_target):
     )
     (record,) = enqueue_sync(lead)
     # when it is delivered
-    assert deliver(record.pk) == DeliveryOutcome.SYNCED
+    assert deliver(record.pk) == Outcome.SENT
     # then HubSpot got one batch upsert keyed on email, with the bearer token
     (request,) = hubspot_target.received
     assert (request.method, request.path) == ("POST", "/crm/v3/objects/contacts/batch/upsert")
@@ -66,7 +67,7 @@ def test_the_next_version_updates_the_same_contact_by_its_id(hubspot_target, man
         lead.public_id, {"contact": {"email": "ada.l@example.com"}, "status": LeadStatus.QUALIFIED}
     )
     enqueue_sync(lead)
-    assert deliver(record.pk) == DeliveryOutcome.SYNCED
+    assert deliver(record.pk) == Outcome.SENT
     # then that contact is patched (so the new email does not make a second contact)
     update = hubspot_target.received[1]
     assert (update.method, update.path) == ("PATCH", "/crm/v3/objects/contacts/9001")
@@ -84,7 +85,7 @@ def test_a_contact_deleted_in_hubspot_is_upserted_again(hubspot_target, manager)
     lead = LeadManagementService(manager).update_lead(lead.public_id, {"tags": ["vip"]})
     enqueue_sync(lead)
     # when the patch of the known contact finds nothing
-    assert deliver(record.pk) == DeliveryOutcome.SYNCED
+    assert deliver(record.pk) == Outcome.SENT
     # then the lead is upserted by email and the new id kept
     assert [(r.method, r.path) for r in hubspot_target.received[1:]] == [
         ("PATCH", "/crm/v3/objects/contacts/9001"),
@@ -98,7 +99,7 @@ def test_a_lead_without_email_is_created_then_updated_by_id(hubspot_target, mana
     hubspot_target.answer(Reply(201, {"id": "777", "properties": {}}), Reply(200, {"id": "777"}))
     lead = LeadFactory(contact__email="", contact__phone="+14155550199")
     (record,) = enqueue_sync(lead)
-    assert deliver(record.pk) == DeliveryOutcome.SYNCED
+    assert deliver(record.pk) == Outcome.SENT
     create = hubspot_target.received[0]
     assert (create.method, create.path) == ("POST", "/crm/v3/objects/contacts")
     assert "email" not in create.json()["properties"]
@@ -115,7 +116,7 @@ def test_a_lead_without_email_is_created_then_updated_by_id(hubspot_target, mana
 def test_a_rejected_token_makes_the_record_dead(hubspot_target):
     hubspot_target.answer(Reply(401, {"status": "error", "message": "Authentication credentials not found."}))
     (record,) = enqueue_sync(LeadFactory())
-    assert deliver(record.pk) == DeliveryOutcome.DEAD
+    assert deliver(record.pk) == Outcome.DEAD
     record.refresh_from_db()
     assert record.status == SyncStatus.DEAD
     assert "HTTP 401" in record.last_error and "Authentication credentials" in record.last_error
@@ -125,7 +126,7 @@ def test_a_rejected_token_makes_the_record_dead(hubspot_target):
 def test_hubspot_rate_limit_is_retried_later(hubspot_target):
     hubspot_target.answer(Reply(429, {"status": "error", "policyName": "TEN_SECONDLY_ROLLING"}))
     (record,) = enqueue_sync(LeadFactory())
-    assert deliver(record.pk) == DeliveryOutcome.FAILED
+    assert deliver(record.pk) == Outcome.FAILED
     record.refresh_from_db()
     assert record.status == SyncStatus.FAILED
     assert record.next_attempt_at > record.last_attempt_at
@@ -136,7 +137,7 @@ def test_an_upsert_that_reports_errors_is_not_taken_as_synced(hubspot_target):
         Reply(207, {"status": "COMPLETE", "results": [], "errors": [{"message": "Property values were not valid"}]})
     )
     (record,) = enqueue_sync(LeadFactory())
-    assert deliver(record.pk) == DeliveryOutcome.DEAD
+    assert deliver(record.pk) == Outcome.DEAD
     record.refresh_from_db()
     assert "Property values were not valid" in record.last_error
     assert record.external_id == ""

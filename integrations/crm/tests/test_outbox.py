@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from integrations.crm.models import CrmSyncRecord, SyncStatus, SyncTarget
 from integrations.crm.selectors import due_records, sync_state_for_lead
-from integrations.crm.services import DeliveryOutcome, deliver, enqueue_sync, sweep_outbox
+from integrations.crm.services import deliver, enqueue_sync
 from integrations.crm.tasks import deliver_crm_sync, sweep_crm_outbox
 from integrations.crm.tests.conftest import HUBSPOT_TOKEN, WEBHOOK_SECRET, Reply
+from integrations.outbox import Outcome
 from leads.models import Lead
 from leads.tests.factories import LeadFactory
 
@@ -116,7 +117,7 @@ def test_a_delivery_in_flight_is_not_sent_a_second_time(webhook_target):
     (record,) = enqueue_sync(LeadFactory())
     CrmSyncRecord.objects.filter(pk=record.pk).update(claimed_until=timezone.now() + timedelta(minutes=5))
     # when a duplicate task runs
-    assert deliver(record.pk) == DeliveryOutcome.BUSY
+    assert deliver(record.pk) == Outcome.BUSY
     # then it sends nothing and counts no attempt
     assert webhook_target.received == []
     record.refresh_from_db()
@@ -129,7 +130,7 @@ def test_a_delivery_whose_worker_died_is_swept_and_sent_once_the_claim_expires(w
     expired = timezone.now() - timedelta(seconds=1)
     CrmSyncRecord.objects.filter(pk=record.pk).update(attempts=1, claimed_until=expired, next_attempt_at=expired)
     # when the sweeper runs
-    assert sweep_outbox(timezone.now()) == 1
+    assert sweep_crm_outbox(timezone.now()) == 1
     # then the record is sent and synced
     record.refresh_from_db()
     assert (record.status, record.attempts, record.claimed_until) == (SyncStatus.SYNCED, 2, None)
@@ -142,8 +143,8 @@ def test_the_sweeper_queues_due_records_once(webhook_target, celery_eager):
     later = record.next_attempt_at + timedelta(seconds=1)
     assert due_records(later).filter(pk=record.pk).exists()
     # when two sweeps run at that time
-    assert sweep_outbox(later) == 1
-    assert sweep_outbox(later) == 0
+    assert sweep_crm_outbox(later) == 1
+    assert sweep_crm_outbox(later) == 0
     # then it was sent once
     assert len(webhook_target.received) == 1
 
@@ -153,23 +154,22 @@ def test_the_sweeper_ignores_records_of_targets_no_longer_configured(webhook_tar
     later = record.next_attempt_at + timedelta(seconds=1)
     with override_settings(CRM_WEBHOOK_URL=""):
         assert not due_records(later).exists()
-        assert sweep_outbox(later) == 0
-        assert deliver(record.pk) == DeliveryOutcome.NOT_CONFIGURED
+        assert sweep_crm_outbox(later) == 0
+        assert deliver(record.pk) == Outcome.HELD
     assert webhook_target.received == []
 
 
 def test_the_celery_tasks_wrap_the_services(webhook_target, celery_eager):
     (record,) = enqueue_sync(LeadFactory())
-    assert deliver_crm_sync.apply(args=[record.pk]).get() == "synced"
-    assert deliver_crm_sync.apply(args=[record.pk]).get() == "up_to_date"
+    assert deliver_crm_sync.apply(args=[record.pk]).get() == "sent"
+    assert deliver_crm_sync.apply(args=[record.pk]).get() == "nothing_to_send"
     assert deliver_crm_sync.apply(args=[record.pk + 1000]).get() == "missing"
-    assert sweep_crm_outbox.apply().get() == 0
+    assert sweep_crm_outbox() == 0
 
 
 def test_delivery_task_is_acked_late_with_time_limits():
     assert deliver_crm_sync.acks_late is True
     assert deliver_crm_sync.soft_time_limit < deliver_crm_sync.time_limit
-    assert sweep_crm_outbox.acks_late is True
 
 
 def test_a_webhook_url_without_secret_is_reported_by_the_checks():
@@ -191,7 +191,7 @@ def test_a_record_whose_attempts_never_reported_back_is_dead_at_the_limit(webhoo
     expired = timezone.now() - timedelta(seconds=1)
     CrmSyncRecord.objects.filter(pk=record.pk).update(attempts=4, claimed_until=expired, next_attempt_at=expired)
     # when it is picked up once more
-    assert deliver(record.pk) == DeliveryOutcome.DEAD
+    assert deliver(record.pk) == Outcome.DEAD
     # then it gives up instead of looping forever
     record.refresh_from_db()
     assert (record.status, record.next_attempt_at, record.claimed_until) == (SyncStatus.DEAD, None, None)
@@ -216,6 +216,6 @@ def test_an_unexpected_error_is_recorded_as_a_failed_attempt_and_raised(webhook_
 def test_an_unusable_target_url_is_dead_at_once():
     with override_settings(CRM_TARGETS=["webhook"], CRM_WEBHOOK_URL="crm.example.com/hook", CRM_WEBHOOK_SECRET="s"):
         (record,) = enqueue_sync(LeadFactory())
-        assert deliver(record.pk) == DeliveryOutcome.DEAD
+        assert deliver(record.pk) == Outcome.DEAD
     record.refresh_from_db()
     assert "check the target's URL" in record.last_error

@@ -9,8 +9,10 @@ from django.utils import timezone
 
 from integrations.crm.models import CrmSyncRecord, SyncStatus
 from integrations.crm.selectors import due_records
-from integrations.crm.services import DeliveryOutcome, deliver, enqueue_sync, sweep_outbox
+from integrations.crm.services import deliver, enqueue_sync
+from integrations.crm.tasks import sweep_crm_outbox
 from integrations.crm.tests.conftest import Reply, signature_problems
+from integrations.outbox import Outcome
 from leads.services import LeadManagementService
 from leads.tests.factories import LeadFactory
 
@@ -29,7 +31,7 @@ def test_webhook_receives_the_lead_signed_with_timestamp_and_idempotency_key(web
     # when it is delivered
     outcome = deliver(record.pk)
     # then the receiver got one POST it can verify with the shared secret
-    assert outcome == DeliveryOutcome.SYNCED
+    assert outcome == Outcome.SENT
     (request,) = webhook_target.received
     assert request.method == "POST"
     assert request.path == "/hooks/leads"
@@ -65,19 +67,19 @@ def test_server_errors_are_retried_by_the_sweeper_until_the_webhook_takes_the_le
     lead = LeadFactory()
     (record,) = enqueue_sync(lead)
     # when the first delivery fails
-    assert deliver(record.pk) == DeliveryOutcome.FAILED
+    assert deliver(record.pk) == Outcome.FAILED
     record.refresh_from_db()
     assert (record.status, record.attempts) == (SyncStatus.FAILED, 1)
     assert "HTTP 500" in record.last_error and "boom" in record.last_error
     # then the sweeper leaves it alone until its backoff has passed
-    assert sweep_outbox(timezone.now()) == 0
+    assert sweep_crm_outbox(timezone.now()) == 0
     assert len(webhook_target.received) == 1
     # and sends it again each time it is due
-    assert sweep_outbox(record.next_attempt_at + timedelta(seconds=1)) == 1
+    assert sweep_crm_outbox(record.next_attempt_at + timedelta(seconds=1)) == 1
     record.refresh_from_db()
     assert (record.status, record.attempts) == (SyncStatus.FAILED, 2)
     assert "HTTP 503" in record.last_error
-    assert sweep_outbox(record.next_attempt_at + timedelta(seconds=1)) == 1
+    assert sweep_crm_outbox(record.next_attempt_at + timedelta(seconds=1)) == 1
     # until it is synced, the attempts counted and the error cleared
     record.refresh_from_db()
     assert (record.status, record.attempts, record.synced_version) == (SyncStatus.SYNCED, 3, 1)
@@ -94,7 +96,7 @@ def test_a_slow_receiver_times_out_as_a_transient_failure_with_backoff(webhook_t
     # when the delivery is attempted
     outcome = deliver(record.pk)
     # then it failed for now and waits out a backoff (30 s step, jittered to 15-30 s)
-    assert outcome == DeliveryOutcome.FAILED
+    assert outcome == Outcome.FAILED
     record.refresh_from_db()
     assert record.status == SyncStatus.FAILED
     assert "Timed out" in record.last_error
@@ -112,7 +114,7 @@ def test_a_refused_connection_is_transient():
         CRM_TARGETS=["webhook"], CRM_WEBHOOK_URL=f"http://127.0.0.1:{closed_port}/", CRM_WEBHOOK_SECRET="s"
     ):
         record = enqueued_record(LeadFactory())
-        assert deliver(record.pk) == DeliveryOutcome.FAILED
+        assert deliver(record.pk) == Outcome.FAILED
     record.refresh_from_db()
     assert record.status == SyncStatus.FAILED
     assert "Connection failed" in record.last_error
@@ -135,7 +137,7 @@ def test_backoff_grows_with_each_failed_attempt(webhook_target):
 def test_retry_after_from_a_429_is_honoured(webhook_target):
     webhook_target.answer(Reply(429, "slow down", headers={"Retry-After": "600"}))
     record = enqueued_record(LeadFactory())
-    assert deliver(record.pk) == DeliveryOutcome.FAILED
+    assert deliver(record.pk) == Outcome.FAILED
     record.refresh_from_db()
     assert record.status == SyncStatus.FAILED
     assert record.next_attempt_at - record.last_attempt_at >= timedelta(seconds=600)
@@ -146,7 +148,7 @@ def test_a_rejected_lead_is_dead_at_once_and_not_retried(webhook_target, celery_
     webhook_target.answer(Reply(422, {"error": "phone is not valid"}))
     record = enqueued_record(LeadFactory())
     # when it is delivered
-    assert deliver(record.pk) == DeliveryOutcome.DEAD
+    assert deliver(record.pk) == Outcome.DEAD
     # then it is dead with the receiver's reason, after one request
     record.refresh_from_db()
     assert record.status == SyncStatus.DEAD
@@ -154,8 +156,8 @@ def test_a_rejected_lead_is_dead_at_once_and_not_retried(webhook_target, celery_
     assert "HTTP 422" in record.last_error and "phone is not valid" in record.last_error
     assert record.next_attempt_at is None
     # and neither the sweeper (even much later) nor a repeated task sends it again
-    assert sweep_outbox(timezone.now() + timedelta(days=30)) == 0
-    assert deliver(record.pk) == DeliveryOutcome.DEAD
+    assert sweep_crm_outbox(timezone.now() + timedelta(days=30)) == 0
+    assert deliver(record.pk) == Outcome.DEAD
     assert len(webhook_target.received) == 1
 
 
@@ -175,18 +177,18 @@ def test_the_record_is_dead_after_the_last_allowed_attempt(webhook_target):
     # when it is tried four times
     outcomes = [deliver(record.pk) for _ in range(4)]
     # then the fourth failure makes it dead, and nothing more is sent
-    assert outcomes == [DeliveryOutcome.FAILED] * 3 + [DeliveryOutcome.DEAD]
+    assert outcomes == [Outcome.FAILED] * 3 + [Outcome.DEAD]
     record.refresh_from_db()
     assert (record.status, record.attempts, record.next_attempt_at) == (SyncStatus.DEAD, 4, None)
-    assert deliver(record.pk) == DeliveryOutcome.DEAD
+    assert deliver(record.pk) == Outcome.DEAD
     assert len(webhook_target.received) == 4
 
 
 def test_delivering_the_same_version_twice_sends_it_once(webhook_target):
     record = enqueued_record(LeadFactory())
-    assert deliver(record.pk) == DeliveryOutcome.SYNCED
+    assert deliver(record.pk) == Outcome.SENT
     # when the task runs again (a redelivered message, a late duplicate)
-    assert deliver(record.pk) == DeliveryOutcome.UP_TO_DATE
+    assert deliver(record.pk) == Outcome.NOTHING_TO_SEND
     # then the receiver saw one request, and the attempt was not counted
     assert len(webhook_target.received) == 1
     record.refresh_from_db()
@@ -214,7 +216,7 @@ def test_a_newer_version_is_synced_again(webhook_target, manager):
     assert lead.version == 2
     (record,) = enqueue_sync(lead)
     assert (record.status, record.wanted_version, record.attempts) == (SyncStatus.PENDING, 2, 0)
-    assert deliver(record.pk) == DeliveryOutcome.SYNCED
+    assert deliver(record.pk) == Outcome.SENT
     # then the receiver got the new data under the new version's key
     first, second = webhook_target.received
     assert second.json()["version"] == 2
@@ -248,7 +250,7 @@ def test_a_newer_version_revives_a_dead_record(webhook_target, manager):
     lead = LeadManagementService(manager).update_lead(lead.public_id, {"tags": ["fixed"]})
     assert [r.pk for r in enqueue_sync(lead)] == [record.pk]
     # then the new version gets a fresh set of attempts, and goes through
-    assert deliver(record.pk) == DeliveryOutcome.SYNCED
+    assert deliver(record.pk) == Outcome.SENT
     record.refresh_from_db()
     assert (record.status, record.attempts, record.synced_version) == (SyncStatus.SYNCED, 1, 2)
 

@@ -21,12 +21,16 @@ class WebhookSubscriptionFactory(factory.django.DjangoModelFactory):
 
 
 class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
+    """A row of the delivery log, for reading it (the log pages, the admin); tests of
+    what gets delivered make their deliveries through real saves (``saves``)."""
+
     class Meta:
         model = WebhookDelivery
 
     subscription = factory.SubFactory(WebhookSubscriptionFactory)
-    event = WebhookEvent.LEAD_CREATED
+    event = WebhookEvent.CREATED
     lead_public_id = factory.Sequence(lambda n: f"lead_{n:024x}")
     payload = factory.LazyAttribute(lambda delivery: {"id": str(delivery.event_id), "event": delivery.event})
     event_id = factory.Faker("uuid4", cast_to=None)
+    sequence = factory.Sequence(lambda n: n + 1)
     status = DeliveryStatus.PENDING

@@ -6,9 +6,9 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from integrations.crm.tests.conftest import Reply
-from integrations.webhooks.models import DeliveryStatus
-from integrations.webhooks.services import emit_lead_event
+from integrations.webhooks.models import DeliveryStatus, WebhookEvent
 from integrations.webhooks.tests.factories import WebhookDeliveryFactory, WebhookSubscriptionFactory
+from integrations.webhooks.tests.saves import tag
 from leads.models import Role
 from leads.tests.factories import LeadFactory, UserFactory
 
@@ -32,10 +32,10 @@ def test_replay_selected_sends_dead_deliveries_again(
     client, admin_user, subscribe, receiver, django_capture_on_commit_callbacks
 ):
     # given a delivery that died on a 404 the receiver has since fixed
-    subscription = subscribe()
+    subscription = subscribe(WebhookEvent.UPDATED)
     receiver.answer(Reply(404, "no such hook"))
     with django_capture_on_commit_callbacks(execute=True):
-        emit_lead_event(event="lead.created", lead=LeadFactory())
+        tag(LeadFactory(), admin_user)
     delivery = subscription.deliveries.get()
     assert delivery.status == DeliveryStatus.DEAD
     client.force_login(admin_user)
@@ -51,8 +51,9 @@ def test_replay_selected_sends_dead_deliveries_again(
     assert [request.headers["idempotency-key"] for request in receiver.received] == [str(delivery.event_id)] * 2
 
 
-def test_replay_needs_its_permission(client, receiver, django_capture_on_commit_callbacks):
-    # given a staff manager who may view the log but not replay
+def test_replay_needs_its_permission(client):
+    # given a staff manager who may view the log but not replay (nothing is sent here:
+    # the replay's sending is queued after a commit the test transaction never makes)
     delivery = WebhookDeliveryFactory(status=DeliveryStatus.DEAD)
     staff = UserFactory(username="staff_sam", role=Role.MANAGER, is_staff=True)
     staff.user_permissions.add(Permission.objects.get(codename="view_webhookdelivery"))
@@ -67,7 +68,23 @@ def test_replay_needs_its_permission(client, receiver, django_capture_on_commit_
     staff.user_permissions.add(Permission.objects.get(codename="replay_webhookdelivery"))
     client.post(DELIVERIES, {"action": "replay_selected", "_selected_action": [delivery.pk]})
     delivery.refresh_from_db()
-    assert delivery.status != DeliveryStatus.DEAD
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 0)
+
+
+def test_replay_selected_skips_deliveries_of_paused_webhooks_and_says_so(client, admin_user):
+    # given dead deliveries of an active and of a paused webhook
+    live = WebhookDeliveryFactory(status=DeliveryStatus.DEAD)
+    paused = WebhookDeliveryFactory(status=DeliveryStatus.DEAD, subscription=WebhookSubscriptionFactory(active=False))
+    client.force_login(admin_user)
+    # when both are replayed
+    response = client.post(
+        DELIVERIES, {"action": "replay_selected", "_selected_action": [live.pk, paused.pk]}, follow=True
+    )
+    # then only the active webhook's is queued again, and the page says why the other was not
+    assert "Queued 1 delivery(ies) again. 1 skipped: their webhook is paused." in response.content.decode()
+    live.refresh_from_db()
+    paused.refresh_from_db()
+    assert (live.status, paused.status) == (DeliveryStatus.PENDING, DeliveryStatus.DEAD)
 
 
 def test_subscriptions_never_show_their_secret(client, admin_user):

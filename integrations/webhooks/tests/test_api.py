@@ -6,9 +6,9 @@ import uuid
 import pytest
 
 from integrations.crm.tests.conftest import Reply, signature_problems
-from integrations.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
-from integrations.webhooks.services import emit_lead_event
+from integrations.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
 from integrations.webhooks.tests.factories import PUBLIC_URL, WebhookDeliveryFactory, WebhookSubscriptionFactory
+from integrations.webhooks.tests.saves import tag
 from leads.models import Role
 from leads.tests.api_assertions import assert_envelope, assert_error
 from leads.tests.factories import LeadFactory, UserFactory
@@ -228,15 +228,20 @@ def test_patch_changes_only_what_it_names(api_client, manager):
 def test_a_new_secret_signs_the_next_delivery(
     api_client, manager, subscribe, receiver, django_capture_on_commit_callbacks
 ):
-    subscription = subscribe(owner=manager)
+    # given a webhook whose secret was just rotated through the API
+    subscription = subscribe(WebhookEvent.UPDATED, owner=manager)
+    old_secret = subscription.secret
     response = api_client(manager).patch(
         webhook_url(subscription), {"secret": "rotated-secret-0123456789"}, format="json"
     )
     assert "secret" not in response.json()["webhook"]
+    # when a lead is saved
     with django_capture_on_commit_callbacks(execute=True):
-        emit_lead_event(event="lead.created", lead=LeadFactory())
+        tag(LeadFactory(), manager)
+    # then the delivery is signed with the new secret, not the old one
     (request,) = receiver.received
     assert signature_problems(request, secret="rotated-secret-0123456789") == []
+    assert signature_problems(request, secret=old_secret) == ["signature does not match"]
 
 
 def test_delete_removes_the_webhook_and_its_log(api_client, manager):
@@ -278,10 +283,10 @@ def test_replay_through_the_api_sends_the_delivery_again(
     api_client, manager, subscribe, receiver, django_capture_on_commit_callbacks
 ):
     # given a delivery that died on a 400
-    subscription = subscribe(owner=manager)
+    subscription = subscribe(WebhookEvent.UPDATED, owner=manager)
     receiver.answer(Reply(400, "bad"))
     with django_capture_on_commit_callbacks(execute=True):
-        emit_lead_event(event="lead.created", lead=LeadFactory())
+        tag(LeadFactory(), manager)
     delivery = subscription.deliveries.get()
     assert delivery.status == DeliveryStatus.DEAD
     # when it is replayed
@@ -293,6 +298,8 @@ def test_replay_through_the_api_sends_the_delivery_again(
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.DELIVERED
     assert [request.headers["idempotency-key"] for request in receiver.received] == [str(delivery.event_id)] * 2
+    first, second = receiver.received
+    assert first.body == second.body
 
 
 def test_replaying_another_webhooks_delivery_is_404(api_client, manager):

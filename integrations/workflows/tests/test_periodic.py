@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from integrations.workflows.services import mark_sla_breaches, send_overdue_digest, start_for_lead
+from integrations.workflows.services import mark_sla_breaches, send_overdue_digest, start_for_leads
 from leads.models import FollowUpTask, Lead
 from leads.tests.factories import LeadFactory, UserFactory
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 def test_an_uncontacted_lead_past_its_deadline_is_breached_and_escalated_once(new_lead, manager, mailoutbox):
     # given an urgent lead that arrived 10 minutes ago and was never contacted
     lead = new_lead(minutes_ago=10, timeline__urgency_level="urgent", contact__first_name="Linus")
-    start_for_lead(lead, reason="created")
+    start_for_leads([(lead.pk, "created")])
     mailoutbox.clear()
 
     # when the periodic job runs twice
@@ -33,7 +33,7 @@ def test_an_uncontacted_lead_past_its_deadline_is_breached_and_escalated_once(ne
 
 def test_a_lead_still_within_its_deadline_stays_pending(new_lead, mailoutbox):
     lead = new_lead(minutes_ago=30, timeline__urgency_level="high")
-    start_for_lead(lead, reason="created")
+    start_for_leads([(lead.pk, "created")])
     mailoutbox.clear()
 
     result = mark_sla_breaches(timezone.now())
@@ -58,7 +58,7 @@ def test_breaches_without_a_manager_are_marked_but_not_mailed(mailoutbox):
 def test_archived_leads_are_neither_breached_nor_escalated(new_lead, mailoutbox):
     # given an uncontacted lead past its deadline, archived before the job ran
     lead = new_lead(minutes_ago=10, timeline__urgency_level="urgent")
-    start_for_lead(lead, reason="created")
+    start_for_leads([(lead.pk, "created")])
     Lead.objects.filter(pk=lead.pk).update(archived_at=timezone.now())
     mailoutbox.clear()
 

@@ -6,7 +6,7 @@ from email import message_from_bytes, policy
 import pytest
 from aiosmtpd.controller import Controller
 
-from integrations.workflows.services import start_for_lead
+from integrations.workflows.services import start_for_leads
 from leads.models import Lead
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +49,7 @@ def test_the_welcome_email_arrives_over_smtp_with_a_working_unsubscribe_link(new
     lead = new_lead(contact__first_name="Katherine", contact__email="katherine@example.com")
 
     # when its workflows run with the SMTP backend
-    start_for_lead(lead, reason="created")
+    start_for_leads([(lead.pk, "created")])
 
     # then the SMTP server received the welcome message
     (envelope,) = smtp_inbox.envelopes

@@ -3,8 +3,7 @@ import re
 import pytest
 from django.core import signing
 
-from integrations.models import PipelineJob
-from integrations.workflows.services import start_for_lead
+from integrations.workflows.services import start_for_leads
 from integrations.workflows.unsubscribe import unsubscribe_url
 from leads.models import Lead
 
@@ -25,7 +24,7 @@ def emailed_link(message) -> str:
 def test_the_unsubscribe_link_in_the_welcome_email_records_the_opt_out(new_lead, client, mailoutbox, site_url):
     # given the welcome email, with the link in its body and its List-Unsubscribe header
     lead = new_lead()
-    start_for_lead(lead, reason="created")
+    start_for_leads([(lead.pk, "created")])
     (welcome,) = mailoutbox
     path = emailed_link(welcome)
     assert welcome.extra_headers["List-Unsubscribe"] == f"<http://testserver{path}>"
@@ -45,7 +44,8 @@ def test_the_unsubscribe_link_in_the_welcome_email_records_the_opt_out(new_lead,
     assert lead.contact.email_opt_out is True
     assert lead.version == 2
     assert lead.interactions.get().summary == "Unsubscribed from emails through the link in a message."
-    assert PipelineJob.objects.filter(lead=lead, version=2, reason="opted_out").exists()
+    assert set(lead.events.values_list("kind", "lead_version")) == {("interaction.added", 2), ("lead.updated", 2)}
+    assert lead.events.get(kind="lead.updated").data == {"changed_fields": ["contact.email_opt_out", "interactions"]}
 
 
 def test_unsubscribing_twice_changes_nothing_the_second_time(new_lead, client, site_url):
@@ -66,7 +66,7 @@ def test_an_opted_out_lead_gets_no_further_email(new_lead, client, mailoutbox, s
     client.post(unsubscribe_url(lead=lead).removeprefix("http://testserver"))
     Lead.objects.filter(pk=lead.pk).update(status="new")
 
-    start_for_lead(lead, reason="created")
+    start_for_leads([(lead.pk, "created")])
 
     assert mailoutbox == []
 

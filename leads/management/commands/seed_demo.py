@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from faker import Faker
 
+from leads import bookkeeping
 from leads.models import (
     AuditChannel,
     ContactChannel,
@@ -20,7 +21,6 @@ from leads.models import (
     LeadType,
     PropertyType,
     Role,
-    StatusChange,
     UrgencyLevel,
     User,
 )
@@ -130,8 +130,7 @@ class Command(BaseCommand):
                 }
             )
             created_at = now - timedelta(days=rng.randint(0, 55), hours=rng.randint(0, 23))
-            Lead.objects.filter(pk=lead.pk).update(created_at=created_at)
-            StatusChange.objects.filter(lead=lead).update(changed_at=created_at)
+            bookkeeping.set_arrival_time(lead, created_at)
             target = statuses[index % len(statuses)]
             service = LeadManagementService(agent, channel=AuditChannel.SYSTEM)
             if target != LeadStatus.NEW:

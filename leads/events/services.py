@@ -1,0 +1,161 @@
+"""The port between ``leads`` and whatever reacts to a save.
+
+``leads`` records what each save did (``record``), as ``LeadEvent`` rows in the
+save's own transaction: a transactional outbox. It knows nothing of who listens.
+Integrations subscribe in their ``AppConfig.ready()``::
+
+    events.subscribe("webhooks", on_lead_events)   # on_lead_events(events: list[LeadEvent])
+
+Once a save commits, ``relay`` hands its events to every subscriber, inside one
+transaction that also marks them relayed: a subscriber writes its own outbox rows
+there (pipeline jobs, webhook deliveries) and queues any sending with
+``transaction.on_commit``. So each event is taken by every subscriber exactly once,
+with the subscriber's work, or not at all (a crash rolls both back and the relay is
+tried again). Events reach subscribers in order per lead: a relay never hands over an
+event while an earlier event of the same lead is still waiting.
+
+The relay is queued after each commit (``leads.events.tasks``); ``sweep`` queues
+again the events a lost message or a down broker left behind.
+"""
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Min
+from django.utils import timezone
+
+from leads import bulk
+from leads.events.models import LeadEvent, LeadEventKind
+
+logger = logging.getLogger(__name__)
+
+Subscriber = Callable[[list[LeadEvent]], None]
+
+RELAY_BATCH = 200
+_subscribers: dict[str, Subscriber] = {}
+
+
+def subscribe(name: str, handler: Subscriber) -> None:
+    """Hand every committed event to ``handler`` (a list at a time, in id order, inside
+    the relay's transaction). Registering a name again replaces its handler."""
+    _subscribers[name] = handler
+
+
+def subscribers() -> dict[str, Subscriber]:
+    return dict(_subscribers)
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event a write is about to record."""
+
+    lead_pk: int
+    lead_version: int
+    kind: LeadEventKind
+    data: dict[str, Any]
+
+
+def record(new_events: Iterable[NewEvent], *, actor, channel: str, at: datetime | None = None) -> list[int]:
+    """Write the events in the current transaction (one query); returns their ids,
+    which the caller queues for the relay once the transaction commits."""
+    at = at or timezone.now()
+    actor = actor if getattr(actor, "pk", None) else None
+    rows = [
+        LeadEvent(
+            lead_id=event.lead_pk,
+            lead_version=event.lead_version,
+            kind=event.kind,
+            data=event.data,
+            actor=actor,
+            channel=channel,
+            occurred_at=at,
+        )
+        for event in new_events
+    ]
+    if not rows:
+        return []
+    return [row.pk for row in bulk.insert(rows)]
+
+
+@dataclass(frozen=True)
+class RelayOutcome:
+    relayed: list[int]
+    held_back: list[int]  # an earlier event of the same lead was still waiting: relay these again soon
+
+
+def relay(event_ids: Iterable[int], *, take_queued: bool = True) -> RelayOutcome:
+    """Hand the unrelayed events among ``event_ids`` (and, with ``take_queued``, other
+    waiting events up to RELAY_BATCH) to every subscriber, and mark them relayed.
+
+    Events another relay holds are skipped (it hands them over). A subscriber's error
+    rolls the whole relay back and propagates: nothing is marked, nothing is lost.
+    """
+    with transaction.atomic():
+        events = _claim(list(event_ids), take_queued=take_queued)
+        if not events:
+            return RelayOutcome([], [])
+        events, held_back = _in_lead_order(events)
+        if events:
+            for handler in _subscribers.values():
+                handler(events)
+            LeadEvent.objects.filter(pk__in=[event.pk for event in events]).update(
+                relayed_at=timezone.now(), relay_error=""
+            )
+    return RelayOutcome([event.pk for event in events], [event.pk for event in held_back])
+
+
+def record_relay_failure(event_ids: list[int], error: BaseException) -> None:
+    """Count a failed relay on its events and keep the reason (shown in the admin)."""
+    LeadEvent.objects.filter(pk__in=event_ids, relayed_at__isnull=True).update(
+        relay_attempts=F("relay_attempts") + 1, relay_error=f"{type(error).__name__}: {error}"[:2000]
+    )
+
+
+def _claim(event_ids: list[int], *, take_queued: bool) -> list[LeadEvent]:
+    waiting = LeadEvent.objects.select_for_update(skip_locked=True, of=("self",)).filter(relayed_at__isnull=True)
+    events = list(waiting.filter(pk__in=event_ids).select_related("actor"))
+    room = RELAY_BATCH - len(events)
+    if take_queued and room > 0:
+        taken = {event.pk for event in events}
+        events += list(waiting.exclude(pk__in=taken).select_related("actor").order_by("pk")[:room])
+    return sorted(events, key=lambda event: event.pk)
+
+
+def _in_lead_order(events: list[LeadEvent]) -> tuple[list[LeadEvent], list[LeadEvent]]:
+    """Split the claimed events into those that may go now and those held back because
+    an earlier event of their lead is waiting outside this claim (another relay holds
+    it, or it was claimed by nobody yet)."""
+    claimed = {event.pk for event in events}
+    first_waiting = dict(
+        LeadEvent.objects.filter(relayed_at__isnull=True, lead_id__in={event.lead_id for event in events})
+        .exclude(pk__in=claimed)
+        .values_list("lead_id")
+        .annotate(first=Min("pk"))
+    )
+    ready, held = [], []
+    for event in events:
+        blocker = first_waiting.get(event.lead_id)
+        (held if blocker is not None and blocker < event.pk else ready).append(event)
+    return ready, held
+
+
+def due_for_relay(now: datetime | None = None, *, limit: int = 1000) -> list[int]:
+    """Events still waiting ``LEAD_EVENTS_RELAY_GRACE_SECONDS`` after they were recorded:
+    their relay message was refused or lost."""
+    now = now or timezone.now()
+    grace = timedelta(seconds=settings.LEAD_EVENTS_RELAY_GRACE_SECONDS)
+    due = LeadEvent.objects.filter(relayed_at__isnull=True, occurred_at__lte=now - grace).order_by("pk")
+    return list(due.values_list("pk", flat=True)[:limit])
+
+
+def purge_relayed(now: datetime | None = None) -> int:
+    """Delete events relayed more than LEAD_EVENTS_KEEP_DAYS ago; returns how many."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.LEAD_EVENTS_KEEP_DAYS)
+    deleted, _ = LeadEvent.objects.filter(relayed_at__lt=cutoff).delete()
+    return deleted

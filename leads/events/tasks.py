@@ -1,0 +1,63 @@
+"""Queueing the relay of committed lead events (``leads.events.services``).
+
+Each commit that recorded events queues one ``relay_lead_events`` message with their
+ids. If the broker refuses it, nothing is lost: the events stay unrelayed and
+``sweep`` (a periodic job) queues them again.
+"""
+
+import logging
+from functools import partial
+
+from celery import shared_task
+from django.db import transaction
+
+from leadmgmt.broker import send_or_leave
+from leads.events import services
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRIES = 8
+HELD_BACK_DELAY_SECONDS = 1
+
+
+@shared_task(
+    name="leads.relay_lead_events",
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    max_retries=MAX_RETRIES,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def relay_lead_events(self, event_ids: list[int]) -> None:
+    """Relay the events (and others waiting). A subscriber's failure is recorded on the
+    events and retried with backoff; after the last retry the sweep keeps trying."""
+    try:
+        outcome = services.relay(event_ids)
+    except Exception as error:
+        services.record_relay_failure(event_ids, error)
+        if self.request.retries >= self.max_retries:
+            logger.error("Relay of lead events %s failed for good; the sweep will retry", event_ids, exc_info=error)
+            return
+        raise self.retry(exc=error, countdown=min(2 ** (self.request.retries + 1), 120)) from error
+    if outcome.held_back:
+        send_relay(outcome.held_back, countdown=HELD_BACK_DELAY_SECONDS)
+
+
+def send_relay(event_ids: list[int], *, countdown: float | None = None) -> bool:
+    """Queue a relay of ``event_ids`` now; False (nothing lost) when the broker is unreachable."""
+    return send_or_leave(relay_lead_events, event_ids, countdown=countdown, left_for="the lead events sweep")
+
+
+def relay_after_commit(event_ids: list[int]) -> None:
+    """Queue the relay of the current transaction's events once it commits."""
+    if event_ids:
+        transaction.on_commit(partial(send_relay, list(event_ids)))
+
+
+def sweep(now=None) -> int:
+    """Queue the relay of events still waiting past their grace (periodic job); returns how many."""
+    event_ids = services.due_for_relay(now)
+    if event_ids and not send_relay(event_ids):
+        return 0
+    return len(event_ids)
