@@ -284,10 +284,13 @@ LOGGING = {
 }
 
 # Request budgets (django-ratelimit, counted in the cache above): API calls per token
-# (per client address without valid credentials), and sign-in attempts per address
-# and per username. "<count>/<period>" with s, m, h or d.
+# (per client address without valid credentials); sign-in attempts per address and
+# per username (the agents' page and the admin's); password reset requests per email
+# address and per client address. "<count>/<period>" with s, m, h or d.
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/m")
 LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10/m")
+PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT", "3/h")
+PASSWORD_RESET_IP_RATE_LIMIT = os.environ.get("PASSWORD_RESET_IP_RATE_LIMIT", "10/h")
 # If the cache cannot count, let requests through rather than refuse everyone.
 RATELIMIT_FAIL_OPEN = True
 # Behind a proxy, the header that holds the client's address (e.g. HTTP_X_REAL_IP).
