@@ -88,6 +88,26 @@ def test_a_body_that_is_not_json_is_a_415(api_client, agent, lead, content_type)
     assert db_snapshot() == before
 
 
+@pytest.mark.parametrize("content_type", ["*/*", "application/*", "*/json", "application/*; charset=utf-8"])
+def test_a_wildcard_content_type_is_a_415_not_json(api_client, manager, lead, content_type):
+    client, before = api_client(manager), db_snapshot()
+
+    for method, url in [*write_requests(lead.public_id), ("POST", "/api/v2/webhooks")]:
+        response = send_raw(client, method, url, json.dumps(seed_payload()), content_type)
+        assert_error(response, 415, "unsupported_media_type")
+
+    assert db_snapshot() == before
+
+
+def test_json_with_a_charset_is_still_json(api_client, agent, lead):
+    response = send_raw(
+        api_client(agent), "PATCH", lead_url(lead.public_id), '{"tags": ["x"]}', "application/json; charset=utf-8"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["lead"]["tags"] == ["x"]
+
+
 def test_a_multipart_body_is_a_415(api_client, agent):
     response = api_client(agent).post(LEADS_URL, {"lead_type": "buyer"}, format="multipart")
 
