@@ -312,7 +312,8 @@ MAX_BATCH_SIZE = 500
 class BatchInput(serializers.Serializer):
     """POST /api/v2/leads/batch: each item is validated on its own (``LeadInput``)."""
 
-    leads = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=MAX_BATCH_SIZE)
+    # null items too: each gets its own error, like any other item that is not a lead.
+    leads = serializers.ListField(child=serializers.JSONField(allow_null=True), min_length=1, max_length=MAX_BATCH_SIZE)
 
 
 class ListQuery(serializers.Serializer):
