@@ -27,3 +27,10 @@ urlpatterns = [
     path("unsubscribe/", include("integrations.workflows.urls")),
     path("", include("leads.urls")),
 ]
+
+# Errors raised before a view runs (a Host outside ALLOWED_HOSTS, a crash in a
+# middleware) answer in the API's error shape under /api/.
+handler400 = "leads.api.handlers.bad_request"
+handler403 = "leads.api.handlers.permission_denied"
+handler404 = "leads.api.handlers.page_not_found"
+handler500 = "leads.api.handlers.server_error"

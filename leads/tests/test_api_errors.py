@@ -472,6 +472,30 @@ def test_an_unsupported_method_is_a_405(api_client, agent, method, url):
     assert_error(send_raw(api_client(agent), method, url, "{}"), 405, "method_not_allowed")
 
 
+# --- rejected before any view -------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["evil.example", "bad host!", "a" * 300, "testserver:notaport"])
+def test_a_host_outside_allowed_hosts_is_a_400_in_the_error_shape(api_client, agent, lead, host):
+    client, before = api_client(agent), db_snapshot()
+    requests = [("GET", LEADS_URL), ("GET", "/api/v2/nothing"), ("GET", "/api/"), *write_requests(lead.public_id)]
+
+    for method, url in requests:
+        response = client.generic(
+            method, url, json.dumps(seed_payload()), content_type="application/json", HTTP_HOST=host
+        )
+        error = assert_error(response, 400, "bad_request")
+        assert "Host header" in error["message"]
+    assert db_snapshot() == before
+
+
+def test_a_host_outside_allowed_hosts_is_still_an_html_400_outside_the_api(client):
+    response = client.get("/accounts/login/", HTTP_HOST="evil.example")
+
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+
+
 # --- permissions -----------------------------------------------------------------
 
 
