@@ -2,10 +2,14 @@
 status code, and a rejected request changes nothing."""
 
 import json
+from importlib import import_module
 from urllib.parse import quote
 
 import pytest
+from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.test import Client
+from django.urls import get_callable
 from rest_framework.authtoken.models import Token
 
 from leads.tests.api_assertions import LEADS_URL, assert_error, db_snapshot, lead_url
@@ -487,6 +491,28 @@ def test_a_host_outside_allowed_hosts_is_a_400_in_the_error_shape(api_client, ag
         error = assert_error(response, 400, "bad_request")
         assert "Host header" in error["message"]
     assert db_snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("handler", "status", "code"),
+    [
+        ("handler400", 400, "bad_request"),
+        ("handler403", 403, "permission_denied"),
+        ("handler500", 500, "internal_error"),
+    ],
+)
+def test_djangos_error_views_answer_in_the_error_shape_under_the_api_only(rf, handler, status, code):
+    # What Django calls for an error outside any view, e.g. a crash in a middleware.
+    view = get_callable(getattr(import_module(settings.ROOT_URLCONF), handler))
+    args = () if handler == "handler500" else (SuspiciousOperation("odd"),)
+
+    answer = view(rf.get("/api/v2/leads"), *args)
+    assert (answer.status_code, answer["Content-Type"]) == (status, "application/json")
+    body = json.loads(answer.content)
+    assert set(body) == {"error", "metadata", "processing_time"}
+    assert body["error"]["code"] == code
+    page = view(rf.get("/leads/"), *args)
+    assert page.status_code == status and page["Content-Type"].startswith("text/html")
 
 
 def test_a_host_outside_allowed_hosts_is_still_an_html_400_outside_the_api(client):
