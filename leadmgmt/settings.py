@@ -309,6 +309,9 @@ LEADS_API_MAX_PAGE_SIZE = 100
 LEADS_API_DEFAULT_PAGE_SIZE = 20
 # Region assumed for phone numbers typed without a country code.
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")
+# How far ahead of the server's clock an interaction's time may be (callers' clocks
+# drift); later ones are refused: a planned contact is a follow-up, not an interaction.
+INTERACTION_MAX_FUTURE_MINUTES = int(os.environ.get("INTERACTION_MAX_FUTURE_MINUTES", "5"))
 
 # Lead scoring (integrations.scoring; defaults and meaning in integrations/scoring/config.py
 # and the README's "Scoring" section). Any key left out keeps its default.

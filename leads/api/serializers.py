@@ -292,8 +292,14 @@ class InteractionInput(serializers.Serializer):
     next_steps = Text(max_length=2_000, multiline=True, required=False)
     follow_up_due_at = serializers.DateTimeField(required=False, allow_null=True)
     next_follow_up = serializers.DateTimeField(required=False, allow_null=True, help_text="Seed alias.")
-    occurred_at = serializers.DateTimeField(required=False, allow_null=True)
-    timestamp = serializers.DateTimeField(required=False, allow_null=True, help_text="Seed alias of occurred_at.")
+    # When it happened: not in the future (the follow-up fields above are for what comes next).
+    occurred_at = serializers.DateTimeField(required=False, allow_null=True, validators=[validation.not_in_the_future])
+    timestamp = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        validators=[validation.not_in_the_future],
+        help_text="Seed alias of occurred_at.",
+    )
 
     def validate(self, attrs):
         return _resolve_aliases(attrs, {"next_follow_up": "follow_up_due_at", "timestamp": "occurred_at"})
