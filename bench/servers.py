@@ -51,6 +51,7 @@ def app_environment(database_url: str, redis_url: str) -> dict[str, str]:
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
         "DJANGO_DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+        "SITE_URL": "http://127.0.0.1:8000",  # production settings refuse to start without one
         "SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,

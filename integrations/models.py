@@ -40,3 +40,28 @@ class PipelineJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead_id} v{self.version} ({self.status})"
+
+
+class PeriodicJobState(models.Model):
+    """How a periodic job (``integrations.periodic.JOBS``) last ran: one row per job,
+    written by the runner after every run, shown in the admin and, while the job
+    fails, on the managers' dashboard."""
+
+    name = models.CharField(max_length=64, unique=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    last_succeeded_at = models.DateTimeField(null=True, blank=True)
+    last_failed_at = models.DateTimeField(null=True, blank=True)
+    last_result = models.CharField(max_length=200, blank=True)
+    last_error = models.TextField(blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def failing(self) -> bool:
+        return self.consecutive_failures > 0

@@ -1,13 +1,23 @@
 """Periodic jobs, one registry for both ways of running them: Celery beat in
 production (``CELERY_BEAT_SCHEDULE`` is built from it) and ``manage.py
-run_periodic`` on the embedded default, which has no broker."""
+run_periodic`` on the embedded default, which has no broker.
+
+Both run a job through ``run``, which records each run's outcome in
+``PeriodicJobState``: the admin lists every job's state, and the managers'
+dashboard warns while a job is failing (``failing_jobs``).
+"""
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from integrations.models import PeriodicJobState
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +53,83 @@ JOBS: dict[str, PeriodicJob] = {
 }
 
 
+LATE_MARGIN = timedelta(minutes=1)
+
+
 def run(name: str):
-    """Run one periodic job now; returns what the service returned."""
+    """Run one periodic job now and record how it went; returns what the service
+    returned, or raises what it raised (after recording the failure)."""
     job = JOBS[name]
-    return import_string(job.service)(timezone.now())
+    started_at = timezone.now()
+    try:
+        result = import_string(job.service)(started_at)
+    except Exception as exc:
+        _record_run(name, started_at, error=exc)
+        raise
+    _record_run(name, started_at, result=result)
+    return result
+
+
+def failing_jobs() -> list["PeriodicJobState"]:
+    """The registered jobs whose last run failed, the longest-failing first."""
+    from integrations.models import PeriodicJobState  # see _record_run
+
+    return list(
+        PeriodicJobState.objects.filter(name__in=list(JOBS), consecutive_failures__gt=0).order_by(
+            "-consecutive_failures", "name"
+        )
+    )
+
+
+def never_run_jobs() -> list[str]:
+    """The registered jobs with no recorded run, by name."""
+    from integrations.models import PeriodicJobState  # see _record_run
+
+    ran = set(PeriodicJobState.objects.filter(name__in=list(JOBS)).values_list("name", flat=True))
+    return sorted(set(JOBS) - ran)
+
+
+def job_health(state: "PeriodicJobState", *, now: datetime) -> str:
+    """ "failing" while its last run failed; "late" when a registered job has not
+    started for two of its periods and a minute (is beat or run_periodic running?);
+    "ok" otherwise."""
+    if state.failing:
+        return "failing"
+    job = JOBS.get(state.name)
+    if job and (state.last_started_at is None or now - state.last_started_at > 2 * job.every + LATE_MARGIN):
+        return "late"
+    return "ok"
+
+
+def _record_run(name: str, started_at: datetime, *, result: object = None, error: Exception | None = None) -> None:
+    """Write the run's outcome on the job's row. A failure to record it is logged and
+    never replaces the job's own outcome (the database may be what the job failed on)."""
+    # Imported here: Celery builds its beat schedule from this module before Django's
+    # apps are loaded, when importing a model would fail.
+    from integrations.models import PeriodicJobState
+
+    finished_at = timezone.now()
+    try:
+        with transaction.atomic():
+            state, _ = PeriodicJobState.objects.select_for_update().get_or_create(name=name)
+            state.last_started_at, state.last_finished_at = started_at, finished_at
+            if error is None:
+                state.last_succeeded_at = finished_at
+                state.last_result = _short(repr(result), 200)
+                state.consecutive_failures = 0
+            else:
+                state.last_failed_at = finished_at
+                state.last_error = _short(f"{type(error).__name__}: {error}", 2000)
+                state.consecutive_failures += 1
+            state.save()
+    except DatabaseError:
+        logger.exception("Could not record the outcome of periodic job %s", name)
+
+
+def _short(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, without NUL (which PostgreSQL cannot store)."""
+    text = text.replace("\x00", "\ufffd")
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def beat_schedule() -> dict:

@@ -290,10 +290,13 @@ LOGGING = {
 }
 
 # Request budgets (django-ratelimit, counted in the cache above): API calls per token
-# (per client address without valid credentials), and sign-in attempts per address
-# and per username. "<count>/<period>" with s, m, h or d.
+# (per client address without valid credentials); sign-in attempts per address and
+# per username (the agents' page and the admin's); password reset requests per email
+# address and per client address. "<count>/<period>" with s, m, h or d.
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/m")
 LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10/m")
+PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT", "3/h")
+PASSWORD_RESET_IP_RATE_LIMIT = os.environ.get("PASSWORD_RESET_IP_RATE_LIMIT", "10/h")
 # If the cache cannot count, let requests through rather than refuse everyone.
 RATELIMIT_FAIL_OPEN = True
 # Behind a proxy, the header that holds the client's address (e.g. HTTP_X_REAL_IP).
@@ -312,6 +315,9 @@ LEADS_API_MAX_PAGE_SIZE = 100
 LEADS_API_DEFAULT_PAGE_SIZE = 20
 # Region assumed for phone numbers typed without a country code.
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")
+# How far ahead of the server's clock an interaction's time may be (callers' clocks
+# drift); later ones are refused: a planned contact is a follow-up, not an interaction.
+INTERACTION_MAX_FUTURE_MINUTES = int(os.environ.get("INTERACTION_MAX_FUTURE_MINUTES", "5"))
 
 # Lead scoring (integrations.scoring; defaults and meaning in integrations/scoring/config.py
 # and the README's "Scoring" section). Any key left out keeps its default.

@@ -1,13 +1,15 @@
 """Production: everything from leadmgmt.settings, hardened for HTTPS.
 
 Passes ``manage.py check --deploy --fail-level WARNING`` (a test runs it). Set:
-DJANGO_SECRET_KEY (50+ random characters), ALLOWED_HOSTS, DATABASE_URL, REDIS_URL.
+DJANGO_SECRET_KEY (50+ random characters), SITE_URL (the address users reach the site
+at, which links in emails are built on), ALLOWED_HOSTS, DATABASE_URL, REDIS_URL.
 Behind a proxy that terminates TLS and sets ``X-Forwarded-Proto``, set BEHIND_TLS_PROXY=true
 so Django knows the request was HTTPS (and does not redirect it forever). If the proxy
 already redirects HTTP to HTTPS, SECURE_SSL_REDIRECT=false leaves that to it.
 """
 
 import os
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -19,6 +21,15 @@ if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("dj
     raise ImproperlyConfigured(
         "DJANGO_SECRET_KEY must be set to a random value of at least 50 characters, e.g. the output of "
         "python -c 'import secrets; print(secrets.token_urlsafe(64))'."
+    )
+
+# The base settings default to the laptop's address, and every emailed link (unsubscribe,
+# lead pages) would point there. (check --deploy also warns about a loopback SITE_URL.)
+_site_url = urlsplit(os.environ.get("SITE_URL", "").strip())
+if _site_url.scheme not in ("http", "https") or not _site_url.hostname:
+    raise ImproperlyConfigured(
+        "SITE_URL must be set to the absolute http(s) address users reach this site at, e.g. "
+        "https://leads.example.com: the links in the emails it sends are built on it."
     )
 
 from leadmgmt.settings import *  # noqa: E402, F403

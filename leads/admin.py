@@ -224,6 +224,9 @@ class InteractionForm(forms.ModelForm):
         self.fields["occurred_at"].required = False
         self.fields["occurred_at"].help_text = "Empty: now."
 
+    def clean_occurred_at(self):
+        return validation.not_in_the_future(self.cleaned_data.get("occurred_at"))
+
     def clean_summary(self):
         return _clean_text_field(self, "summary")
 

@@ -6,6 +6,7 @@ filters are only status, lead type and agent is counted by summing those rows;
 any other filter (search, dates, score...) falls back to COUNT(*) on the lead table.
 """
 
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -82,8 +83,9 @@ def _assignee_key(actor: User, value: str) -> int | None:
 
 
 @transaction.atomic
-def compact() -> int:
+def compact(now: datetime | None = None) -> int:
     """Fold the counter rows into one row per key; returns how many rows were removed.
+    ``now`` is unused: the periodic runner passes it to every job.
 
     The DELETE ... RETURNING hands back exactly the rows it removed, and their sums are
     written back in the same transaction, so a change committed meanwhile by another

@@ -81,8 +81,9 @@ def start_of_week(now: datetime) -> datetime:
     return today - timedelta(days=today.weekday())
 
 
-def headline(*, user: User, now: datetime) -> Headline:
-    """The dashboard's cards. Five queries."""
+def headline(*, user: User, now: datetime, status_totals: dict[str, int] | None = None) -> Headline:
+    """The dashboard's cards. Five queries, four when given ``status_totals``
+    (``counts.by_status(user)``, which the funnel reads too)."""
     leads = visible_leads(user)
     window_start = now - timedelta(days=CONVERSION_DAYS)
     recent = leads.filter(created_at__gte=min(window_start, start_of_week(now))).aggregate(
@@ -94,7 +95,9 @@ def headline(*, user: User, now: datetime) -> Headline:
     # Waiting = new and never contacted: the counters give the new leads; the few new
     # leads with a first contact (a status set back to new, an import) are subtracted.
     new_but_contacted = leads.filter(status=LeadStatus.NEW, first_contacted_at__isnull=False).count()
-    waiting = counts.by_status(user).get(LeadStatus.NEW, 0) - new_but_contacted
+    if status_totals is None:
+        status_totals = counts.by_status(user)
+    waiting = status_totals.get(LeadStatus.NEW, 0) - new_but_contacted
     overdue = open_follow_ups(user=user, everyone=user.sees_all_leads).filter(due_at__lt=now).count()
     median = _median_minutes(leads.filter(created_at__gte=now - timedelta(days=SPEED_TO_LEAD_DAYS)))
     total = recent["window_total"]
@@ -118,9 +121,9 @@ def waiting_for_first_contact(*, user: User, limit: int = WAITING_LIST_SIZE) -> 
     )
 
 
-def status_funnel(*, user: User) -> dict:
-    """Leads per status, in pipeline order. One query."""
-    totals = counts.by_status(user)
+def status_funnel(*, user: User, status_totals: dict[str, int] | None = None) -> dict:
+    """Leads per status, in pipeline order. One query, none when given ``status_totals``."""
+    totals = counts.by_status(user) if status_totals is None else status_totals
     return {
         "labels": [status.label for status in FUNNEL_STATUSES],
         "values": [totals.get(status.value, 0) for status in FUNNEL_STATUSES],

@@ -4,12 +4,14 @@ ValidationError with a message fit for a user."""
 
 import re
 import unicodedata
+from datetime import datetime, timedelta
 
 import phonenumbers
 from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
+from django.utils import timezone
 
 from leads.models import PropertyType
 
@@ -94,3 +96,20 @@ def price_range_errors(min_price, max_price, *, prefix: str = "") -> dict[str, l
     if not errors and min_price is not None and max_price is not None and min_price > max_price:
         errors[f"{prefix}min_price"] = ["Must not be greater than max_price."]
     return errors
+
+
+def not_in_the_future(value: datetime | None) -> datetime | None:
+    """An interaction's time: returns ``value`` unless it is more than
+    INTERACTION_MAX_FUTURE_MINUTES ahead of now (the margin forgives a caller's clock
+    running a little fast). Something that has not happened yet is a follow-up, which
+    has its own field."""
+    if value is None:
+        return value
+    margin = timedelta(minutes=settings.INTERACTION_MAX_FUTURE_MINUTES)
+    if value > timezone.now() + margin:
+        raise ValidationError(
+            f"Must not be more than {settings.INTERACTION_MAX_FUTURE_MINUTES} minutes in the future: log an "
+            "interaction once it has happened, and schedule what comes next as a follow-up.",
+            code="future",
+        )
+    return value

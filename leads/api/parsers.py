@@ -3,7 +3,23 @@
 import json
 
 from rest_framework.exceptions import ParseError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
+
+
+class ExactContentNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation, except that a body's ``Content-Type`` must name its media type.
+
+    DRF matches a wildcard (``*/*``, ``application/*``) against every parser, so such a
+    body would be read as JSON; here it selects no parser, which DRF answers with a 415
+    like any other type it cannot read. (Wildcards belong in ``Accept``, not here.)
+    """
+
+    def select_parser(self, request, parsers):
+        media_type = (request.content_type or "").split(";", 1)[0]
+        if "*" in media_type:
+            return None
+        return super().select_parser(request, parsers)
 
 
 class StrictJSONParser(JSONParser):

@@ -292,8 +292,14 @@ class InteractionInput(serializers.Serializer):
     next_steps = Text(max_length=2_000, multiline=True, required=False)
     follow_up_due_at = serializers.DateTimeField(required=False, allow_null=True)
     next_follow_up = serializers.DateTimeField(required=False, allow_null=True, help_text="Seed alias.")
-    occurred_at = serializers.DateTimeField(required=False, allow_null=True)
-    timestamp = serializers.DateTimeField(required=False, allow_null=True, help_text="Seed alias of occurred_at.")
+    # When it happened: not in the future (the follow-up fields above are for what comes next).
+    occurred_at = serializers.DateTimeField(required=False, allow_null=True, validators=[validation.not_in_the_future])
+    timestamp = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        validators=[validation.not_in_the_future],
+        help_text="Seed alias of occurred_at.",
+    )
 
     def validate(self, attrs):
         return _resolve_aliases(attrs, {"next_follow_up": "follow_up_due_at", "timestamp": "occurred_at"})
@@ -312,7 +318,8 @@ MAX_BATCH_SIZE = 500
 class BatchInput(serializers.Serializer):
     """POST /api/v2/leads/batch: each item is validated on its own (``LeadInput``)."""
 
-    leads = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=MAX_BATCH_SIZE)
+    # null items too: each gets its own error, like any other item that is not a lead.
+    leads = serializers.ListField(child=serializers.JSONField(allow_null=True), min_length=1, max_length=MAX_BATCH_SIZE)
 
 
 class ListQuery(serializers.Serializer):

@@ -12,7 +12,7 @@ from leads.api.envelope import envelope, mark_request_start
 from leads.api.errors import flatten_errors
 from leads.api.idempotency import idempotent
 from leads.api.lead_cache import cached_lead_data
-from leads.api.parsers import StrictJSONParser
+from leads.api.parsers import ExactContentNegotiation, StrictJSONParser
 from leads.api.ratelimit import RateLimited, add_budget_headers, spend_api_budget
 from leads.api.representations import audit_entry_data, interaction_data, lead_data, merge_data
 from leads.api.schema import (
@@ -89,6 +89,7 @@ class LeadsAPIView(APIView):
     spends the caller's request budget (``leads.api.ratelimit``)."""
 
     parser_classes = [StrictJSONParser]
+    content_negotiation_class = ExactContentNegotiation
     rate_budget: Budget | None = None
 
     def initialize_request(self, request, *args, **kwargs):

@@ -325,6 +325,37 @@ def test_an_interaction_added_inline_is_logged_by_the_signed_in_user(admin_clien
     assert lead.status == "contacted"
 
 
+def test_an_interaction_dated_in_the_future_is_refused_inline_and_changes_nothing(admin_client_for, manager):
+    lead = LeadFactory(status=LeadStatus.NEW)
+    client = admin_client_for(manager)
+    data = page_data(client.get(change_url(lead)))
+    data.update(
+        {
+            "interactions-0-type": "call",
+            "interactions-0-summary": "Will call",
+            "interactions-0-occurred_at_0": "9999-12-31",
+            "interactions-0-occurred_at_1": "00:00:00",
+            # a follow-up may be as far ahead as wanted
+            "interactions-0-follow_up_due_at_0": "2999-01-01",
+            "interactions-0-follow_up_due_at_1": "09:00:00",
+        }
+    )
+
+    response = client.post(change_url(lead), data)
+
+    assert response.status_code == 200
+    [interactions] = [
+        inline.formset
+        for inline in response.context["inline_admin_formsets"]
+        if inline.formset.prefix == "interactions"
+    ]
+    errors = interactions.forms[0].errors
+    assert list(errors) == ["occurred_at"] and "in the future" in errors["occurred_at"][0]
+    assert not Interaction.objects.filter(lead=lead).exists()
+    lead.refresh_from_db()
+    assert (lead.first_contacted_at, lead.status, lead.version) == (None, LeadStatus.NEW, 1)
+
+
 # --- bulk actions ----------------------------------------------------------------
 
 

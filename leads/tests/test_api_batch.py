@@ -80,6 +80,27 @@ def test_mixed_good_and_bad_items_are_answered_in_input_order(api_client, manage
     assert not Contact.objects.filter(first_name__in=["Bad", "Known", "Again"]).exists()
 
 
+def test_items_that_are_not_objects_each_get_an_error_and_the_valid_one_is_created(api_client, manager):
+    items = [None, person(1), 1, "x", {}, [], True]
+
+    response = api_client(manager).post(BATCH_URL, {"leads": items}, format="json")
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert [result["status"] for result in body["results"]] == ["error", "created", *["error"] * 5]
+    assert body["counts"] == {"created": 1, "duplicate": 0, "error": 6}
+    assert body["results"][0] == {
+        "index": 0,
+        "status": "error",
+        "code": "validation_error",
+        "errors": {"body": ["This field may not be null."]},
+    }
+    for index in (2, 3, 5, 6):
+        assert list(body["results"][index]["errors"]) == ["body"]
+    assert set(body["results"][4]["errors"]) == {"contact", "lead_type"}
+    assert list(Lead.objects.values_list("public_id", flat=True)) == [body["results"][1]["lead_id"]]
+
+
 def test_each_new_lead_gets_its_status_history_audit_entry_and_one_pipeline_job(api_client, manager):
     response = api_client(manager).post(BATCH_URL, {"leads": [person(1), person(2), person(3)]}, format="json")
 

@@ -2,10 +2,14 @@
 status code, and a rejected request changes nothing."""
 
 import json
+from importlib import import_module
 from urllib.parse import quote
 
 import pytest
+from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.test import Client
+from django.urls import get_callable
 from rest_framework.authtoken.models import Token
 
 from leads.tests.api_assertions import LEADS_URL, assert_error, db_snapshot, lead_url
@@ -86,6 +90,26 @@ def test_a_body_that_is_not_json_is_a_415(api_client, agent, lead, content_type)
         assert_error(response, 415, "unsupported_media_type")
 
     assert db_snapshot() == before
+
+
+@pytest.mark.parametrize("content_type", ["*/*", "application/*", "*/json", "application/*; charset=utf-8"])
+def test_a_wildcard_content_type_is_a_415_not_json(api_client, manager, lead, content_type):
+    client, before = api_client(manager), db_snapshot()
+
+    for method, url in [*write_requests(lead.public_id), ("POST", "/api/v2/webhooks")]:
+        response = send_raw(client, method, url, json.dumps(seed_payload()), content_type)
+        assert_error(response, 415, "unsupported_media_type")
+
+    assert db_snapshot() == before
+
+
+def test_json_with_a_charset_is_still_json(api_client, agent, lead):
+    response = send_raw(
+        api_client(agent), "PATCH", lead_url(lead.public_id), '{"tags": ["x"]}', "application/json; charset=utf-8"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["lead"]["tags"] == ["x"]
 
 
 def test_a_multipart_body_is_a_415(api_client, agent):
@@ -450,6 +474,52 @@ def test_an_unknown_api_url_is_a_json_404_without_a_token_too(api_client):
 @pytest.mark.parametrize(("method", "url"), [("DELETE", LEADS_URL), ("PUT", LEADS_URL), ("POST", lead_url("x"))])
 def test_an_unsupported_method_is_a_405(api_client, agent, method, url):
     assert_error(send_raw(api_client(agent), method, url, "{}"), 405, "method_not_allowed")
+
+
+# --- rejected before any view -------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["evil.example", "bad host!", "a" * 300, "testserver:notaport"])
+def test_a_host_outside_allowed_hosts_is_a_400_in_the_error_shape(api_client, agent, lead, host):
+    client, before = api_client(agent), db_snapshot()
+    requests = [("GET", LEADS_URL), ("GET", "/api/v2/nothing"), ("GET", "/api/"), *write_requests(lead.public_id)]
+
+    for method, url in requests:
+        response = client.generic(
+            method, url, json.dumps(seed_payload()), content_type="application/json", HTTP_HOST=host
+        )
+        error = assert_error(response, 400, "bad_request")
+        assert "Host header" in error["message"]
+    assert db_snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("handler", "status", "code"),
+    [
+        ("handler400", 400, "bad_request"),
+        ("handler403", 403, "permission_denied"),
+        ("handler500", 500, "internal_error"),
+    ],
+)
+def test_djangos_error_views_answer_in_the_error_shape_under_the_api_only(rf, handler, status, code):
+    # What Django calls for an error outside any view, e.g. a crash in a middleware.
+    view = get_callable(getattr(import_module(settings.ROOT_URLCONF), handler))
+    args = () if handler == "handler500" else (SuspiciousOperation("odd"),)
+
+    answer = view(rf.get("/api/v2/leads"), *args)
+    assert (answer.status_code, answer["Content-Type"]) == (status, "application/json")
+    body = json.loads(answer.content)
+    assert set(body) == {"error", "metadata", "processing_time"}
+    assert body["error"]["code"] == code
+    page = view(rf.get("/leads/"), *args)
+    assert page.status_code == status and page["Content-Type"].startswith("text/html")
+
+
+def test_a_host_outside_allowed_hosts_is_still_an_html_400_outside_the_api(client):
+    response = client.get("/accounts/login/", HTTP_HOST="evil.example")
+
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
 
 
 # --- permissions -----------------------------------------------------------------

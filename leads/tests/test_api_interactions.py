@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from leads.models import Interaction, Lead, LeadStatus, StatusChange
-from leads.tests.api_assertions import assert_envelope, lead_url
+from leads.tests.api_assertions import assert_envelope, assert_error, lead_url
 from leads.tests.factories import InteractionFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -161,3 +161,57 @@ def test_interactions_are_listed_newest_first(api_client, agent, lead):
     assert response.status_code == 200
     assert_envelope(response.json())
     assert [item["id"] for item in response.json()["interactions"]] == [newer.pk, older.pk]
+
+
+# --- when it happened ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("timestamp", "9999-12-31T23:59:59Z"),
+        ("occurred_at", "9999-12-31T00:00:00+00:00"),
+        ("timestamp", "in ten minutes"),
+        ("occurred_at", "in ten minutes"),
+    ],
+)
+def test_an_interaction_in_the_future_is_refused_by_name_and_changes_nothing(api_client, agent, lead, field, value):
+    if value == "in ten minutes":
+        value = (timezone.now() + timedelta(minutes=10)).isoformat()
+
+    response = add(api_client(agent), lead, {**SEED_INTERACTION, field: value})
+
+    error = assert_error(response, 400, "validation_error")
+    assert list(error["fields"]) == [field]
+    assert "in the future" in error["fields"][field][0]
+    assert not Interaction.objects.filter(lead=lead).exists()
+    lead.refresh_from_db()
+    assert (lead.first_contacted_at, lead.last_contacted_at, lead.version) == (None, None, 1)
+
+
+def test_a_clock_a_little_fast_is_forgiven_and_follow_ups_may_be_far_ahead(api_client, agent, lead):
+    soon = timezone.now() + timedelta(minutes=3)
+    much_later = timezone.now() + timedelta(days=400)
+
+    response = add(
+        api_client(agent),
+        lead,
+        {**SEED_INTERACTION, "timestamp": soon.isoformat(), "next_follow_up": much_later.isoformat()},
+    )
+
+    assert response.status_code == 201, response.content
+    interaction = Interaction.objects.get(lead=lead)
+    assert interaction.occurred_at == soon
+    assert interaction.follow_up_due_at == much_later
+    lead.refresh_from_db()
+    assert lead.first_contacted_at == soon
+
+
+def test_the_margin_is_a_setting(settings, api_client, agent, lead):
+    settings.INTERACTION_MAX_FUTURE_MINUTES = 60
+
+    response = add(
+        api_client(agent), lead, {**SEED_INTERACTION, "timestamp": (timezone.now() + timedelta(minutes=30)).isoformat()}
+    )
+
+    assert response.status_code == 201, response.content

@@ -1,7 +1,9 @@
 """Request budgets: the API per token (per client address without valid
-credentials) and the sign-in form per address and per username."""
+credentials), the sign-in forms (the agents' and the admin's) per address and per
+username, and password reset per email address and per client address."""
 
 import pytest
+from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
@@ -185,6 +187,117 @@ def test_signing_in_within_the_budget_works(small_login_budget, client, agent):
 def test_showing_the_sign_in_page_is_not_counted(small_login_budget, client):
     for _ in range(5):
         assert client.get(reverse("login")).status_code == 200
+
+
+# --- the admin's sign-in ------------------------------------------------------------------
+
+ADMIN_LOGIN_URL = "/admin/login/"
+
+
+def admin_sign_in(client, username: str, password: str, address: str = "198.51.100.1"):
+    return client.post(
+        ADMIN_LOGIN_URL, {"username": username, "password": password, "next": "/admin/"}, REMOTE_ADDR=address
+    )
+
+
+def test_the_admin_sign_in_refuses_a_run_of_wrong_passwords_at_the_default_limit(client, manager):
+    # 25 wrong passwords for a manager in a row: the report had all 25 answered 200
+    statuses = [admin_sign_in(client, manager.username, f"guess-{number}").status_code for number in range(25)]
+
+    # a window of LOGIN_RATE_LIMIT ("10/m") lets at most 10 through; 25 span at most two windows
+    assert statuses.count(200) <= 20
+    assert statuses[10:].count(429) >= 5
+    assert set(statuses) == {200, 429}
+
+
+def test_the_admin_sign_in_blocks_an_address_after_the_limit(small_login_budget, client, manager, admin_user):
+    for username in (manager.username, admin_user.username, "nobody"):
+        assert admin_sign_in(client, username, "wrong").status_code == 200
+
+    # the right password from that address is refused without being checked
+    response = admin_sign_in(client, manager.username, "correct-horse-battery")
+
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 24 * 3600
+    assert "Too many sign-in attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    # another address still signs in
+    response = admin_sign_in(client, admin_user.username, "correct-horse-battery", "198.51.100.2")
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+
+
+def test_the_admin_sign_in_blocks_a_username_guessed_from_many_addresses(small_login_budget, client, manager):
+    for number in range(3):
+        admin_sign_in(client, manager.username, "wrong", f"198.51.100.{10 + number}")
+
+    response = admin_sign_in(client, manager.username.upper(), "correct-horse-battery", "198.51.100.20")
+
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_admin_and_the_agents_sign_in_share_one_budget(small_login_budget, client, manager):
+    sign_in(client, manager.username, "wrong")
+    admin_sign_in(client, manager.username, "wrong")
+    sign_in(client, manager.username, "wrong")
+
+    assert admin_sign_in(client, manager.username, "correct-horse-battery").status_code == 429
+    assert sign_in(client, manager.username, "correct-horse-battery").status_code == 429
+
+
+def test_the_admin_sign_in_within_the_budget_works(small_login_budget, client, manager):
+    assert client.get(ADMIN_LOGIN_URL).status_code == 200
+    admin_sign_in(client, manager.username, "wrong")
+
+    response = admin_sign_in(client, manager.username, "correct-horse-battery")
+
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(manager.pk)
+    assert client.get("/admin/").status_code == 200
+
+
+# --- password reset ------------------------------------------------------------------------
+
+
+def ask_for_reset(client, email: str, address: str = "198.51.100.1"):
+    return client.post(reverse("password_reset"), {"email": email}, REMOTE_ADDR=address)
+
+
+def test_password_reset_emails_stop_past_the_limit_per_address(settings, client, agent):
+    settings.PASSWORD_RESET_RATE_LIMIT = SMALL_RATE
+    answers = [
+        ask_for_reset(client, email, f"198.51.100.{number}")
+        for number, email in enumerate([agent.email] * 3 + [agent.email.upper(), agent.email])
+    ]
+
+    assert [answer.status_code for answer in answers] == [302, 302, 302, 429, 429]
+    assert len(mail.outbox) == 3
+    assert 0 < int(answers[-1]["Retry-After"]) <= 24 * 3600
+    assert "Too many reset requests" in answers[-1].content.decode()
+
+
+def test_password_reset_emails_stop_past_the_limit_per_client_address(settings, client, agent, other_agent, manager):
+    settings.PASSWORD_RESET_IP_RATE_LIMIT = SMALL_RATE
+    for user in (agent, other_agent, manager):
+        assert ask_for_reset(client, user.email).status_code == 302
+
+    refused = ask_for_reset(client, "nobody@example.com")
+    also_refused = ask_for_reset(client, agent.email)
+
+    assert refused.status_code == also_refused.status_code == 429
+    # a known and an unknown address are refused alike
+    assert refused.content == also_refused.content
+    assert len(mail.outbox) == 3
+    # another client is still served
+    assert ask_for_reset(client, agent.email, "198.51.100.2").status_code == 302
+    assert len(mail.outbox) == 4
+
+
+def test_twelve_reset_requests_no_longer_send_twelve_emails(client, agent):
+    statuses = [ask_for_reset(client, agent.email).status_code for _ in range(12)]
+
+    assert statuses == [302] * 3 + [429] * 9  # PASSWORD_RESET_RATE_LIMIT: 3 an hour per address
+    assert len(mail.outbox) == 3
 
 
 @pytest.mark.parametrize("rate", ["600 per minute", "600/minute", "/m", ""])

@@ -1,6 +1,7 @@
 """leadmgmt.settings_production: passes Django's deployment checks, refuses to start
-without a strong secret, and reads the proxy setting; an empty DATABASE_URL means the
-default database. Each case boots Django in a subprocess with its own environment."""
+without a strong secret or an absolute SITE_URL, reads the proxy setting, and answers
+requests refused before any view in the API's error shape; an empty DATABASE_URL means
+the default database. Each case boots Django in a subprocess with its own environment."""
 
 import json
 import os
@@ -12,12 +13,14 @@ import pytest
 from django.conf import settings
 
 STRONG_SECRET = secrets.token_urlsafe(64)
+SITE_URL = "https://leads.example.com"
 
 
 # Not passed on: the deployment's own settings, and DJANGO_ALLOW_ASYNC_UNSAFE, which the
 # browser tests set in this process and check --deploy rightly refuses (async.E001).
 NOT_INHERITED = {
     "DJANGO_SECRET_KEY",
+    "SITE_URL",
     "ALLOWED_HOSTS",
     "BEHIND_TLS_PROXY",
     "SECURE_SSL_REDIRECT",
@@ -44,28 +47,88 @@ def production_settings(*names: str, **env: str) -> dict[str, object]:
         "import json, django; django.setup(); from django.conf import settings; "
         f"print(json.dumps({{name: getattr(settings, name) for name in {names!r}}}))"
     )
-    result = run_python(
-        "-c", code, DJANGO_SETTINGS_MODULE="leadmgmt.settings_production", DJANGO_SECRET_KEY=STRONG_SECRET, **env
-    )
+    result = run_production_python("-c", code, **env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
 
-def test_production_settings_pass_check_deploy_with_no_warnings():
-    result = run_python(
-        "manage.py",
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        DJANGO_SETTINGS_MODULE="leadmgmt.settings_production",
-        DJANGO_SECRET_KEY=STRONG_SECRET,
-        ALLOWED_HOSTS="leads.example.com",
+def run_production_python(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """``run_python`` under the production settings with a strong secret and SITE_URL
+    (``env`` may replace them)."""
+    env = {
+        "DJANGO_SETTINGS_MODULE": "leadmgmt.settings_production",
+        "DJANGO_SECRET_KEY": STRONG_SECRET,
+        "SITE_URL": SITE_URL,
+        **env,
+    }
+    return run_python(*args, **env)
+
+
+def check_deploy(**env: str) -> subprocess.CompletedProcess:
+    return run_production_python(
+        "manage.py", "check", "--deploy", "--fail-level", "WARNING", ALLOWED_HOSTS="leads.example.com", **env
     )
+
+
+def test_production_settings_pass_check_deploy_with_no_warnings():
+    result = check_deploy()
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
     assert "WARNINGS" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "site_url",
+    [None, "", "leads.example.com", "/leads", "ftp://leads.example.com", "https://"],
+    ids=["missing", "empty", "no scheme", "a path", "not http", "no host"],
+)
+def test_production_settings_refuse_a_missing_or_relative_site_url(site_url):
+    env = {"DJANGO_SETTINGS_MODULE": "leadmgmt.settings_production", "DJANGO_SECRET_KEY": STRONG_SECRET}
+    if site_url is not None:
+        env["SITE_URL"] = site_url
+
+    result = run_python("manage.py", "check", **env)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: SITE_URL must be set to the absolute http(s) address" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "site_url", ["http://127.0.0.1:8000", "http://localhost:8000", "https://leads.localhost", "http://[::1]:8000"]
+)
+def test_check_deploy_warns_when_site_url_points_at_this_machine(site_url):
+    result = check_deploy(SITE_URL=site_url)
+
+    assert result.returncode != 0
+    assert "leadmgmt.W002" in result.stderr and "points at this machine" in result.stderr
+
+
+def test_the_site_url_check_is_quiet_while_debugging_on_a_laptop():
+    result = run_python("manage.py", "check", "--deploy", DJANGO_DEBUG="true", SITE_URL="http://127.0.0.1:8000")
+
+    assert "leadmgmt.W002" not in result.stdout + result.stderr
+    assert "System check identified" in result.stdout + result.stderr
+
+
+def test_requests_refused_before_any_view_answer_in_the_api_error_shape():
+    # A Host outside ALLOWED_HOSTS, and a URL too long for the HTTPS redirect: both are
+    # refused by SecurityMiddleware, the first middleware, before the API's own.
+    code = (
+        "import json, django; django.setup(); from django.test import Client; client = Client(); "
+        "answers = [client.get('/api/v2/leads', HTTP_HOST='evil.example'), "
+        "client.post('/api/v2/leads', '{}', content_type='application/json', HTTP_HOST='evil.example'), "
+        "client.get('/api/v2/leads/' + 'a' * 20000)]; "
+        "print(json.dumps([[answer.status_code, answer['Content-Type'], answer.content.decode()] "
+        "for answer in answers]))"
+    )
+
+    result = run_production_python("-c", code, ALLOWED_HOSTS="leads.example.com,testserver")
+
+    assert result.returncode == 0, result.stderr
+    for status, content_type, body in json.loads(result.stdout):
+        assert (status, content_type) == (400, "application/json")
+        assert json.loads(body)["error"]["code"] == "bad_request"
 
 
 @pytest.mark.parametrize(
@@ -74,7 +137,7 @@ def test_production_settings_pass_check_deploy_with_no_warnings():
     ids=["missing", "empty", "short", "repetitive", "django-insecure"],
 )
 def test_production_settings_refuse_a_missing_or_weak_secret(secret):
-    env = {"DJANGO_SETTINGS_MODULE": "leadmgmt.settings_production"}
+    env = {"DJANGO_SETTINGS_MODULE": "leadmgmt.settings_production", "SITE_URL": SITE_URL}
     if secret is not None:
         env["DJANGO_SECRET_KEY"] = secret
 
