@@ -3,27 +3,18 @@ webhook services, in the v2 envelope and error shape of the leads API."""
 
 from django.conf import settings
 from django.urls import re_path
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from integrations.webhooks import selectors, services
 from integrations.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
-from integrations.webhooks.schema import (
-    DELIVERY_ID,
-    DELIVERY_PARAMETERS,
-    SUBSCRIPTION_ID,
-    DeliveryEnvelope,
-    DeliveryPage,
-    NewWebhookEnvelope,
-    WebhookEnvelope,
-    WebhookList,
-)
 from integrations.webhooks.url_safety import MAX_URL_LENGTH
-from leads.api.representations import iso
-from leads.api.schema import api_operation
-from leads.api.serializers import Choice, Text
+from leads.api.schema import api_operation, datetime_field, envelope
 from leads.api.views import LeadsAPIView
+from leads.inputs import Choice, Text
+from leads.representations import iso
 
 # --- input ------------------------------------------------------------------
 
@@ -81,6 +72,67 @@ def delivery_data(delivery: WebhookDelivery) -> dict:
         "delivered_at": iso(delivery.delivered_at),
         "payload": delivery.payload,
     }
+
+
+# --- documentation: the bodies above, key for key, and the parameters ---------
+
+
+class WebhookSubscription(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    url = serializers.CharField()
+    events = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEvent.choices))
+    active = serializers.BooleanField()
+    owner = serializers.CharField(help_text="Username of the manager who made it.")
+    created_at = datetime_field()
+    updated_at = datetime_field()
+
+
+class NewWebhookSubscription(WebhookSubscription):
+    secret = serializers.CharField(help_text="Signs every delivery. Shown in this response only: keep it.")
+
+
+class WebhookDelivery(serializers.Serializer):
+    id = serializers.UUIDField(help_text="The event id, also sent in the delivery's headers.")
+    event = serializers.ChoiceField(choices=WebhookEvent.choices)
+    lead_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=DeliveryStatus.choices)
+    attempts = serializers.IntegerField(min_value=0)
+    response_status = serializers.IntegerField(allow_null=True, help_text="HTTP status of the last answer.")
+    last_error = serializers.CharField(allow_blank=True)
+    created_at = datetime_field()
+    last_attempt_at = datetime_field(allow_null=True)
+    next_attempt_at = datetime_field(allow_null=True, help_text="When a failed delivery is tried again.")
+    delivered_at = datetime_field(allow_null=True)
+    payload = serializers.JSONField(help_text="The body sent, as it was when the event happened.")
+
+
+WebhookEnvelope = envelope("WebhookEnvelope", webhook=WebhookSubscription())
+NewWebhookEnvelope = envelope("NewWebhookEnvelope", webhook=NewWebhookSubscription())
+WebhookList = envelope(
+    "WebhookList", webhooks=WebhookSubscription(many=True), total_count=serializers.IntegerField(min_value=0)
+)
+DeliveryEnvelope = envelope("DeliveryEnvelope", delivery=WebhookDelivery())
+DeliveryPage = envelope(
+    "DeliveryPage",
+    deliveries=WebhookDelivery(many=True),
+    total_count=serializers.IntegerField(min_value=0),
+    page=serializers.IntegerField(min_value=1),
+    page_size=serializers.IntegerField(min_value=1),
+)
+
+SUBSCRIPTION_ID = OpenApiParameter(
+    "subscription_id", {"type": "string", "format": "uuid"}, OpenApiParameter.PATH, description="The webhook's id."
+)
+DELIVERY_ID = OpenApiParameter(
+    "delivery_id", {"type": "string", "format": "uuid"}, OpenApiParameter.PATH, description="The delivery's id."
+)
+DELIVERY_PARAMETERS = [
+    OpenApiParameter("page", {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1}),
+    OpenApiParameter("page_size", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+    OpenApiParameter("status", {"type": "string", "enum": DeliveryStatus.values}),
+    OpenApiParameter("event", {"type": "string", "enum": WebhookEvent.values}),
+]
 
 
 # --- views ------------------------------------------------------------------
@@ -202,14 +254,14 @@ class WebhookDeliveryReplayView(WebhooksAPIView):
 
 app_name = "webhooks_api"
 
-SUBSCRIPTION_ID = r"(?P<subscription_id>[^/]+)"
+SUBSCRIPTION = r"(?P<subscription_id>[^/]+)"
 
 urlpatterns = [
     re_path(r"^webhooks/?$", WebhookCollectionView.as_view(), name="webhook-list"),
-    re_path(rf"^webhooks/{SUBSCRIPTION_ID}/?$", WebhookDetailView.as_view(), name="webhook-detail"),
-    re_path(rf"^webhooks/{SUBSCRIPTION_ID}/deliveries/?$", WebhookDeliveriesView.as_view(), name="webhook-deliveries"),
+    re_path(rf"^webhooks/{SUBSCRIPTION}/?$", WebhookDetailView.as_view(), name="webhook-detail"),
+    re_path(rf"^webhooks/{SUBSCRIPTION}/deliveries/?$", WebhookDeliveriesView.as_view(), name="webhook-deliveries"),
     re_path(
-        rf"^webhooks/{SUBSCRIPTION_ID}/deliveries/(?P<delivery_id>[^/]+)/replay/?$",
+        rf"^webhooks/{SUBSCRIPTION}/deliveries/(?P<delivery_id>[^/]+)/replay/?$",
         WebhookDeliveryReplayView.as_view(),
         name="webhook-delivery-replay",
     ),

@@ -34,8 +34,8 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers
 
 from leads.api.envelope import API_METADATA
-from leads.api.serializers import LeadInput
 from leads.filters import ORDERING_FIELDS
+from leads.inputs import LeadInput
 from leads.models import (
     AuditChannel,
     ContactChannel,
@@ -69,14 +69,14 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 class MoneyFieldSchema(OpenApiSerializerFieldExtension):
     """Amounts are sent and shown as JSON numbers (a numeric string is accepted too)."""
 
-    target_class = "leads.api.serializers.Money"
+    target_class = "leads.inputs.Money"
 
     def map_serializer_field(self, auto_schema, direction):
         return {"type": "number", "minimum": 0, "maximum": 999_999_999_999.99}
 
 
 class DateOrDateTimeSchema(OpenApiSerializerFieldExtension):
-    target_class = "leads.api.serializers.DateOrDateTime"
+    target_class = "leads.inputs.DateOrDateTime"
 
     def map_serializer_field(self, auto_schema, direction):
         return {
@@ -87,7 +87,7 @@ class DateOrDateTimeSchema(OpenApiSerializerFieldExtension):
 
 
 class AssigneeFieldSchema(OpenApiSerializerFieldExtension):
-    target_class = "leads.api.serializers.AssigneeField"
+    target_class = "leads.inputs.AssigneeField"
 
     def map_serializer_field(self, auto_schema, direction):
         return {

@@ -9,12 +9,10 @@ from rest_framework.views import APIView
 from leads import audit, selectors
 from leads import merge as merges
 from leads.api.envelope import envelope, mark_request_start
-from leads.api.errors import flatten_errors
 from leads.api.idempotency import idempotent
 from leads.api.lead_cache import cached_lead_data
 from leads.api.parsers import StrictJSONParser
 from leads.api.ratelimit import RateLimited, add_budget_headers, spend_api_budget
-from leads.api.representations import audit_entry_data, interaction_data, lead_data, merge_data
 from leads.api.schema import (
     ETAG,
     FORCE,
@@ -38,20 +36,13 @@ from leads.api.schema import (
     api_operation,
     etag_header,
 )
-from leads.api.serializers import (
-    BatchInput,
-    CreateOptions,
-    InteractionInput,
-    LeadInput,
-    LeadListQuery,
-    ListQuery,
-    MergeInput,
-    MergeUndoQuery,
-)
+from leads.api.serializers import BatchInput, CreateOptions, LeadListQuery, ListQuery, MergeInput, MergeUndoQuery
 from leads.duplicates import OnDuplicate
 from leads.errors import PreconditionFailed
+from leads.inputs import InteractionInput, LeadInput, flatten_errors
 from leads.models import AuditChannel, Lead
 from leads.ratelimit import Budget
+from leads.representations import audit_entry_data, interaction_data, lead_data, merge_data
 from leads.services import BatchItemResult, LeadManagementService
 
 MULTI_VALUE = {"status", "lead_type", "source", "urgency"}

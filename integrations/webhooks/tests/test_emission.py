@@ -6,7 +6,7 @@ import pytest
 from integrations.webhooks.models import WebhookDelivery, WebhookEvent
 from integrations.webhooks.services import emit_for_pipeline_job, emit_lead_event, emit_lead_scored
 from integrations.webhooks.tests.factories import WebhookSubscriptionFactory
-from leads.api.serializers import LeadInput
+from leads.inputs import LeadInput
 from leads.models import Role
 from leads.services import LeadManagementService
 from leads.tests.factories import InteractionFactory, LeadFactory, UserFactory, seed_payload
