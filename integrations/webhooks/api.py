@@ -9,12 +9,20 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from integrations.webhooks import selectors, services
-from integrations.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
+from integrations.webhooks.models import DeliveryStatus, WebhookEvent, WebhookSubscription
+from integrations.webhooks.representations import (
+    NewWebhookSubscriptionShape,
+    WebhookDeliveryShape,
+    WebhookSubscriptionShape,
+    delivery_data,
+    new_subscription_data,
+    subscription_data,
+)
 from integrations.webhooks.url_safety import MAX_URL_LENGTH
-from leads.api.schema import api_operation, datetime_field, envelope
+from leads.api.envelope import envelope_shape
+from leads.api.schema import api_operation
 from leads.api.views import LeadsAPIView
 from leads.inputs import Choice, Text
-from leads.representations import iso
 
 # --- input ------------------------------------------------------------------
 
@@ -38,84 +46,17 @@ class DeliveryQuery(serializers.Serializer):
     event = Choice(WebhookEvent.choices, required=False)
 
 
-# --- output -----------------------------------------------------------------
+# --- documentation: the answers and the parameters -----------------------------
 
-
-def subscription_data(subscription: WebhookSubscription, *, with_secret: bool = False) -> dict:
-    data = {
-        "id": str(subscription.public_id),
-        "name": subscription.name,
-        "url": subscription.url,
-        "events": subscription.events,
-        "active": subscription.active,
-        "owner": subscription.owner.username,
-        "created_at": iso(subscription.created_at),
-        "updated_at": iso(subscription.updated_at),
-    }
-    if with_secret:
-        data["secret"] = subscription.secret
-    return data
-
-
-def delivery_data(delivery: WebhookDelivery) -> dict:
-    return {
-        "id": str(delivery.event_id),
-        "event": delivery.event,
-        "lead_id": delivery.lead_public_id,
-        "status": delivery.status,
-        "attempts": delivery.attempts,
-        "response_status": delivery.response_status,
-        "last_error": delivery.last_error,
-        "created_at": iso(delivery.created_at),
-        "last_attempt_at": iso(delivery.last_attempt_at),
-        "next_attempt_at": iso(delivery.next_attempt_at) if delivery.status == DeliveryStatus.FAILED else None,
-        "delivered_at": iso(delivery.delivered_at),
-        "payload": delivery.payload,
-    }
-
-
-# --- documentation: the bodies above, key for key, and the parameters ---------
-
-
-class WebhookSubscription(serializers.Serializer):
-    id = serializers.UUIDField()
-    name = serializers.CharField()
-    url = serializers.CharField()
-    events = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEvent.choices))
-    active = serializers.BooleanField()
-    owner = serializers.CharField(help_text="Username of the manager who made it.")
-    created_at = datetime_field()
-    updated_at = datetime_field()
-
-
-class NewWebhookSubscription(WebhookSubscription):
-    secret = serializers.CharField(help_text="Signs every delivery. Shown in this response only: keep it.")
-
-
-class WebhookDelivery(serializers.Serializer):
-    id = serializers.UUIDField(help_text="The event id, also sent in the delivery's headers.")
-    event = serializers.ChoiceField(choices=WebhookEvent.choices)
-    lead_id = serializers.CharField()
-    status = serializers.ChoiceField(choices=DeliveryStatus.choices)
-    attempts = serializers.IntegerField(min_value=0)
-    response_status = serializers.IntegerField(allow_null=True, help_text="HTTP status of the last answer.")
-    last_error = serializers.CharField(allow_blank=True)
-    created_at = datetime_field()
-    last_attempt_at = datetime_field(allow_null=True)
-    next_attempt_at = datetime_field(allow_null=True, help_text="When a failed delivery is tried again.")
-    delivered_at = datetime_field(allow_null=True)
-    payload = serializers.JSONField(help_text="The body sent, as it was when the event happened.")
-
-
-WebhookEnvelope = envelope("WebhookEnvelope", webhook=WebhookSubscription())
-NewWebhookEnvelope = envelope("NewWebhookEnvelope", webhook=NewWebhookSubscription())
-WebhookList = envelope(
-    "WebhookList", webhooks=WebhookSubscription(many=True), total_count=serializers.IntegerField(min_value=0)
+WebhookEnvelope = envelope_shape("WebhookEnvelope", webhook=WebhookSubscriptionShape())
+NewWebhookEnvelope = envelope_shape("NewWebhookEnvelope", webhook=NewWebhookSubscriptionShape())
+WebhookList = envelope_shape(
+    "WebhookList", webhooks=WebhookSubscriptionShape(many=True), total_count=serializers.IntegerField(min_value=0)
 )
-DeliveryEnvelope = envelope("DeliveryEnvelope", delivery=WebhookDelivery())
-DeliveryPage = envelope(
+DeliveryEnvelope = envelope_shape("DeliveryEnvelope", delivery=WebhookDeliveryShape())
+DeliveryPage = envelope_shape(
     "DeliveryPage",
-    deliveries=WebhookDelivery(many=True),
+    deliveries=WebhookDeliveryShape(many=True),
     total_count=serializers.IntegerField(min_value=0),
     page=serializers.IntegerField(min_value=1),
     page_size=serializers.IntegerField(min_value=1),
@@ -171,7 +112,7 @@ class WebhookCollectionView(WebhooksAPIView):
     def post(self, request):
         subscription = services.subscription_create(owner=request.user, **self.validated(SubscriptionInput))
         # The only response that shows the secret.
-        return self.respond(status.HTTP_201_CREATED, webhook=subscription_data(subscription, with_secret=True))
+        return self.respond(status.HTTP_201_CREATED, webhook=new_subscription_data(subscription))
 
 
 class WebhookDetailView(WebhooksAPIView):
