@@ -37,7 +37,7 @@ from rest_framework import serializers
 
 from leads.api.bodies import BatchResultBodyShape, HistoryPageBodyShape, LeadPageBodyShape
 from leads.api.envelope import ErrorShape, envelope_shape
-from leads.filters import ORDERING_FIELDS
+from leads.filters import LeadFilter
 from leads.inputs import LeadInput
 from leads.models import LeadSource, LeadStatus, LeadType, UrgencyLevel
 from leads.representations import InteractionShape, LeadShape, MergeShape
@@ -224,7 +224,7 @@ LEAD_LIST_PARAMETERS = [
     ),
     OpenApiParameter(
         "ordering",
-        {"type": "string", "enum": [key for name in ORDERING_FIELDS for key in (name, f"-{name}")]},
+        {"type": "string", "enum": LeadFilter.base_filters["ordering"].sort_keys},
         description="Sort key; a leading `-` sorts descending. Default: newest first.",
     ),
 ]
