@@ -6,8 +6,10 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "Integrations"
 
     def ready(self) -> None:
-        from integrations import tasks
-        from leads.events import services as lead_events
+        from integrations import periodic, tasks
+        from leads import ports
 
         # The after-save pipeline reacts to every committed save of a lead.
-        lead_events.subscribe("pipeline", tasks.on_lead_events)
+        ports.subscribe("pipeline", tasks.on_lead_events)
+        # Managers are told on the dashboard when a periodic job keeps failing.
+        ports.provide_manager_notices("failing_jobs", periodic.failing_jobs)

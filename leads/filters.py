@@ -5,18 +5,20 @@ from datetime import UTC
 import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django_filters.constants import EMPTY_VALUES
 from django_filters.fields import IsoDateTimeField
 
 from leads.models import LeadSource, LeadStatus, LeadType, UrgencyLevel, User
 from leads.validation import clean_text
 
-ORDERING_FIELDS = {
+# The list's sort keys, by the field each sorts on; each also descending ("-score").
+SORT_FIELDS = {
     "created_at": "created_at",
     "updated_at": "updated_at",
     "score": "score",
     "status": "status",
     "last_contacted_at": "last_contacted_at",
-    "last_name": "contact__last_name",
+    "contact__last_name": "last_name",
 }
 
 
@@ -35,7 +37,32 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
 
 
+class SortKeyOrderingFilter(django_filters.OrderingFilter):
+    """django-filter's ordering by one sort key (``?ordering=-score``), with the id as
+    the tie-breaker in the same direction, so pages by number never repeat or skip a
+    lead. One key, not django-filter's comma-separated list: the cleaned value is the
+    key itself, which the cursor pages read (``leads.pagination.CURSOR_ORDERINGS``)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.field_class = django_filters.ChoiceFilter.field_class  # the plain choice, not its CSV variant
+
+    @property
+    def sort_keys(self) -> list[str]:
+        """Every value ``ordering`` accepts, ascending then descending per field."""
+        return [value for value, _label in self.extra["choices"]]
+
+    def filter(self, queryset, value):
+        if value in EMPTY_VALUES:
+            return queryset
+        field = self.get_ordering_value(value)
+        return queryset.order_by(field, "-id" if field.startswith("-") else "id")
+
+
 class LeadFilter(django_filters.FilterSet):
+    """The list's filters and sort key. ``assigned_to=me`` means ``actor``, or else the
+    user of ``request``."""
+
     # distinct=False: these are columns of the lead or of a one-to-one part, so no join
     # can repeat a row, and a DISTINCT over a million rows sorts on disk (bench/ANALYSIS.md).
     status = django_filters.MultipleChoiceFilter(choices=LeadStatus.choices, distinct=False)
@@ -51,18 +78,18 @@ class LeadFilter(django_filters.FilterSet):
     created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     search = django_filters.CharFilter(method="filter_search", max_length=200)
-    ordering = django_filters.ChoiceFilter(
-        method="filter_ordering",
-        choices=[(key, key) for name in ORDERING_FIELDS for key in (name, f"-{name}")],
-    )
+    ordering = SortKeyOrderingFilter(fields=SORT_FIELDS)
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None, actor: User | None = None):
+        super().__init__(data, queryset, request=request, prefix=prefix)
+        self.actor = actor if actor is not None else getattr(request, "user", None)
 
     def filter_assigned_to(self, queryset, name, value):
         value = clean_text(value)
         if value in {"none", "unassigned"}:
             return queryset.filter(assigned_to__isnull=True)
         if value == "me":
-            user = getattr(self.request, "user", None)
-            return queryset.filter(assigned_to=user)
+            return queryset.filter(assigned_to=self.actor)
         if value.isascii() and value.isdigit():
             user_id = int(value)
             return queryset.filter(assigned_to_id=user_id) if user_id < 2**63 else queryset.none()
@@ -85,8 +112,3 @@ class LeadFilter(django_filters.FilterSet):
                 match |= Q(contact__phone__contains=digits)
             queryset = queryset.filter(match)
         return queryset
-
-    def filter_ordering(self, queryset, name, value):
-        field = ORDERING_FIELDS[value.lstrip("-")]
-        prefix = "-" if value.startswith("-") else ""
-        return queryset.order_by(f"{prefix}{field}", f"{prefix}id")

@@ -30,12 +30,11 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from leads import selectors
-from leads.api.errors import flatten_errors
-from leads.api.representations import iso, number
-from leads.api.serializers import AssigneeField, LeadInput
 from leads.duplicates import DuplicateMatch
 from leads.errors import ValidationFailed
+from leads.inputs import AssigneeField, LeadInput, flatten_errors
 from leads.models import AuditChannel, ImportStatus, Lead, LeadImport, User
+from leads.representations import iso, number
 from leads.services import BatchItemResult, LeadManagementService
 
 logger = logging.getLogger(__name__)

@@ -2,12 +2,11 @@
 series, the score and the CRM sync state. Each part degrades to an empty state
 while the after-save work has not produced it yet."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from leads import audit
+from leads import audit, ports
 from leads.models import Interaction, Lead, StatusChange
 
 HISTORY_ROWS = 20
@@ -72,17 +71,6 @@ def _month_label(month: str) -> str:
         return str(month)
 
 
-# What integrations show on a lead's page, by name ("crm_sync": where the CRM sync
-# stands). Integrations provide them in their AppConfig.ready(); leads imports none.
-_SECTION_PROVIDERS: dict[str, Callable[[Lead], Any]] = {}
-
-
-def provide_section(name: str, provider: Callable[[Lead], Any]) -> None:
-    """Show ``provider(lead)`` as the lead page's ``name`` section."""
-    _SECTION_PROVIDERS[name] = provider
-
-
 def crm_sync_state(lead: Lead) -> list[dict] | None:
-    """One entry per CRM target, or None when no CRM integration provides it."""
-    provider = _SECTION_PROVIDERS.get("crm_sync")
-    return provider(lead) if provider is not None else None
+    """One entry per CRM target, or None when no CRM integration provides it (``leads.ports``)."""
+    return ports.lead_page_section("crm_sync", lead)

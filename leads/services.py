@@ -158,9 +158,7 @@ class LeadManagementService:
         return total if total is not None else lead_filter.qs.count()
 
     def _lead_filter(self, filters: dict[str, Any]) -> LeadFilter:
-        lead_filter = LeadFilter(
-            filters, queryset=selectors.visible_leads(self.actor), request=_ActorRequest(self.actor)
-        )
+        lead_filter = LeadFilter(filters, queryset=selectors.visible_leads(self.actor), actor=self.actor)
         if not lead_filter.is_valid():
             raise ValidationFailed(
                 "Some filters are invalid.",
@@ -386,13 +384,6 @@ class LeadManagementService:
     @staticmethod
     def _reload(lead: Lead) -> Lead:
         return selectors.with_lead_details(Lead.objects.all()).get(pk=lead.pk)
-
-
-class _ActorRequest:
-    """The bit of a request that LeadFilter reads (``assigned_to=me``)."""
-
-    def __init__(self, user: User):
-        self.user = user
 
 
 def _new_lead(data: dict[str, Any], *, assignee: User | None) -> Lead:

@@ -9,6 +9,6 @@ class CrmConfig(AppConfig):
     def ready(self) -> None:
         from integrations.crm import checks  # noqa: F401  (registers the system checks)
         from integrations.crm.selectors import sync_state_for_lead
-        from leads import lead_page
+        from leads import ports
 
-        lead_page.provide_section("crm_sync", sync_state_for_lead)
+        ports.provide_lead_page_section("crm_sync", sync_state_for_lead)

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from integrations import pipeline
 from integrations.models import PipelineJob, PipelineJobStatus
-from leads.api.serializers import LeadInput
+from leads.inputs import LeadInput
 from leads.models import AuditEntry, Lead, ProcessingStatus
 from leads.services import LeadManagementService
 from leads.tests.factories import LeadFactory, seed_payload

@@ -3,27 +3,26 @@ webhook services, in the v2 envelope and error shape of the leads API."""
 
 from django.conf import settings
 from django.urls import re_path
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from integrations.webhooks import selectors, services, tasks
-from integrations.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
-from integrations.webhooks.schema import (
-    DELIVERY_ID,
-    DELIVERY_PARAMETERS,
-    SUBSCRIPTION_ID,
-    DeliveryEnvelope,
-    DeliveryPage,
-    NewWebhookEnvelope,
-    WebhookEnvelope,
-    WebhookList,
+from integrations.webhooks.models import DeliveryStatus, WebhookEvent, WebhookSubscription
+from integrations.webhooks.representations import (
+    NewWebhookSubscriptionShape,
+    WebhookDeliveryShape,
+    WebhookSubscriptionShape,
+    delivery_data,
+    new_subscription_data,
+    subscription_data,
 )
 from integrations.webhooks.url_safety import MAX_URL_LENGTH
-from leads.api.representations import iso
+from leads.api.envelope import envelope_shape
 from leads.api.schema import api_operation
-from leads.api.serializers import Choice, Text
 from leads.api.views import LeadsAPIView
+from leads.inputs import Choice, Text
 
 # --- input ------------------------------------------------------------------
 
@@ -47,40 +46,34 @@ class DeliveryQuery(serializers.Serializer):
     event = Choice(WebhookEvent.choices, required=False)
 
 
-# --- output -----------------------------------------------------------------
+# --- documentation: the answers and the parameters -----------------------------
 
+WebhookEnvelope = envelope_shape("WebhookEnvelope", webhook=WebhookSubscriptionShape())
+NewWebhookEnvelope = envelope_shape("NewWebhookEnvelope", webhook=NewWebhookSubscriptionShape())
+WebhookList = envelope_shape(
+    "WebhookList", webhooks=WebhookSubscriptionShape(many=True), total_count=serializers.IntegerField(min_value=0)
+)
+DeliveryEnvelope = envelope_shape("DeliveryEnvelope", delivery=WebhookDeliveryShape())
+DeliveryPage = envelope_shape(
+    "DeliveryPage",
+    deliveries=WebhookDeliveryShape(many=True),
+    total_count=serializers.IntegerField(min_value=0),
+    page=serializers.IntegerField(min_value=1),
+    page_size=serializers.IntegerField(min_value=1),
+)
 
-def subscription_data(subscription: WebhookSubscription, *, with_secret: bool = False) -> dict:
-    data = {
-        "id": str(subscription.public_id),
-        "name": subscription.name,
-        "url": subscription.url,
-        "events": subscription.events,
-        "active": subscription.active,
-        "owner": subscription.owner.username,
-        "created_at": iso(subscription.created_at),
-        "updated_at": iso(subscription.updated_at),
-    }
-    if with_secret:
-        data["secret"] = subscription.secret
-    return data
-
-
-def delivery_data(delivery: WebhookDelivery) -> dict:
-    return {
-        "id": str(delivery.event_id),
-        "event": delivery.event,
-        "lead_id": delivery.lead_public_id,
-        "status": delivery.status,
-        "attempts": delivery.attempts,
-        "response_status": delivery.response_status,
-        "last_error": delivery.last_error,
-        "created_at": iso(delivery.created_at),
-        "last_attempt_at": iso(delivery.last_attempt_at),
-        "next_attempt_at": iso(delivery.next_attempt_at) if delivery.status == DeliveryStatus.FAILED else None,
-        "delivered_at": iso(delivery.delivered_at),
-        "payload": delivery.payload,
-    }
+SUBSCRIPTION_ID = OpenApiParameter(
+    "subscription_id", {"type": "string", "format": "uuid"}, OpenApiParameter.PATH, description="The webhook's id."
+)
+DELIVERY_ID = OpenApiParameter(
+    "delivery_id", {"type": "string", "format": "uuid"}, OpenApiParameter.PATH, description="The delivery's id."
+)
+DELIVERY_PARAMETERS = [
+    OpenApiParameter("page", {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1}),
+    OpenApiParameter("page_size", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+    OpenApiParameter("status", {"type": "string", "enum": DeliveryStatus.values}),
+    OpenApiParameter("event", {"type": "string", "enum": WebhookEvent.values}),
+]
 
 
 # --- views ------------------------------------------------------------------
@@ -119,7 +112,7 @@ class WebhookCollectionView(WebhooksAPIView):
     def post(self, request):
         subscription = services.subscription_create(owner=request.user, **self.validated(SubscriptionInput))
         # The only response that shows the secret.
-        return self.respond(status.HTTP_201_CREATED, webhook=subscription_data(subscription, with_secret=True))
+        return self.respond(status.HTTP_201_CREATED, webhook=new_subscription_data(subscription))
 
 
 class WebhookDetailView(WebhooksAPIView):
@@ -202,14 +195,14 @@ class WebhookDeliveryReplayView(WebhooksAPIView):
 
 app_name = "webhooks_api"
 
-SUBSCRIPTION_ID = r"(?P<subscription_id>[^/]+)"
+SUBSCRIPTION = r"(?P<subscription_id>[^/]+)"
 
 urlpatterns = [
     re_path(r"^webhooks/?$", WebhookCollectionView.as_view(), name="webhook-list"),
-    re_path(rf"^webhooks/{SUBSCRIPTION_ID}/?$", WebhookDetailView.as_view(), name="webhook-detail"),
-    re_path(rf"^webhooks/{SUBSCRIPTION_ID}/deliveries/?$", WebhookDeliveriesView.as_view(), name="webhook-deliveries"),
+    re_path(rf"^webhooks/{SUBSCRIPTION}/?$", WebhookDetailView.as_view(), name="webhook-detail"),
+    re_path(rf"^webhooks/{SUBSCRIPTION}/deliveries/?$", WebhookDeliveriesView.as_view(), name="webhook-deliveries"),
     re_path(
-        rf"^webhooks/{SUBSCRIPTION_ID}/deliveries/(?P<delivery_id>[^/]+)/replay/?$",
+        rf"^webhooks/{SUBSCRIPTION}/deliveries/(?P<delivery_id>[^/]+)/replay/?$",
         WebhookDeliveryReplayView.as_view(),
         name="webhook-delivery-replay",
     ),

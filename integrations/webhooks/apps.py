@@ -8,7 +8,7 @@ class WebhooksConfig(AppConfig):
 
     def ready(self) -> None:
         from integrations.webhooks import tasks
-        from leads.events import services as lead_events
+        from leads import ports
 
         # Subscribers receive every lead event their owner may see.
-        lead_events.subscribe("webhooks", tasks.on_lead_events)
+        ports.subscribe("webhooks", tasks.on_lead_events)

@@ -30,10 +30,10 @@ from integrations.webhooks.models import (
 )
 from integrations.webhooks.selectors import due_deliveries
 from integrations.webhooks.url_safety import check_target_url
-from leads.api.representations import interaction_data, iso, lead_data
 from leads.errors import Conflict, ValidationFailed
 from leads.events.models import LeadEvent
 from leads.models import Interaction, Lead, User
+from leads.representations import interaction_data, iso, lead_data
 from leads.selectors import visible_leads, with_lead_details
 
 logger = logging.getLogger(__name__)

@@ -2,7 +2,6 @@
 ``{"error": {"code", "message", "fields"}, "metadata", "processing_time"}``."""
 
 import logging
-import re
 
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -12,6 +11,7 @@ from rest_framework.response import Response
 
 from leads.api.envelope import error_body
 from leads.errors import ApplicationError
+from leads.inputs import flatten_errors
 
 logger = logging.getLogger(__name__)
 
@@ -26,49 +26,6 @@ _CODES = {
     exceptions.NotAcceptable: ("not_acceptable", None),
     exceptions.Throttled: ("rate_limited", None),
 }
-
-
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters shown as U+FFFD. Field names and messages echo
-    the caller's input, and an answer must stay readable and storable (PostgreSQL's
-    jsonb refuses NUL, and Idempotency-Key answers are stored)."""
-    return _CONTROL_CHARACTERS.sub("\ufffd", text)
-
-
-def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's nested error detail as {"contact.email": ["..."]}, in printable text."""
-    fields: dict[str, list[str]] = {}
-    for name, messages in _flatten(detail, prefix).items():
-        fields.setdefault(printable(name), []).extend(printable(message) for message in messages)
-    return fields
-
-
-def _flatten(detail, prefix: str) -> dict[str, list[str]]:
-    fields: dict[str, list[str]] = {}
-    if isinstance(detail, dict):
-        for key, value in detail.items():
-            if key == "non_field_errors":
-                name = prefix
-            elif isinstance(key, int):  # a ListField's errors, keyed by item index
-                name = f"{prefix}[{key}]"
-            else:
-                name = f"{prefix}.{key}" if prefix else str(key)
-            for child, messages in _flatten(value, name).items():
-                fields.setdefault(child, []).extend(messages)
-    elif isinstance(detail, list):
-        if all(not isinstance(item, (dict, list)) for item in detail):
-            fields[prefix or "body"] = [str(item) for item in detail]
-        else:
-            for index, item in enumerate(detail):
-                if item:
-                    for child, messages in _flatten(item, f"{prefix}[{index}]").items():
-                        fields.setdefault(child, []).extend(messages)
-    else:
-        fields[prefix or "body"] = [str(detail)]
-    return fields
 
 
 def api_exception_handler(exc, context):

@@ -20,8 +20,8 @@ from django.core.cache import cache
 from redis.exceptions import RedisError
 
 from leads import selectors
-from leads.api.representations import lead_data
 from leads.models import Lead, User
+from leads.representations import lead_data
 
 logger = logging.getLogger(__name__)
 

@@ -1,11 +1,13 @@
 """The OpenAPI 3.1 description of API v2 (drf-spectacular), served at /api/v2/schema.
 
-The views return dicts built by ``leads.api.representations`` and
-``leads.api.envelope``, so their bodies are described here by documentation-only
-serializers that mirror those dicts key for key; nothing here reads or writes data.
+The bodies are the shapes declared beside the functions that build them
+(``leads.shapes``; in ``leads.representations``, ``leads.api.bodies``,
+``leads.api.envelope`` and ``integrations.webhooks.representations``): this module
+wraps them in the envelope and documents the operations, parameters and headers.
 Every documented response object is closed (``additionalProperties: false``, see
-``close_response_objects``), so a key added to a representation and not here makes
-``leads/tests/test_api_schema.py`` fail.
+``close_response_objects``): ``leads/tests/test_shapes.py`` checks each renderer
+against its shape, ``leads/tests/test_api_schema.py`` real responses against the
+schema.
 
 One decorator documents an operation: its success bodies, its errors in the one error
 shape, its parameters and headers::
@@ -30,26 +32,15 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 
-from leads.api.envelope import API_METADATA
-from leads.api.serializers import LeadInput
-from leads.filters import ORDERING_FIELDS
-from leads.models import (
-    AuditChannel,
-    ContactChannel,
-    FinancingStatus,
-    InteractionDirection,
-    InteractionType,
-    LeadSource,
-    LeadStatus,
-    LeadType,
-    ProcessingStatus,
-    PropertyType,
-    SlaStatus,
-    UrgencyLevel,
-)
+from leads.api.bodies import BatchResultBodyShape, HistoryPageBodyShape, LeadPageBodyShape
+from leads.api.envelope import ErrorShape, envelope_shape
+from leads.filters import LeadFilter
+from leads.inputs import LeadInput
+from leads.models import LeadSource, LeadStatus, LeadType, UrgencyLevel
+from leads.representations import InteractionShape, LeadShape, MergeShape
 
 # --- authentication and input fields ------------------------------------------
 
@@ -69,14 +60,14 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 class MoneyFieldSchema(OpenApiSerializerFieldExtension):
     """Amounts are sent and shown as JSON numbers (a numeric string is accepted too)."""
 
-    target_class = "leads.api.serializers.Money"
+    target_class = "leads.inputs.Money"
 
     def map_serializer_field(self, auto_schema, direction):
         return {"type": "number", "minimum": 0, "maximum": 999_999_999_999.99}
 
 
 class DateOrDateTimeSchema(OpenApiSerializerFieldExtension):
-    target_class = "leads.api.serializers.DateOrDateTime"
+    target_class = "leads.inputs.DateOrDateTime"
 
     def map_serializer_field(self, auto_schema, direction):
         return {
@@ -87,7 +78,7 @@ class DateOrDateTimeSchema(OpenApiSerializerFieldExtension):
 
 
 class AssigneeFieldSchema(OpenApiSerializerFieldExtension):
-    target_class = "leads.api.serializers.AssigneeField"
+    target_class = "leads.inputs.AssigneeField"
 
     def map_serializer_field(self, auto_schema, direction):
         return {
@@ -96,59 +87,30 @@ class AssigneeFieldSchema(OpenApiSerializerFieldExtension):
         }
 
 
-# --- the envelope and the error shape -------------------------------------------
+# --- the answers: envelopes around the shapes of leads.representations and leads.api.bodies
 
-
-@extend_schema_field(
-    {
-        "type": "object",
-        "properties": {key: {"type": "string", "enum": [value]} for key, value in API_METADATA.items()},
-        "required": list(API_METADATA),
-        "additionalProperties": False,
-    }
+LeadEnvelope = envelope_shape("LeadEnvelope", lead=LeadShape())
+LeadPage = envelope_shape("LeadPage", LeadPageBodyShape)
+InteractionList = envelope_shape("InteractionList", interactions=InteractionShape(many=True))
+AttachedLeadEnvelope = envelope_shape(
+    "AttachedLeadEnvelope",
+    lead=LeadShape(allow_null=True, help_text="The existing lead, now with the inquiry; null if you may not read it."),
+    attached_to=serializers.CharField(help_text="Id of the existing lead the inquiry was attached to."),
 )
-class ApiMetadata(serializers.DictField):
-    """The same on every response: ``leads.api.envelope.API_METADATA``."""
-
-
-def _envelope_fields() -> dict[str, serializers.Field]:
-    return {
-        "metadata": ApiMetadata(),
-        "processing_time": serializers.FloatField(
-            min_value=0, help_text="Seconds the server spent on this request, measured by the server."
-        ),
-    }
-
-
-def envelope(name: str, **body: serializers.Field) -> type[serializers.Serializer]:
-    """A documented v2 envelope: the ``body`` keys plus ``metadata`` and ``processing_time``."""
-    return type(name, (serializers.Serializer,), {**body, **_envelope_fields()})
-
-
-@extend_schema_field(
-    {
-        "type": "object",
-        "additionalProperties": {"type": "array", "items": {"type": "string"}},
-        "description": 'Messages by field path, e.g. {"contact.email": ["Enter a valid email address."]}.',
-    }
+BatchResult = envelope_shape("BatchResult", BatchResultBodyShape)
+HistoryPage = envelope_shape("HistoryPage", HistoryPageBodyShape)
+MergeEnvelope = envelope_shape(
+    "MergeEnvelope", merge=MergeShape(), lead=LeadShape(help_text="The primary lead after the merge.")
 )
-class FieldErrors(serializers.DictField):
-    pass
+MergeDetail = envelope_shape("MergeDetail", merge=MergeShape())
+MergeUndone = envelope_shape("MergeUndone", merge=MergeShape(), primary=LeadShape(), duplicate=LeadShape())
 
 
-class ErrorDetail(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable machine-readable code, e.g. `validation_error`, `not_found`.")
-    message = serializers.CharField(help_text="A sentence for a person.")
-    fields = FieldErrors(required=False, help_text="On validation errors, and on a duplicate: the matching fields.")
-    existing_lead_id = serializers.CharField(
-        required=False, help_text="On `duplicate_lead` (409): the lead it matches."
-    )
-    existing_lead_visible = serializers.BooleanField(
-        required=False, help_text="On `duplicate_lead`: whether you may read that lead."
-    )
+class BatchRequest(serializers.Serializer):
+    """Up to 500 leads, each as in a single create; each is validated and created on its own."""
 
+    leads = serializers.ListField(child=LeadInput(), min_length=1, max_length=500)
 
-Error = envelope("Error", error=ErrorDetail())
 
 ERROR_DESCRIPTIONS = {
     400: "Invalid input: `validation_error` (with `fields`), `malformed_json` or `bad_request`.",
@@ -170,225 +132,8 @@ WWW_AUTHENTICATE = OpenApiParameter(
 
 
 def error_response(status_code: int) -> OpenApiResponse:
-    return OpenApiResponse(Error, description=ERROR_DESCRIPTIONS[status_code])
+    return OpenApiResponse(ErrorShape, description=ERROR_DESCRIPTIONS[status_code])
 
-
-# --- the lead as leads.api.representations.lead_data shows it ---------------------
-
-
-def _choice(choices, **kwargs) -> serializers.ChoiceField:
-    return serializers.ChoiceField(choices=choices, **kwargs)
-
-
-def _text(**kwargs) -> serializers.CharField:
-    return serializers.CharField(allow_blank=True, **kwargs)
-
-
-def datetime_field(**kwargs) -> serializers.DateTimeField:
-    kwargs.setdefault("help_text", "ISO 8601 in UTC, ending in Z.")
-    return serializers.DateTimeField(**kwargs)
-
-
-class LeadContact(serializers.Serializer):
-    first_name = _text()
-    last_name = _text()
-    email = _text(allow_null=True)
-    phone = _text(allow_null=True, help_text="E.164 where the number parses.")
-    phone_is_valid = serializers.BooleanField(
-        allow_null=True, help_text="False when the number does not exist in its region's plan; null without a phone."
-    )
-    preferred_contact_method = _choice(ContactChannel.choices)
-    best_time_to_contact = _text(allow_null=True)
-    email_opt_out = serializers.BooleanField()
-    sms_opt_out = serializers.BooleanField()
-    call_opt_out = serializers.BooleanField()
-
-
-class ScoreFactor(serializers.Serializer):
-    factor = _text()
-    axis = _text(help_text="`fit` or `engagement`.")
-    points = serializers.FloatField()
-    max_points = serializers.FloatField()
-    reason = _text()
-
-
-class LeadPreferences(serializers.Serializer):
-    property_types = serializers.ListField(child=_choice(PropertyType.choices))
-    property_type = serializers.ListField(child=_text(), help_text="The property types' labels (seed field).")
-    min_price = serializers.FloatField(allow_null=True)
-    max_price = serializers.FloatField(allow_null=True)
-    preferred_locations = serializers.ListField(child=_text())
-    min_bedrooms = serializers.IntegerField(allow_null=True)
-    min_bathrooms = serializers.FloatField(allow_null=True)
-    min_square_feet = serializers.IntegerField(allow_null=True)
-    must_have_features = serializers.ListField(child=_text())
-    nice_to_have_features = serializers.ListField(child=_text())
-
-
-class LeadTimeline(serializers.Serializer):
-    urgency_level = _choice(UrgencyLevel.choices)
-    financing_status = _choice(FinancingStatus.choices)
-    target_move_date = serializers.DateField(allow_null=True)
-    desired_move_in_date = datetime_field(allow_null=True)
-    pre_approval_amount = serializers.FloatField(allow_null=True)
-
-
-class Interaction(serializers.Serializer):
-    id = serializers.IntegerField()
-    type = _choice(InteractionType.choices)
-    direction = _choice(InteractionDirection.choices)
-    summary = _text()
-    notes = _text()
-    next_steps = _text()
-    next_follow_up = datetime_field(allow_null=True)
-    timestamp = datetime_field(help_text="When it happened (ISO 8601, UTC, Z).")
-    created_by = _text(allow_null=True, help_text="Username of the author.")
-    created_at = datetime_field()
-
-
-class LeadProcessing(serializers.Serializer):
-    status = _choice(ProcessingStatus.choices)
-    processed_version = serializers.IntegerField(min_value=0)
-    error = _text(allow_null=True)
-
-
-class LeadSla(serializers.Serializer):
-    first_contact_due_at = datetime_field(allow_null=True)
-    status = _choice(SlaStatus.choices)
-
-
-@extend_schema_field(
-    {
-        "type": "object",
-        "properties": {
-            "market_analysis": {"type": "object", "additionalProperties": True},
-            "lead_insights": {"type": "object", "additionalProperties": True},
-        },
-        "required": ["market_analysis", "lead_insights"],
-        "additionalProperties": {"type": "string"},
-        "description": "The after-save analysis, plus the integration's own string values (request `metadata`).",
-    }
-)
-class LeadMetadata(serializers.DictField):
-    pass
-
-
-class Lead(serializers.Serializer):
-    id = serializers.CharField(help_text="Public id, `lead_<opaque>`.")
-    contact = LeadContact()
-    lead_type = _choice(LeadType.choices)
-    source = _choice(LeadSource.choices)
-    status = _choice(LeadStatus.choices)
-    assigned_to = _text(allow_null=True, help_text="Username of the assigned agent.")
-    score = serializers.IntegerField(min_value=0, max_value=100, allow_null=True)
-    score_breakdown = ScoreFactor(many=True)
-    preferences = LeadPreferences()
-    timeline = LeadTimeline()
-    interactions = Interaction(many=True)
-    tags = serializers.ListField(child=_text())
-    version = serializers.IntegerField(min_value=1, help_text="Bumped by every change; the ETag.")
-    processing = LeadProcessing(help_text="Where the after-save work (analysis, score) stands for this version.")
-    sla = LeadSla()
-    first_contacted_at = datetime_field(allow_null=True)
-    last_contacted_at = datetime_field(allow_null=True)
-    created_at = datetime_field()
-    updated_at = datetime_field()
-    metadata = LeadMetadata()
-
-
-LeadEnvelope = envelope("LeadEnvelope", lead=Lead())
-LeadPage = envelope(
-    "LeadPage",
-    leads=Lead(many=True),
-    total_count=serializers.IntegerField(
-        min_value=0, help_text="Every visible lead matching the filters, exact (not only this page)."
-    ),
-    page=serializers.IntegerField(min_value=1, allow_null=True, help_text="Null when the page was read by cursor."),
-    page_size=serializers.IntegerField(min_value=1),
-    next_cursor=serializers.CharField(
-        allow_null=True,
-        help_text="Pass as `cursor` to read the next page (newest first); null on the last page and when the list "
-        "is sorted by anything but the default order.",
-    ),
-)
-InteractionList = envelope("InteractionList", interactions=Interaction(many=True))
-
-AttachedLeadEnvelope = envelope(
-    "AttachedLeadEnvelope",
-    lead=Lead(allow_null=True, help_text="The existing lead, now with the inquiry; null if you may not read it."),
-    attached_to=serializers.CharField(help_text="Id of the existing lead the inquiry was attached to."),
-)
-
-
-class BatchItem(serializers.Serializer):
-    """One item's outcome; ``index`` is its position in the request."""
-
-    index = serializers.IntegerField(min_value=0)
-    status = serializers.ChoiceField(choices=["created", "duplicate", "error"])
-    lead_id = serializers.CharField(required=False, help_text="The new lead (created).")
-    code = serializers.CharField(required=False, help_text="`validation_error`, `duplicate_lead`, ...")
-    errors = FieldErrors(required=False)
-    existing_lead_id = serializers.CharField(required=False, help_text="The lead a duplicate matches.")
-    existing_lead_visible = serializers.BooleanField(required=False)
-
-
-class BatchCounts(serializers.Serializer):
-    created = serializers.IntegerField(min_value=0)
-    duplicate = serializers.IntegerField(min_value=0)
-    error = serializers.IntegerField(min_value=0)
-
-
-BatchResult = envelope(
-    "BatchResult",
-    results=BatchItem(many=True, help_text="One per item, in input order."),
-    counts=BatchCounts(),
-    total_count=serializers.IntegerField(min_value=0),
-)
-
-
-class BatchRequest(serializers.Serializer):
-    """Up to 500 leads, each as in a single create; each is validated and created on its own."""
-
-    leads = serializers.ListField(child=LeadInput(), min_length=1, max_length=500)
-
-
-class AuditEntry(serializers.Serializer):
-    id = serializers.IntegerField()
-    changeset = serializers.UUIDField(help_text="Entries changed together share it.")
-    field = serializers.CharField(help_text="Dotted path, e.g. `contact.email`, or an event.")
-    old_value = serializers.JSONField(help_text="Any JSON value; null when the field was empty or new.")
-    new_value = serializers.JSONField(help_text="Any JSON value.")
-    actor = serializers.CharField(allow_null=True, help_text="Username; null for the system.")
-    channel = serializers.ChoiceField(choices=AuditChannel.choices)
-    request_id = serializers.CharField(allow_null=True, help_text="The caller's X-Request-ID, when it sent one.")
-    at = datetime_field()
-
-
-HistoryPage = envelope(
-    "HistoryPage",
-    history=AuditEntry(many=True, help_text="Newest first."),
-    total_count=serializers.IntegerField(min_value=0),
-    page=serializers.IntegerField(min_value=1),
-    page_size=serializers.IntegerField(min_value=1),
-)
-
-
-class Merge(serializers.Serializer):
-    id = serializers.CharField()
-    primary_id = serializers.CharField(help_text="The lead that was kept.")
-    duplicate_id = serializers.CharField(help_text="The lead merged into it (archived).")
-    prefer = serializers.DictField(child=serializers.ChoiceField(choices=["primary", "duplicate"]))
-    taken_from_duplicate = serializers.ListField(child=serializers.CharField(), help_text="Fields whose value won.")
-    moved = serializers.DictField(child=serializers.IntegerField(min_value=0), help_text="Rows moved, by kind.")
-    merged_by = serializers.CharField(allow_null=True)
-    merged_at = datetime_field()
-    undone_by = serializers.CharField(allow_null=True)
-    undone_at = datetime_field(allow_null=True)
-
-
-MergeEnvelope = envelope("MergeEnvelope", merge=Merge(), lead=Lead(help_text="The primary lead after the merge."))
-MergeDetail = envelope("MergeDetail", merge=Merge())
-MergeUndone = envelope("MergeUndone", merge=Merge(), primary=Lead(), duplicate=Lead())
 
 # --- parameters and headers ---------------------------------------------------------
 
@@ -479,7 +224,7 @@ LEAD_LIST_PARAMETERS = [
     ),
     OpenApiParameter(
         "ordering",
-        {"type": "string", "enum": [key for name in ORDERING_FIELDS for key in (name, f"-{name}")]},
+        {"type": "string", "enum": LeadFilter.base_filters["ordering"].sort_keys},
         description="Sort key; a leading `-` sorts descending. Default: newest first.",
     ),
 ]

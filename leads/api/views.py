@@ -8,13 +8,12 @@ from rest_framework.views import APIView
 
 from leads import audit, selectors
 from leads import merge as merges
+from leads.api.bodies import batch_item_data, batch_result_data, history_page_data, lead_page_data
 from leads.api.envelope import envelope, mark_request_start
-from leads.api.errors import flatten_errors
 from leads.api.idempotency import idempotent
 from leads.api.lead_cache import cached_lead_data
 from leads.api.parsers import ExactContentNegotiation, StrictJSONParser
 from leads.api.ratelimit import RateLimited, add_budget_headers, spend_api_budget
-from leads.api.representations import audit_entry_data, interaction_data, lead_data, merge_data
 from leads.api.schema import (
     ETAG,
     FORCE,
@@ -38,20 +37,13 @@ from leads.api.schema import (
     api_operation,
     etag_header,
 )
-from leads.api.serializers import (
-    BatchInput,
-    CreateOptions,
-    InteractionInput,
-    LeadInput,
-    LeadListQuery,
-    ListQuery,
-    MergeInput,
-    MergeUndoQuery,
-)
+from leads.api.serializers import BatchInput, CreateOptions, LeadListQuery, ListQuery, MergeInput, MergeUndoQuery
 from leads.duplicates import OnDuplicate
 from leads.errors import PreconditionFailed
+from leads.inputs import InteractionInput, LeadInput, flatten_errors
 from leads.models import AuditChannel, Lead
 from leads.ratelimit import Budget
+from leads.representations import interaction_data, lead_data, merge_data
 from leads.services import BatchItemResult, LeadManagementService
 
 MULTI_VALUE = {"status", "lead_type", "source", "urgency"}
@@ -153,14 +145,8 @@ class LeadCollectionView(LeadsAPIView):
     def get(self, request):
         query = LeadListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        result = self.service.list_leads(filters=split_commas(request.query_params), **query.validated_data)
-        return self.respond(
-            leads=[lead_data(lead) for lead in result.leads],
-            total_count=result.total_count,
-            page=result.page,
-            page_size=result.page_size,
-            next_cursor=result.next_cursor,
-        )
+        page = self.service.list_leads(filters=split_commas(request.query_params), **query.validated_data)
+        return self.respond(**lead_page_data(page))
 
     @api_operation(
         operation_id="leads_create",
@@ -222,7 +208,7 @@ class LeadBatchView(LeadsAPIView):
     def create_batch(self) -> Response:
         """200 with one result per item, in input order, and the counts."""
         items = self.validated(BatchInput)["leads"]
-        results: list[dict | None] = [None] * len(items)
+        results: list[dict] = [{}] * len(items)
         valid: list[tuple[int, dict]] = []
         # One serializer validates every item (building its fields is most of the cost).
         item_input = LeadInput()
@@ -230,33 +216,14 @@ class LeadBatchView(LeadsAPIView):
             try:
                 valid.append((index, item_input.run_validation(item)))
             except ValidationError as exc:
-                results[index] = {
-                    "index": index,
-                    "status": BatchItemResult.ERROR,
-                    "code": "validation_error",
-                    "errors": flatten_errors(exc.detail),
-                }
+                invalid = BatchItemResult(
+                    index, BatchItemResult.ERROR, code="validation_error", errors=flatten_errors(exc.detail)
+                )
+                results[index] = batch_item_data(index, invalid)
         outcomes = self.service.create_leads_batch([data for _, data in valid])
         for (index, _), outcome in zip(valid, outcomes, strict=True):
             results[index] = batch_item_data(index, outcome)
-        counts = {name: 0 for name in (BatchItemResult.CREATED, BatchItemResult.DUPLICATE, BatchItemResult.ERROR)}
-        for result in results:
-            counts[result["status"]] += 1
-        return self.respond(results=results, counts=counts, total_count=len(results))
-
-
-def batch_item_data(index: int, outcome: BatchItemResult) -> dict:
-    data = {"index": index, "status": outcome.status}
-    if outcome.lead_id:
-        data["lead_id"] = outcome.lead_id
-    if outcome.code:
-        data["code"] = outcome.code
-    if outcome.errors:
-        data["errors"] = outcome.errors
-    if outcome.existing is not None:
-        data["existing_lead_id"] = outcome.existing.public_id
-        data["existing_lead_visible"] = outcome.existing.visible
-    return data
+        return self.respond(**batch_result_data(results))
 
 
 class LeadDetailView(LeadsAPIView):
@@ -356,12 +323,7 @@ class LeadHistoryView(LeadsAPIView):
             self.ensure_visible(lead_id)  # 404 before 400
             query.is_valid(raise_exception=True)
         history = audit.lead_history(user=request.user, lead_id=lead_id, **query.validated_data)
-        return self.respond(
-            history=[audit_entry_data(entry) for entry in history.entries],
-            total_count=history.total_count,
-            page=history.page,
-            page_size=history.page_size,
-        )
+        return self.respond(**history_page_data(history))
 
 
 class LeadMergeView(LeadsAPIView):

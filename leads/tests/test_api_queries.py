@@ -5,6 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from leads.models import Lead
 from leads.tests.api_assertions import LEADS_URL, lead_url
 from leads.tests.factories import InteractionFactory, LeadFactory, seed_payload
 
@@ -17,11 +18,12 @@ LIST_QUERIES = 4
 DETAIL_QUERIES = 4
 
 
-def count_queries(request) -> int:
+def count_queries(request, *, status: int = 200) -> tuple[int, dict]:
+    """The queries ``request`` made, and its body, once it answered ``status``."""
     with CaptureQueriesContext(connection) as context:
         response = request()
-    assert response.status_code in (200, 201), response.content
-    return len(context.captured_queries)
+    assert response.status_code == status, response.content
+    return len(context.captured_queries), response.json()
 
 
 def leads_with_interactions(agent, count: int, interactions_each: int = 2):
@@ -34,23 +36,38 @@ def leads_with_interactions(agent, count: int, interactions_each: int = 2):
 def test_the_list_makes_the_same_few_queries_for_1_or_100_leads(api_client, agent, django_assert_max_num_queries):
     client = api_client(agent)
     leads_with_interactions(agent, 1)
-    one = count_queries(lambda: client.get(f"{LEADS_URL}?page_size=100"))
+    one, body = count_queries(lambda: client.get(f"{LEADS_URL}?page_size=100"))
+    assert body["total_count"] == 1
 
     leads_with_interactions(agent, 99)
     with django_assert_max_num_queries(LIST_QUERIES):
         response = client.get(f"{LEADS_URL}?page_size=100")
 
-    assert len(response.json()["leads"]) == 100
-    assert one == count_queries(lambda: client.get(f"{LEADS_URL}?page_size=100"))
+    assert response.status_code == 200
+    leads = response.json()["leads"]
+    assert len(leads) == 100
+    assert all(len(lead["interactions"]) == 2 for lead in leads)
+    assert one == count_queries(lambda: client.get(f"{LEADS_URL}?page_size=100"))[0]
 
 
 def test_a_filtered_list_for_a_manager_is_bounded_too(api_client, manager, agent, django_assert_max_num_queries):
-    leads_with_interactions(agent, 30)
+    for index, lead in enumerate(leads_with_interactions(agent, 30)):
+        Lead.objects.filter(pk=lead.pk).update(score=index % 10 * 10)
     client = api_client(manager)
     query = f"{LEADS_URL}?page_size=50&status=new&lead_type=buyer&assigned_to={agent.username}&search=a&ordering=-score"
 
     with django_assert_max_num_queries(LIST_QUERIES):
-        client.get(query)
+        response = client.get(query)
+
+    # every factory email contains an "a" ("example.com"): all 30 match, best score first
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["total_count"] == len(body["leads"]) == 30
+    assert {(lead["status"], lead["lead_type"], lead["assigned_to"]) for lead in body["leads"]} == {
+        ("new", "buyer", agent.username)
+    }
+    scores = [lead["score"] for lead in body["leads"]]
+    assert scores == sorted(scores, reverse=True) and scores[0] == 90
 
 
 def test_an_empty_page_skips_the_page_query(api_client, agent, django_assert_max_num_queries):
@@ -60,7 +77,8 @@ def test_an_empty_page_skips_the_page_query(api_client, agent, django_assert_max
     with django_assert_max_num_queries(2):  # token, count
         response = client.get(f"{LEADS_URL}?page=9")
 
-    assert response.json()["leads"] == []
+    assert response.status_code == 200
+    assert (response.json()["leads"], response.json()["total_count"]) == ([], 3)
 
 
 def test_the_detail_makes_a_fixed_number_of_queries(api_client, agent, django_assert_max_num_queries):
@@ -70,19 +88,24 @@ def test_the_detail_makes_a_fixed_number_of_queries(api_client, agent, django_as
     with django_assert_max_num_queries(DETAIL_QUERIES):
         response = client.get(lead_url(lead.public_id))
 
+    assert response.status_code == 200
+    assert response.json()["lead"]["id"] == lead.public_id
     assert len(response.json()["lead"]["interactions"]) == 25
 
 
 def write_query_counts(client, lead) -> dict[str, int]:
+    """The queries of an update, an interaction and a no-op update, each checked to have done its work."""
     lead_id = lead.public_id
     interaction = {"type": "call", "summary": "Hi"}
-    return {
-        "update": count_queries(lambda: client.patch(lead_url(lead_id), {"status": "qualified"}, format="json")),
-        "interaction": count_queries(
-            lambda: client.post(lead_url(lead_id, interactions=True), interaction, format="json")
-        ),
-        "no-op update": count_queries(lambda: client.patch(lead_url(lead_id), {}, format="json")),
-    }
+    updated, body = count_queries(lambda: client.patch(lead_url(lead_id), {"status": "qualified"}, format="json"))
+    assert (body["lead"]["status"], body["lead"]["version"]) == ("qualified", lead.version + 1)
+    logged, body = count_queries(
+        lambda: client.post(lead_url(lead_id, interactions=True), interaction, format="json"), status=201
+    )
+    assert body["lead"]["interactions"][0]["summary"] == "Hi"
+    unchanged, body = count_queries(lambda: client.patch(lead_url(lead_id), {}, format="json"))
+    assert body["lead"]["version"] == lead.version + 2
+    return {"update": updated, "interaction": logged, "no-op update": unchanged}
 
 
 def test_writes_do_not_grow_with_the_leads_history(api_client, agent):
@@ -106,4 +129,7 @@ def test_create_is_bounded(api_client, agent, django_assert_max_num_queries):
     # ... including the duplicate lookup (leads.duplicates; on PostgreSQL after an
     # advisory lock on the email and phone) and the audit entry
     with django_assert_max_num_queries(15 if connection.vendor == "postgresql" else 14):
-        client.post(LEADS_URL, seed_payload(), format="json")
+        response = client.post(LEADS_URL, seed_payload(), format="json")
+
+    assert response.status_code == 201, response.content
+    assert Lead.objects.filter(public_id=response.json()["lead"]["id"]).exists()

@@ -249,7 +249,7 @@ def test_interaction_responses_conform(openapi, agent_client, lead):
 
 
 def test_an_undocumented_key_in_a_lead_fails_validation(openapi, agent_client, lead):
-    """What happens when a key is added to ``lead_data`` and not to ``leads.api.schema``."""
+    """What happens when a key is added to ``lead_data`` and not to its ``LeadShape``."""
     body = agent_client.get(lead_url(lead.public_id)).json()
     schema = openapi["paths"][LEAD_PATH]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     body_validator(openapi, schema).validate(body)

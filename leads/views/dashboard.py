@@ -3,8 +3,7 @@
 from django.shortcuts import render
 from django.utils import timezone
 
-from integrations import periodic
-from leads import counts, reports
+from leads import counts, ports, reports
 from leads.followups import grouped_follow_ups
 from leads.views.common import agent_page
 
@@ -27,7 +26,7 @@ def dashboard(request):
         },
         "sla_days": reports.SLA_DAYS,
         # Managers are told when background work (SLA checks, retries, rescoring) stops.
-        "failing_jobs": periodic.failing_jobs() if user.sees_all_leads else [],
+        "failing_jobs": ports.manager_notices("failing_jobs") if user.sees_all_leads else [],
         "now": now,
     }
     return render(request, "dashboard/index.html", context)

@@ -5,8 +5,8 @@ has none until something saves it)."""
 from collections.abc import Callable
 
 from integrations.webhooks.models import WebhookDelivery, WebhookSubscription
-from leads.api.serializers import LeadInput
 from leads.events.models import LeadEvent
+from leads.inputs import LeadInput
 from leads.models import Lead, User
 from leads.services import LeadManagementService
 from leads.tests.factories import seed_payload

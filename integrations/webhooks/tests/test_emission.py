@@ -21,10 +21,10 @@ from integrations.webhooks.tests.saves import (
     tag,
 )
 from leads import audit
-from leads.api.representations import iso
 from leads.events.models import LeadEvent
 from leads.merge import lead_merge
 from leads.models import Role
+from leads.representations import iso
 from leads.services import LeadManagementService
 from leads.tests.factories import LeadFactory, UserFactory
 from leads.tests.lead_events import recorded_events, relay_recorded_events
