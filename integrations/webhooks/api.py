@@ -20,6 +20,7 @@ from integrations.webhooks.schema import (
     WebhookList,
 )
 from integrations.webhooks.url_safety import MAX_URL_LENGTH
+from leads import permissions
 from leads.api.representations import iso
 from leads.api.schema import api_operation
 from leads.api.serializers import Choice, Text
@@ -87,8 +88,11 @@ def delivery_data(delivery: WebhookDelivery) -> dict:
 
 
 class ManagesWebhooks(BasePermission):
+    """Refuses with the words of ``permissions.can_manage_webhooks``, as pages and admin do."""
+
     def has_permission(self, request, view) -> bool:
-        return selectors.can_manage_webhooks(request.user)
+        permissions.require(permissions.can_manage_webhooks, request.user)
+        return True
 
 
 class WebhooksAPIView(LeadsAPIView):

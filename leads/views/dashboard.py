@@ -3,7 +3,7 @@
 from django.shortcuts import render
 from django.utils import timezone
 
-from leads import reports
+from leads import permissions, reports
 from leads.followups import grouped_follow_ups
 from leads.views.common import agent_page
 
@@ -11,7 +11,7 @@ from leads.views.common import agent_page
 @agent_page
 def dashboard(request):
     user, now = request.user, timezone.now()
-    follow_ups = grouped_follow_ups(user=user, now=now, everyone=user.sees_all_leads)
+    follow_ups = grouped_follow_ups(user=user, now=now, everyone=permissions.can_view_team_leads(user))
     context = {
         "headline": reports.headline(user=user, now=now),
         "waiting": reports.waiting_for_first_contact(user=user),
