@@ -18,7 +18,9 @@ The rule, in order:
    The integration pages (CRM sync records, webhook deliveries and subscriptions,
    market data) are operations tools handed out one by one: they follow Django's model
    permissions only, including the custom ``replay`` ones read by
-   ``can_replay_crm_sync`` and ``can_replay_webhook_deliveries``. Superusers hold them all.
+   ``can_replay_crm_sync`` and ``can_replay_webhook_deliveries`` (replaying any record
+   there; through the API a manager replays their own subscriptions' deliveries under
+   ``can_manage_webhooks``). Superusers hold them all.
 
 Checks return a bool and never query the database, except the two ``replay`` ones
 (Django loads a user's permissions once per request). ``require`` turns a failed check
@@ -144,7 +146,7 @@ def can_merge(user: User | None) -> bool:
     return _manages_leads(user)
 
 
-@_refuses_with("Sign in to import leads.")
+@_refuses_with("Only active team members can import leads.")
 def can_import_leads(user: User | None) -> bool:
     """Every member imports leads (an agent's imported leads are theirs)."""
     return _is_member(user)

@@ -88,7 +88,7 @@ def delivery_data(delivery: WebhookDelivery) -> dict:
 
 
 class ManagesWebhooks(BasePermission):
-    """Refuses with the words of ``permissions.can_manage_webhooks``, as pages and admin do."""
+    """Refuses in the words of ``permissions.can_manage_webhooks`` (the domain error), not DRF's generic ones."""
 
     def has_permission(self, request, view) -> bool:
         permissions.require(permissions.can_manage_webhooks, request.user)
