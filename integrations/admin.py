@@ -8,10 +8,7 @@ from django.utils.text import Truncator
 
 from integrations import periodic
 from integrations.models import PeriodicJobState
-
-
-def _sees_all_leads(request: HttpRequest) -> bool:
-    return getattr(request.user, "sees_all_leads", False)
+from leads import permissions
 
 
 @admin.register(PeriodicJobState)
@@ -42,10 +39,10 @@ class PeriodicJobStateAdmin(admin.ModelAdmin):
 
     # Managers and admins read it, like the dashboard's warning; nobody edits it.
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return _sees_all_leads(request) or super().has_module_permission(request)
+        return permissions.can_see_job_health(request.user) or super().has_module_permission(request)
 
     def has_view_permission(self, request: HttpRequest, obj: PeriodicJobState | None = None) -> bool:
-        return _sees_all_leads(request) or super().has_view_permission(request, obj)
+        return permissions.can_see_job_health(request.user) or super().has_view_permission(request, obj)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

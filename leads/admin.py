@@ -25,7 +25,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from leads import audit, selectors, validation
+from leads import audit, permissions, selectors, validation
 from leads.errors import ApplicationError
 from leads.merge_admin import merge_leads
 from leads.models import (
@@ -50,10 +50,6 @@ INTERACTION_FIELDS = ("type", "direction", "summary", "notes", "next_steps", "oc
 ADMIN_HISTORY_ROWS = 50
 # The request attribute that carries a service refusal into the second rendering.
 _REFUSAL = "_lead_admin_refusal"
-
-
-def _sees_all_leads(user) -> bool:
-    return isinstance(user, User) and user.sees_all_leads
 
 
 # --- form fields ---------------------------------------------------------------
@@ -467,27 +463,29 @@ class LeadAdmin(admin.ModelAdmin):
         # Archived leads stay listed (see ArchivedFilter) so they can be restored.
         return selectors.visible_leads(request.user, include_archived=True)
 
+    # The role's rights (leads.permissions); a Django model permission adds to them.
+
     def has_module_permission(self, request):
-        return _sees_all_leads(request.user) or super().has_module_permission(request)
+        return permissions.can_use_lead_admin(request.user) or super().has_module_permission(request)
 
     def has_view_permission(self, request, obj=None):
-        return _sees_all_leads(request.user) or super().has_view_permission(request, obj)
+        return permissions.can_use_lead_admin(request.user) or super().has_view_permission(request, obj)
 
     def has_add_permission(self, request):
-        return _sees_all_leads(request.user) or super().has_add_permission(request)
+        return permissions.can_use_lead_admin(request.user) or super().has_add_permission(request)
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.archived_at is not None:
             return False  # read-only until restored (the services do not write archived leads)
-        return _sees_all_leads(request.user) or super().has_change_permission(request, obj)
+        return permissions.can_use_lead_admin(request.user) or super().has_change_permission(request, obj)
 
     def has_merge_permission(self, request):
         """Merging leads is a manager's job (``leads.merge`` enforces it too)."""
-        return _sees_all_leads(request.user)
+        return permissions.can_merge(request.user)
 
     def has_restore_permission(self, request):
         """Restoring is a manager's job (the service enforces it too)."""
-        return _sees_all_leads(request.user)
+        return permissions.can_restore(request.user)
 
     def has_delete_permission(self, request, obj=None):
         """No service deletes a lead (the CRM would never hear of it): mark it lost instead."""
@@ -495,11 +493,11 @@ class LeadAdmin(admin.ModelAdmin):
 
     def has_assign_permission(self, request):
         """Reassigning is a manager's job (the service enforces it too)."""
-        return _sees_all_leads(request.user)
+        return permissions.can_reassign(request.user)
 
     def get_readonly_fields(self, request, obj=None):
         readonly = super().get_readonly_fields(request, obj)
-        return readonly if _sees_all_leads(request.user) else (*readonly, "assigned_to")
+        return readonly if permissions.can_reassign(request.user) else (*readonly, "assigned_to")
 
     def get_fieldsets(self, request, obj=None):
         if obj is not None:
@@ -697,10 +695,10 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return super().get_queryset(request).filter(lead__in=leads)
 
     def has_module_permission(self, request):
-        return _sees_all_leads(request.user) or super().has_module_permission(request)
+        return permissions.can_use_lead_admin(request.user) or super().has_module_permission(request)
 
     def has_view_permission(self, request, obj=None):
-        return _sees_all_leads(request.user) or super().has_view_permission(request, obj)
+        return permissions.can_use_lead_admin(request.user) or super().has_view_permission(request, obj)
 
     def has_add_permission(self, request):
         return False

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Sum
 
+from leads import permissions
 from leads.models import LeadCount, User
 from leads.validation import clean_text
 
@@ -44,7 +45,7 @@ def counted_total(actor: User, cleaned_filters: dict[str, Any]) -> int | None:
         asked = _assignee_key(actor, cleaned_filters["assigned_to"])
         if asked is None:
             return None
-        if not actor.sees_all_leads and asked != actor.pk:
+        if not permissions.can_view_all_leads(actor) and asked != actor.pk:
             return 0  # an agent sees only their own leads
         key = asked
     rows = LeadCount.objects.filter(assigned_to_key=key)
@@ -57,8 +58,9 @@ def counted_total(actor: User, cleaned_filters: dict[str, Any]) -> int | None:
 
 def viewer_key(user: User) -> int:
     """The counter key of everything ``user`` may see: the team's rows for managers and
-    admins, their own for agents (``selectors.visible_leads``)."""
-    return TEAM_KEY if user.sees_all_leads else user.pk
+    admins, their own for agents (``selectors.visible_leads``). With the routing issue's
+    teams, a manager who may not see every lead needs a per-team key here."""
+    return TEAM_KEY if permissions.can_view_all_leads(user) else user.pk
 
 
 def by_status(user: User) -> dict[str, int]:

@@ -13,6 +13,7 @@ from django import forms
 from django.urls import reverse
 from django.utils.html import format_html
 
+from leads import permissions
 from leads.duplicates import DuplicateLead
 from leads.inputs import InteractionInput, LeadInput, flatten_errors
 from leads.models import (
@@ -243,7 +244,7 @@ class LeadForm(ApiValidatedForm):
 
     def __init__(self, *args, actor: User, agents: list[User] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        if actor.sees_all_leads and agents is not None:
+        if permissions.can_reassign(actor) and agents is not None:
             self.fields["assigned_to"].widget.choices = [("", "Unassigned")] + [
                 (agent.username, str(agent)) for agent in agents
             ]

@@ -29,7 +29,7 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
-from leads import selectors
+from leads import permissions, selectors
 from leads.duplicates import DuplicateMatch
 from leads.errors import ValidationFailed
 from leads.inputs import AssigneeField, LeadInput, flatten_errors
@@ -106,8 +106,10 @@ def import_create(*, actor: User, file_name: str, content: bytes) -> LeadImport:
 
     Raises ValidationFailed (field ``file``) for a file that is too large (bytes or
     rows: ``IMPORT_MAX_BYTES``, ``IMPORT_MAX_ROWS``), not UTF-8 text, not CSV, has
-    no header with the required columns, or has no rows.
+    no header with the required columns, or has no rows; PermissionDenied for a user
+    who may not import (``permissions.can_import_leads``).
     """
+    permissions.require(permissions.can_import_leads, actor)
     text = _decode(content)
     header, row_count = _inspect(text)
     missing = [column for column in REQUIRED_COLUMNS if column not in header]

@@ -23,8 +23,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from leads import audit, selectors, writes
-from leads.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from leads import audit, permissions, selectors, writes
+from leads.errors import Conflict, NotFound, ValidationFailed
 from leads.events.models import LeadEventKind
 from leads.models import FollowUpTask, Interaction, Lead, LeadMerge, StatusChange, User
 from leads.validation import price_range_errors
@@ -106,7 +106,7 @@ def lead_merge(
     PermissionDenied for agents, ValidationFailed for a lead merged with itself or
     a bad ``prefer``, NotFound when either lead is hidden, archived or missing.
     """
-    check_may_merge(actor)
+    permissions.require(permissions.can_merge, actor)
     prefer = dict(prefer or {})
     if primary_id == duplicate_id:
         raise ValidationFailed(fields={"duplicate_id": ["A lead cannot be merged with itself."]})
@@ -153,7 +153,7 @@ def lead_merge_undo(*, actor: User, merge_id: str, force: bool = False, context:
     Conflict when the merge was already undone, or when either lead changed since
     the merge (its version moved on) unless ``force``: those changes would be lost.
     """
-    check_may_merge(actor)
+    permissions.require(permissions.can_merge, actor)
     merge = merge_get(user=actor, merge_id=merge_id, for_update=True)
     if merge.is_undone:
         raise Conflict(f"This merge was already undone at {audit.json_value(merge.undone_at)}.")
@@ -194,12 +194,6 @@ def lead_merge_undo(*, actor: User, merge_id: str, force: bool = False, context:
     merge.undone_at, merge.undone_by = timezone.now(), actor
     merge.save(update_fields=["undone_at", "undone_by"])
     return merge
-
-
-def check_may_merge(actor: User) -> None:
-    """PermissionDenied unless ``actor`` may merge leads and undo merges (managers and admins)."""
-    if not getattr(actor, "sees_all_leads", False):
-        raise PermissionDenied("Only managers can merge leads or undo a merge.")
 
 
 def merge_get(*, user: User, merge_id: str, for_update: bool = False) -> LeadMerge:

@@ -9,7 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from leads import audit
+from leads import audit, permissions
 from leads import merge as merges
 from leads.errors import ApplicationError
 from leads.models import AuditChannel, Lead, LeadMerge, User
@@ -145,10 +145,10 @@ class LeadMergeAdmin(admin.ModelAdmin):
     actions = ("undo", "undo_force")
 
     def has_module_permission(self, request):
-        return _may_merge(request.user) or super().has_module_permission(request)
+        return permissions.can_merge(request.user) or super().has_module_permission(request)
 
     def has_view_permission(self, request, obj=None):
-        return _may_merge(request.user) or super().has_view_permission(request, obj)
+        return permissions.can_merge(request.user) or super().has_view_permission(request, obj)
 
     def has_add_permission(self, request):
         return False
@@ -160,7 +160,7 @@ class LeadMergeAdmin(admin.ModelAdmin):
         return False
 
     def has_undo_permission(self, request):
-        return _may_merge(request.user)
+        return permissions.can_merge(request.user)
 
     @admin.action(description="Undo the selected merges", permissions=["undo"])
     def undo(self, request, queryset):
@@ -182,7 +182,3 @@ class LeadMergeAdmin(admin.ModelAdmin):
                 )
             else:
                 self.message_user(request, f"Undid {merge.public_id}: {merge.duplicate} is back.")
-
-
-def _may_merge(user) -> bool:
-    return isinstance(user, User) and user.sees_all_leads

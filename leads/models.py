@@ -24,17 +24,13 @@ class Role(models.TextChoices):
 
 
 class User(AbstractUser):
-    """A member of the team. Agents work their own leads; managers and admins see all."""
+    """A member of the team; what their role lets them do is ``leads.permissions``."""
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
     manager = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="team_members")
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
-
-    @property
-    def sees_all_leads(self) -> bool:
-        return self.is_superuser or self.role in (Role.MANAGER, Role.ADMIN)
 
 
 class LeadType(models.TextChoices):

@@ -17,7 +17,7 @@ from django.db.models import Aggregate, Count, F, FloatField, Func, Q, QuerySet,
 from django.db.models.functions import Greatest, TruncWeek
 from django.utils import timezone
 
-from leads import counts
+from leads import counts, permissions
 from leads.followups import open_follow_ups
 from leads.models import Lead, LeadCount, LeadSource, LeadStatus, Role, SlaStatus, User
 from leads.selectors import visible_leads
@@ -98,7 +98,7 @@ def headline(*, user: User, now: datetime, status_totals: dict[str, int] | None 
     if status_totals is None:
         status_totals = counts.by_status(user)
     waiting = status_totals.get(LeadStatus.NEW, 0) - new_but_contacted
-    overdue = open_follow_ups(user=user, everyone=user.sees_all_leads).filter(due_at__lt=now).count()
+    overdue = open_follow_ups(user=user, everyone=permissions.can_view_team_leads(user)).filter(due_at__lt=now).count()
     median = _median_minutes(leads.filter(created_at__gte=now - timedelta(days=SPEED_TO_LEAD_DAYS)))
     total = recent["window_total"]
     return Headline(
@@ -207,7 +207,7 @@ def agent_table(*, user: User, now: datetime | None = None, sla_days: int = SLA_
     """Per active agent: live leads and conversions (closed leads) from the counters, and
     first contacts within the SLA among their leads of the last ``sla_days`` days.
     Managers only; three queries."""
-    if not user.sees_all_leads:
+    if not permissions.can_see_team_reports(user):
         return []
     now = now or timezone.now()
     agents = list(User.objects.filter(is_active=True, role=Role.AGENT))

@@ -4,6 +4,7 @@ import re
 
 from django.db.models import Prefetch, QuerySet
 
+from leads import permissions
 from leads.errors import NotFound
 from leads.models import Interaction, Lead, User
 
@@ -18,17 +19,15 @@ def is_lead_id(value: object) -> bool:
 
 
 def visible_leads(user: User, *, include_archived: bool = False) -> QuerySet[Lead]:
-    """The leads ``user`` may see: all for managers and admins, their own for agents.
+    """The leads ``user`` may see (``permissions.visible_lead_filter``: all for managers
+    and admins, their own for agents, none for a signed-out or deactivated user).
 
     Archived leads are left out (they are gone for the API and the pages); the
     admin passes ``include_archived=True`` to list and restore them.
     """
     leads = Lead.objects.all() if include_archived else Lead.objects.filter(archived_at__isnull=True)
-    if user is None or not user.is_active:
-        return leads.none()
-    if user.sees_all_leads:
-        return leads
-    return leads.filter(assigned_to=user)
+    condition = permissions.visible_lead_filter(user)
+    return leads.none() if condition is None else leads.filter(condition)
 
 
 def with_lead_details(leads: QuerySet[Lead]) -> QuerySet[Lead]:

@@ -12,8 +12,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from leads import audit, counts, duplicates, pagination, selectors, writes
-from leads.errors import ApplicationError, PermissionDenied, ValidationFailed
+from leads import audit, counts, duplicates, pagination, permissions, selectors, writes
+from leads.errors import ApplicationError, ValidationFailed
 from leads.events.models import LeadEventKind
 from leads.filters import LeadFilter
 from leads.models import (
@@ -320,8 +320,7 @@ class LeadManagementService:
 
     def assign(self, lead_id: str, agent: User | None) -> Lead:
         """Give the lead to ``agent`` (None: unassigned). Managers and admins only."""
-        if not self.actor.sees_all_leads:
-            raise PermissionDenied("Only managers can reassign leads.")
+        permissions.require(permissions.can_reassign, self.actor)
         with self._write(lead_id) as write:
             if agent != write.lead.assigned_to:
                 write.lead.assigned_to = self._check_assignee(agent)
@@ -330,8 +329,7 @@ class LeadManagementService:
     def archive_lead(self, lead_id: str, *, expected_version: int | None = None) -> None:
         """Soft-delete: the lead disappears from the API, the pages and the
         duplicate checks, and stays restorable in the admin. Managers and admins only."""
-        if not self.actor.sees_all_leads:
-            raise PermissionDenied("Only managers can archive leads.")
+        permissions.require(permissions.can_archive, self.actor)
         with self._write(lead_id, expected_version=expected_version) as write:
             now = timezone.now()
             write.lead.archived_at, write.lead.archived_by = now, self.actor
@@ -339,8 +337,7 @@ class LeadManagementService:
 
     def restore_lead(self, lead_id: str) -> Lead:
         """Bring an archived lead back. Managers and admins only."""
-        if not self.actor.sees_all_leads:
-            raise PermissionDenied("Only managers can restore leads.")
+        permissions.require(permissions.can_restore, self.actor)
         archived = selectors.visible_leads(self.actor, include_archived=True).filter(archived_at__isnull=False)
         with self._write(lead_id, leads=archived) as write:
             archived_at = write.lead.archived_at
@@ -360,7 +357,7 @@ class LeadManagementService:
             raise ValidationFailed(fields=errors)
         if "assigned_to" in data:
             return self._check_assignee(data["assigned_to"])
-        return None if self.actor.sees_all_leads else self.actor
+        return None if permissions.can_assign_to(self.actor, None) else self.actor
 
     def _find_duplicate(self, data: dict[str, Any]) -> duplicates.DuplicateMatch | None:
         """The team's lead this new one duplicates; concurrent creates of the same
@@ -377,8 +374,7 @@ class LeadManagementService:
     def _check_assignee(self, assignee: User | None) -> User | None:
         if assignee is not None and not assignee.is_active:
             raise ValidationFailed(fields={"assigned_to": ["This user is not active."]})
-        if assignee != self.actor and not self.actor.sees_all_leads:
-            raise PermissionDenied("Agents can only assign leads to themselves.")
+        permissions.require(permissions.can_assign_to, self.actor, assignee)
         return assignee
 
     @staticmethod

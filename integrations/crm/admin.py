@@ -8,6 +8,7 @@ from django.utils.text import Truncator
 
 from integrations.crm import tasks
 from integrations.crm.models import CrmSyncRecord
+from leads import permissions
 
 
 @admin.register(CrmSyncRecord)
@@ -68,7 +69,7 @@ class CrmSyncRecordAdmin(admin.ModelAdmin):
         return Truncator(record.last_error).chars(120)
 
     def has_replay_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("crm.replay_crmsyncrecord")
+        return permissions.can_replay_crm_sync(request.user)
 
     @admin.action(description="Replay selected", permissions=["replay"])
     def replay_selected(self, request: HttpRequest, queryset: QuerySet[CrmSyncRecord]) -> None:

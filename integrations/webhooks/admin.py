@@ -9,6 +9,7 @@ from django.utils.text import Truncator
 
 from integrations.webhooks import services, tasks
 from integrations.webhooks.models import WebhookDelivery, WebhookSubscription
+from leads import permissions
 
 
 @admin.register(WebhookSubscription)
@@ -98,7 +99,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         return Truncator(delivery.last_error).chars(120)
 
     def has_replay_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("webhooks.replay_webhookdelivery")
+        return permissions.can_replay_webhook_deliveries(request.user)
 
     @admin.action(description="Replay selected", permissions=["replay"])
     def replay_selected(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:

@@ -19,6 +19,7 @@ from integrations.webhooks.representations import (
     subscription_data,
 )
 from integrations.webhooks.url_safety import MAX_URL_LENGTH
+from leads import permissions
 from leads.api.envelope import envelope_shape
 from leads.api.schema import api_operation
 from leads.api.views import LeadsAPIView
@@ -80,8 +81,11 @@ DELIVERY_PARAMETERS = [
 
 
 class ManagesWebhooks(BasePermission):
+    """Refuses in the words of ``permissions.can_manage_webhooks`` (the domain error), not DRF's generic ones."""
+
     def has_permission(self, request, view) -> bool:
-        return selectors.can_manage_webhooks(request.user)
+        permissions.require(permissions.can_manage_webhooks, request.user)
+        return True
 
 
 class WebhooksAPIView(LeadsAPIView):

@@ -1,4 +1,5 @@
-"""Webhook reads: who may manage subscriptions, and which ones each user sees."""
+"""Webhook reads: which subscriptions each user sees (who may manage them at all is
+``leads.permissions.can_manage_webhooks``)."""
 
 import uuid
 from datetime import datetime
@@ -6,21 +7,17 @@ from datetime import datetime
 from django.db.models import QuerySet
 
 from integrations.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
+from leads import permissions
 from leads.errors import NotFound
-from leads.models import Role, User
-
-
-def can_manage_webhooks(user: User | None) -> bool:
-    """Managers and admins set up integrations; agents don't."""
-    return user is not None and user.is_active and user.sees_all_leads
+from leads.models import User
 
 
 def subscriptions_visible_to(user: User) -> QuerySet[WebhookSubscription]:
     """Admins see every subscription, managers their own, anyone else none."""
     subscriptions = WebhookSubscription.objects.select_related("owner")
-    if not can_manage_webhooks(user):
+    if not permissions.can_manage_webhooks(user):
         return subscriptions.none()
-    if user.is_superuser or user.role == Role.ADMIN:
+    if permissions.can_manage_every_webhook(user):
         return subscriptions
     return subscriptions.filter(owner=user)
 

@@ -6,7 +6,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from leads import audit, selectors
+from leads import audit, permissions, selectors
 from leads import merge as merges
 from leads.api.bodies import batch_item_data, batch_result_data, history_page_data, lead_page_data
 from leads.api.envelope import envelope, mark_request_start
@@ -339,7 +339,7 @@ class LeadMergeView(LeadsAPIView):
     )
     def post(self, request, lead_id: str):
         self.ensure_visible(lead_id)
-        merges.check_may_merge(request.user)
+        permissions.require(permissions.can_merge, request.user)
         data = self.validated(MergeInput)
         service = self.service
         merge = merges.lead_merge(
@@ -364,7 +364,7 @@ class MergeDetailView(LeadsAPIView):
         parameters=[MERGE_ID],
     )
     def get(self, request, merge_id: str):
-        merges.check_may_merge(request.user)
+        permissions.require(permissions.can_merge, request.user)
         return self.respond(merge=merge_data(merges.merge_get(user=request.user, merge_id=merge_id)))
 
 
@@ -379,7 +379,7 @@ class MergeUndoView(LeadsAPIView):
         parameters=[MERGE_ID, FORCE],
     )
     def post(self, request, merge_id: str):
-        merges.check_may_merge(request.user)
+        permissions.require(permissions.can_merge, request.user)
         query = MergeUndoQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         service = self.service

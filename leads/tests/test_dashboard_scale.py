@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from leads import reports
+from leads import permissions, reports
 from leads.models import Lead, LeadSource, LeadStatus, Role, SlaStatus
 from leads.tests.factories import LeadFactory, UserFactory
 
@@ -96,7 +96,7 @@ def dashboard(client, user):
 
 def live_leads(user):
     leads = Lead.objects.filter(archived_at__isnull=True)
-    return leads if user.sees_all_leads else leads.filter(assigned_to=user)
+    return leads if permissions.can_view_all_leads(user) else leads.filter(assigned_to=user)
 
 
 def minutes_to_contact(lead):

@@ -5,8 +5,8 @@ import re
 import pytest
 from django.db import IntegrityError, transaction
 
-from leads.models import Contact, Lead, Preferences, Role, Timeline, new_public_lead_id
-from leads.tests.factories import ContactFactory, LeadFactory, UserFactory
+from leads.models import Contact, Lead, Preferences, Timeline, new_public_lead_id
+from leads.tests.factories import ContactFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -106,11 +106,3 @@ def test_lead_and_contact_read_well_in_the_admin_and_logs():
 
     assert str(contact) == "Ada Lovelace"
     assert str(contact.lead) == f"Ada Lovelace ({contact.lead.public_id})"
-
-
-@pytest.mark.parametrize(
-    ("role", "superuser", "sees_all"),
-    [(Role.AGENT, False, False), (Role.MANAGER, False, True), (Role.ADMIN, False, True), (Role.AGENT, True, True)],
-)
-def test_who_sees_all_leads(role, superuser, sees_all):
-    assert UserFactory(role=role, is_superuser=superuser).sees_all_leads is sees_all

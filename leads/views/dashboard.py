@@ -3,7 +3,7 @@
 from django.shortcuts import render
 from django.utils import timezone
 
-from leads import counts, ports, reports
+from leads import counts, permissions, ports, reports
 from leads.followups import grouped_follow_ups
 from leads.views.common import agent_page
 
@@ -11,7 +11,7 @@ from leads.views.common import agent_page
 @agent_page
 def dashboard(request):
     user, now = request.user, timezone.now()
-    follow_ups = grouped_follow_ups(user=user, now=now, everyone=user.sees_all_leads)
+    follow_ups = grouped_follow_ups(user=user, now=now, everyone=permissions.can_view_team_leads(user))
     status_totals = counts.by_status(user)
     context = {
         "headline": reports.headline(user=user, now=now, status_totals=status_totals),
@@ -26,7 +26,7 @@ def dashboard(request):
         },
         "sla_days": reports.SLA_DAYS,
         # Managers are told when background work (SLA checks, retries, rescoring) stops.
-        "failing_jobs": ports.manager_notices("failing_jobs") if user.sees_all_leads else [],
+        "failing_jobs": ports.manager_notices("failing_jobs") if permissions.can_see_job_health(user) else [],
         "now": now,
     }
     return render(request, "dashboard/index.html", context)

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from leads import followups
+from leads import followups, permissions
 from leads.errors import ValidationFailed
 from leads.views.common import agent_page, safe_next
 
@@ -15,7 +15,7 @@ from leads.views.common import agent_page, safe_next
 @require_GET
 @agent_page
 def follow_up_list(request):
-    everyone = request.user.sees_all_leads and request.GET.get("scope") == "team"
+    everyone = permissions.can_view_team_leads(request.user) and request.GET.get("scope") == "team"
     groups = followups.grouped_follow_ups(user=request.user, now=timezone.now(), everyone=everyone)
     context = {"groups": groups, "everyone": everyone, "snooze_choices": followups.SNOOZE_CHOICES}
     return render(request, "followups/index.html", context)

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from leads import followups, imports, saved_filters, selectors
+from leads import followups, imports, permissions, saved_filters, selectors
 from leads.duplicates import DuplicateLead
 from leads.errors import ApplicationError, PreconditionFailed, ValidationFailed
 from leads.forms import (
@@ -55,7 +55,8 @@ def lead_list(request):
         filter_errors, leads, total = exc.fields, Lead.objects.none(), 0
     rows = leads.select_related("contact", "timeline", "assigned_to")
     page = CountedPaginator(rows, PAGE_SIZE, count=total).get_page(request.GET.get("page"))
-    agents = assignable_users() if user.sees_all_leads else []
+    may_bulk_edit = permissions.can_bulk_edit_leads(user)
+    agents = assignable_users() if may_bulk_edit or permissions.can_view_team_leads(user) else []
     context = {
         "page": page,
         "filters": filters,
@@ -66,7 +67,7 @@ def lead_list(request):
         "query_string": filters.urlencode(),
         "saved_filters": saved_filters.saved_filter_list(owner=user),
         "saved_filter_form": SavedFilterForm(),
-        "bulk_form": BulkActionForm(agents=agents) if user.sees_all_leads else None,
+        "bulk_form": BulkActionForm(agents=agents) if may_bulk_edit else None,
         "agents": agents,
         "choices": {
             "status": LeadStatus.choices,
@@ -103,8 +104,8 @@ def lead_bulk_action(request):
     """Managers: assign or change the status of the selected leads."""
     user = request.user
     back = safe_next(request, reverse("leads:lead_list"))
-    if not user.sees_all_leads:
-        messages.error(request, "Only managers can change leads in bulk.")
+    if not permissions.can_bulk_edit_leads(user):
+        messages.error(request, permissions.refusal(permissions.can_bulk_edit_leads))
         return HttpResponseRedirect(back, status=303)
     form = BulkActionForm(request.POST, agents=assignable_users())
     lead_ids = [value for value in request.POST.getlist("lead_ids") if selectors.is_lead_id(value)][:200]
@@ -177,7 +178,8 @@ def _lead_page(request, lead_id: str, status: int = 200, **forms):
     """The lead's page; ``forms`` replaces a blank form by one with errors."""
     user = request.user
     lead = selectors.lead_get(user=user, lead_id=lead_id)
-    agents = assignable_users() if user.sees_all_leads else []
+    may_reassign = permissions.can_reassign(user)
+    agents = assignable_users() if may_reassign else []
     context = {
         "lead": lead,
         **lead_page_data(lead),
@@ -188,7 +190,7 @@ def _lead_page(request, lead_id: str, status: int = 200, **forms):
             forms.get("assign_form")
             or AssignForm(agents=agents, initial={"agent": lead.assigned_to.username if lead.assigned_to else ""})
         )
-        if user.sees_all_leads
+        if may_reassign
         else None,
         "follow_up_form": forms.get("follow_up_form") or FollowUpForm(),
         "quick_calls": QUICK_CALLS,
@@ -282,7 +284,7 @@ def lead_add_follow_up(request, lead_id: str):
 @agent_page
 def lead_create(request):
     user = request.user
-    agents = assignable_users() if user.sees_all_leads else None
+    agents = assignable_users() if permissions.can_reassign(user) else None
     if request.method == "POST":
         form = LeadForm(request.POST, actor=user, agents=agents)
         if form.is_valid():
@@ -312,7 +314,7 @@ def lead_edit(request, lead_id: str):
     user = request.user
     service = LeadManagementService(user, channel=AuditChannel.PAGE)
     lead = service.get_lead(lead_id)
-    agents = assignable_users() if user.sees_all_leads else None
+    agents = assignable_users() if permissions.can_reassign(user) else None
     initial = LeadForm.initial_for(lead)
     if request.method == "POST":
         form = LeadForm(request.POST, actor=user, agents=agents, initial=initial, partial=True)

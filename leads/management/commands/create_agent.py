@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from leads.models import Role, User
+from leads.permissions import staff_flags_for
 
 
 class Command(BaseCommand):
@@ -32,7 +33,7 @@ class Command(BaseCommand):
         user.first_name = first_name or user.first_name
         user.last_name = last_name or user.last_name
         user.manager = manager_user or user.manager
-        user.is_staff = role in (Role.MANAGER, Role.ADMIN)
-        user.is_superuser = role == Role.ADMIN
+        for flag, value in staff_flags_for(role).items():
+            setattr(user, flag, value)
         user.save()
         self.stdout.write(f"{'Created' if created else 'Updated'} {role} {username}")

@@ -24,6 +24,7 @@ from leads.models import (
     UrgencyLevel,
     User,
 )
+from leads.permissions import staff_flags_for
 from leads.services import LeadManagementService
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -77,15 +78,15 @@ class Command(BaseCommand):
                     "first_name": first,
                     "last_name": last,
                     "email": f"{username}@demo.example.com",
-                    "is_staff": role != Role.AGENT,
+                    "is_staff": staff_flags_for(role)["is_staff"],
                 },
             )
             if created:
                 user.set_password(DEMO_PASSWORD)
                 user.save()
             users[username] = user
-        for username, role, *_ in DEMO_USERS:
-            if role == Role.AGENT and users[username].manager_id is None:
+        for username, *_ in DEMO_USERS[1:]:  # the agents report to the manager
+            if users[username].manager_id is None:
                 users[username].manager = users["manager"]
                 users[username].save(update_fields=["manager"])
         return users
