@@ -1,10 +1,11 @@
 """Writes with Redis up and with Redis down (issue 10): PATCH, add interaction and a
-batch of 500, against an app whose Redis (cache, rate-limit counters, broker) is a
-redis-server of the bench's own, measured while it runs and again after it is killed.
+batch of 500, on two app servers whose Redis (cache, rate-limit counters, broker) is a
+redis-server of the bench's own each: one keeps running, the other is killed once
+both are warm.
 
-The two halves run back to back on the same app server, so their ratio compares
-requests made within the same minute. Target: with Redis down, a write takes at most
-twice its time with Redis up (p50).
+Requests alternate between the two in blocks of ``BLOCK``, so both halves see the
+same minute of a shared machine and their ratio is not the drift of its load.
+Target: with Redis down, a write takes at most twice its time with Redis up (p50).
 """
 
 from collections.abc import Callable
@@ -13,26 +14,30 @@ from bench import loadgen, markdown, servers
 from bench.operations import BATCH_SIZE, OPERATIONS, Context, batch_call
 
 WRITES = ("update", "interaction")
-BATCHES = 3  # a batch takes ~0.7 s: a p50 of 3
+BATCHES = 5  # a batch takes ~0.3-0.7 s: a p50 of 5 per side
+BLOCK = 10
 WARMUP_REQUESTS = 5
 TARGET_RATIO = 2.0
+STATES = ("up", "down")
 
 
 def measure(*, label: str, env: dict[str, str], ctx: Context, count: int, concurrency: int, max_seconds: float, log):
     """Each write's figures with Redis "up" and "down", and the p50 ratios; or a reason it was skipped."""
-    redis = servers.RedisServer.start(f"redis-{label}")
-    if redis is None:
+    redis = {state: servers.RedisServer.start(f"redis-{state}-{label}") for state in STATES}
+    if None in redis.values():
         return {"skipped": "redis-server is not installed"}
-    app = None
+    apps = {}
     try:
-        app = servers.Gunicorn(f"app-redis-down-{label}", "leadmgmt.wsgi:application", {**env, "REDIS_URL": redis.url})
-        found = {"up": _writes(app, ctx, count, concurrency, max_seconds, offset=3_000_000)}
-        redis.kill()
-        found["down"] = _writes(app, ctx, count, concurrency, max_seconds, offset=4_000_000)
+        for state in STATES:
+            app_env = {**env, "REDIS_URL": redis[state].url}
+            apps[state] = servers.Gunicorn(f"app-redis-{state}-{label}", "leadmgmt.wsgi:application", app_env)
+        _writes(apps, ctx, WARMUP_REQUESTS, 1, max_seconds, batches=1, offset=2_500_000)  # connected to Redis
+        redis["down"].kill()
+        _writes(apps, ctx, WARMUP_REQUESTS, 1, max_seconds, batches=1, offset=2_600_000)  # found it gone
+        found = _writes(apps, ctx, count, concurrency, max_seconds, batches=BATCHES, offset=3_000_000)
     finally:
-        if app is not None:
-            app.stop()
-        redis.stop()
+        for process in (*apps.values(), *redis.values()):
+            process.stop()
     found["ratios"] = {
         key: markdown.ratio(found["down"][key]["p50_ms"], found["up"][key]["p50_ms"]) for key in (*WRITES, "batch")
     }
@@ -45,21 +50,48 @@ def measure(*, label: str, env: dict[str, str], ctx: Context, count: int, concur
     return found
 
 
-def _writes(app, ctx: Context, count: int, concurrency: int, max_seconds: float, *, offset: int) -> dict:
+def _writes(
+    apps: dict, ctx: Context, count: int, concurrency: int, max_seconds: float, *, batches: int, offset: int
+) -> dict:
+    """{state: {write: figures}} for the app of each state, requests alternating between them."""
     operations = {op.key: op for op in OPERATIONS}
-    found = {}
+    found = {state: {} for state in apps}
     for key in WRITES:
         make = operations[key].app
         call = lambda index, make=make: make(ctx, offset + index)  # noqa: E731
-        found[key] = _drive(app, call, count, concurrency, max_seconds, warmup=WARMUP_REQUESTS)
+        for state, measured in _alternate(apps, call, count, concurrency, max_seconds).items():
+            found[state][key] = measured
     batch = lambda index: batch_call(ctx, offset + index)  # noqa: E731
-    found["batch"] = _drive(app, batch, BATCHES, 1, max_seconds * 4, warmup=1)
+    for state, measured in _alternate(apps, batch, batches, 1, max_seconds * 4).items():
+        found[state]["batch"] = measured
     return found
 
 
-def _drive(app, make: Callable[[int], loadgen.Call], count: int, concurrency: int, max_seconds: float, *, warmup: int):
-    loadgen.drive(app.address, lambda index: make(900_000 + index), count=warmup, concurrency=1)
-    return loadgen.drive(app.address, make, count=count, concurrency=concurrency, max_seconds=max_seconds).as_dict()
+def _alternate(
+    apps: dict, make: Callable[[int], loadgen.Call], count: int, concurrency: int, max_seconds: float
+) -> dict[str, dict]:
+    """``count`` requests to each app, sent in blocks that take turns; pooled figures per app."""
+    pooled = {state: loadgen.Measurement() for state in apps}
+    block = BLOCK if concurrency > 1 else 1
+    for sent in range(0, count, block):
+        size = min(block, count - sent)
+        for number, (state, app) in enumerate(apps.items()):
+            first = sent + number * 1_000_000  # distinct rows and emails per app
+            measured = loadgen.drive(
+                app.address,
+                lambda index, first=first: make(first + index),
+                count=size,
+                concurrency=concurrency,
+                max_seconds=max_seconds,
+            )
+            total = pooled[state]
+            total.requests += measured.requests
+            total.errors += measured.errors
+            total.wall_seconds += measured.wall_seconds
+            total.latencies += measured.latencies
+            total.first_error = total.first_error or measured.first_error
+            total.stopped_early = total.stopped_early or measured.stopped_early
+    return {state: measured.as_dict() for state, measured in pooled.items()}
 
 
 TITLES = {"update": "update (PATCH)", "interaction": "add interaction", "batch": f"batch create of {BATCH_SIZE}"}
@@ -111,9 +143,10 @@ def report_table(sizes: dict) -> str:
     header = ["size", "operation", "p50 ms, Redis up", "p50 ms, Redis down", "down vs up"]
     table = markdown.table([*header, "p99 ms, Redis up", "p99 ms, Redis down", "errors up / down"], rows)
     note = (
-        "An app server (2 sync workers) whose cache, rate-limit counters and broker are a redis-server of the "
-        "bench's own: the writes are measured while it runs, then it is killed (SIGKILL) and they are measured "
-        "again, back to back. With Redis down the rate limit lets requests through, the cache answers as a miss "
-        "and each save's job is left for the sweeper (README: 'When Redis is down')."
+        "Two app servers (2 sync workers each), each with a redis-server of the bench's own as its cache, "
+        "rate-limit counter store and broker; once both are warm, one redis-server is killed (SIGKILL). The "
+        f"requests then alternate between the two servers in blocks of {BLOCK} (batches one by one), so both "
+        "columns come from the same minutes. With Redis down the rate limit lets requests through, the cache "
+        "answers as a miss and each save's job is left for the sweeper (README: 'When Redis is down')."
     )
     return f"{table}\n\n{note}"

@@ -30,6 +30,8 @@ SLOW_WRITE_SECONDS = 2.0
 
 @pytest.fixture(scope="module")
 def redis_server():
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        pytest.skip("runs in the PostgreSQL pass")
     server = RedisServer().start()
     yield server
     server.kill()
@@ -37,8 +39,6 @@ def redis_server():
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, redis_server):
-    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        pytest.skip("runs in the PostgreSQL pass")
     with own_database(tmp_path_factory.mktemp("outage")) as database_url:
         stack = Stack("outage", database_url, redis_server.url, REDIS_CIRCUIT_OPEN_SECONDS=CIRCUIT_OPEN_SECONDS)
         try:
