@@ -1,16 +1,18 @@
 """The Celery broker (Redis) when it goes away: the worker survives, publishers fail fast.
 
 **The worker survives.** kombu 5.7's Redis transport can kill a worker that loses
-Redis while a task with ``acks_late`` is running: Celery first ``collect()``s the
-broken connection (which detaches the transport but keeps the half-closed default
-channel), then closes it, and closing that channel tries to put the unacknowledged
-message back through a new connection pool built from the detached transport's
-``client``, which is None: ``AttributeError: 'NoneType' object has no attribute
-'hostname'`` escapes ``ignore_errors`` and the worker logs "Unrecoverable error" and
-exits. ``Transport`` reports that case as a connection error instead, which Celery
-ignores while it reconnects; the message is redelivered by Redis (visibility
-timeout) or, if Redis lost it, re-sent by the pipeline sweeper. Selected by
-``CELERY_BROKER_TRANSPORT`` in settings.
+Redis while a task with ``acks_late`` is running. Celery cleans up the broken
+connection in two steps: ``collect()`` closes its channels and detaches the transport
+(its ``client`` becomes None), then ``close()``. When a channel with a BRPOP in flight
+fails to close, the other channels are left open, among them the one holding the
+running task's unacknowledged message; ``close()`` then closes it, and putting that
+message back builds a connection pool from the detached transport:
+``AttributeError: 'NoneType' object has no attribute 'hostname'`` escapes
+``ignore_errors``, and the worker logs "Unrecoverable error" and exits. ``Transport``
+reports that case as a connection error instead, which Celery ignores while it
+reconnects; the message is redelivered by Redis (visibility timeout) or, if Redis lost
+it, re-sent by the pipeline sweeper. Selected by ``CELERY_BROKER_TRANSPORT`` in settings;
+``leadmgmt/tests/test_broker.py`` reproduces the defect with kombu's own transport.
 
 **Publishers fail fast.** ``BreakerTask`` is the base class of every task: while the
 broker's circuit is open (``leadmgmt.redis_breaker``; a publish failed less than

@@ -11,8 +11,8 @@ succeeds the circuit closes, if it fails it opens again.
 ``CircuitBreaker`` holds that state, one per Redis server and process, shared by the
 process's threads. ``RedisCache`` is Django's Redis cache with the breaker in front:
 while the circuit is open (or when a call fails) a read is a miss and a write does
-nothing, the way a cache that lost its data would answer. The Celery publish uses the
-same breaker (``leadmgmt.broker``).
+nothing, the way a cache that lost its data would answer. The Celery publish has a
+breaker of its own (``leadmgmt.broker``).
 """
 
 import logging
