@@ -7,8 +7,15 @@ from datetime import UTC, datetime
 
 import psycopg
 
+from bench import redis_down
 from bench.databases import ROOT, database_url
 from bench.dataset import SEARCH_TERM
+from bench.markdown import ms as _ms
+from bench.markdown import ratio as _ratio
+from bench.markdown import table as _table
+from bench.markdown import verdict_max as _verdict_max
+from bench.markdown import verdict_min as _verdict_min
+from bench.markdown import x as _x
 
 BATCH_SIZE = 500
 ANALYSIS = ROOT / "bench" / "ANALYSIS.md"
@@ -68,45 +75,6 @@ def _git_commit() -> str:
     return f"{commit} (with uncommitted changes)" if dirty else commit
 
 
-# --- formatting ----------------------------------------------------------------
-
-
-def _ms(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
-
-
-def _x(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f}x"
-
-
-def _ratio(numerator: float | None, denominator: float | None) -> float | None:
-    return numerator / denominator if numerator and denominator else None
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _verdict_max(value: float | None, limit: float, unit: str = "x") -> str:
-    if value is None:
-        return "not measured"
-    if value <= limit:
-        return "**met**"
-    return f"**missed** by {value / limit:.1f}x ({value:.1f}{unit} vs at most {limit:g}{unit})"
-
-
-def _verdict_min(value: float | None, limit: float) -> str:
-    if value is None:
-        return "not measured"
-    if value >= limit:
-        return "**met**"
-    return f"**missed**: {value:.1f}x vs at least {limit:g}x"
-
-
 # --- the report -------------------------------------------------------------------
 
 
@@ -139,6 +107,7 @@ def render(results: dict) -> str:
         out += _notes_for_size(label, found)
     if len(labels) > 1:
         out += [f"## Growth: {labels[-1]} vs {labels[0]} leads", "", _growth_table(sizes), ""]
+    out += ["## Writes with Redis down", "", redis_down.report_table(sizes), ""]
     out += ["## Pipeline (after-save: analysis + scoring)", "", _pipeline_table(sizes), ""]
     out += ["## CSV import", "", _import_table(sizes), ""]
     out += ["## SQL queries per request", "", _queries_table(sizes), ""]
@@ -316,6 +285,8 @@ def _targets(results: dict) -> str:
                 "**met**" if big["accepted"] else "**missed**: the app refuses the file",
             ]
         )
+
+    rows += redis_down.target_rows(sizes)
 
     for label in labels:
         for processes, measured in (sizes[label].get("pipeline") or {}).items():

@@ -21,7 +21,7 @@ from types import SimpleNamespace
 
 import psycopg
 
-from bench import databases, dataset, loadgen, pipeline, report, servers
+from bench import databases, dataset, loadgen, pipeline, redis_down, report, servers
 from bench.loadgen import Call
 from bench.operations import API, BATCH_SIZE, OPERATIONS, QUERY_ONLY, Context, Operation, batch_call, lead_payload
 
@@ -148,6 +148,17 @@ def measure(mode: Mode, base: str, *, redis_url: str | None, prefix: str) -> dic
             run_.found["cursor"] = _probe_cursor(run_.ctx, run_.app)
             run_.floor.stop()
             run_.floor = None
+        for run_ in runs:
+            log(f"== {run_.size.leads:,} leads: writes with Redis up, then with Redis down ==")
+            run_.found["redis_down"] = redis_down.measure(
+                label=run_.size.label,
+                env=run_.env,
+                ctx=run_.ctx,
+                count=mode.write_requests,
+                concurrency=mode.concurrency,
+                max_seconds=mode.op_seconds,
+                log=log,
+            )
         for run_ in runs:
             log(f"== {run_.size.leads:,} leads: queries, import, pipeline ==")
             run_.found["queries"] = _count_queries(run_.ctx, run_.env)

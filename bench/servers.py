@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -149,3 +150,30 @@ class CeleryWorker(Process):
             ],
             env,
         )
+
+
+class RedisServer(Process):
+    """A redis-server of the bench's own, without persistence, that can be killed like a
+    crash without touching the Redis other runs share. None from ``start`` when
+    redis-server is not installed."""
+
+    @classmethod
+    def start(cls, name: str) -> "RedisServer | None":
+        binary = shutil.which("redis-server")
+        return cls(name, binary) if binary else None
+
+    def __init__(self, name: str, binary: str):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        super().__init__(name, command, dict(os.environ))
+        deadline = time.monotonic() + 10
+        while not redis_reachable(self.url):
+            if time.monotonic() > deadline or self.popen.poll() is not None:
+                raise RuntimeError(f"{name} did not start:\n{self.log_tail()}")
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait()

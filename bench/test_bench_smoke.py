@@ -69,6 +69,12 @@ def test_quick_harness_on_a_tiny_data_set_writes_every_figure(postgres_url, tmp_
     assert found["import"]["app"]["created"] == mode.import_rows
     if servers.redis_reachable(servers.bench_redis_url(11)):
         assert found["pipeline"]["1"]["burst"]["done"] == mode.pipeline_burst
+    # and the writes were measured with Redis up and then down, without an error
+    if "skipped" not in found["redis_down"]:
+        for state in ("up", "down"):
+            for key in ("update", "interaction", "batch"):
+                measured = found["redis_down"][state][key]
+                assert measured["requests"] > 0 and measured["errors"] == 0, (state, key, measured["first_error"])
     # and the report has the machine, the targets and a row per operation
     text = output.read_text()
     assert "| CPUs (nproc) |" in text
@@ -76,3 +82,5 @@ def test_quick_harness_on_a_tiny_data_set_writes_every_figure(postgres_url, tmp_
     for title in ("list page 1 (no filter)", "lead detail", "create", "update (PATCH)", "add interaction"):
         assert f"| {title} |" in text
     assert "pipeline save -> scored p95" in text or "Redis is not reachable" in text
+    assert "## Writes with Redis down" in text
+    assert "| writes with Redis down vs up, p50 (200) |" in text

@@ -6,7 +6,7 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadmgmt.settings")
 
-app = Celery("leadmgmt")
+app = Celery("leadmgmt", task_cls="leadmgmt.broker:BreakerTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

@@ -221,8 +221,23 @@ SPECTACULAR_SETTINGS = {
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
+# Redis only helps (cache, rate-limit counters, broker): a call to it fails fast, and after
+# a failure a circuit breaker skips it for REDIS_CIRCUIT_OPEN_SECONDS (leadmgmt.redis_breaker).
+REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "0.5"))
+REDIS_CIRCUIT_OPEN_SECONDS = float(os.environ.get("REDIS_CIRCUIT_OPEN_SECONDS", "5"))
+
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "leadmgmt.redis_breaker.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                "circuit_open_seconds": REDIS_CIRCUIT_OPEN_SECONDS,
+            },
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -243,8 +258,25 @@ CELERY_TASK_TIME_LIMIT = 60
 # One queue name per deployment sharing a Redis (and per end-to-end test run).
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "leadmgmt")
 CELERY_TASK_SOFT_TIME_LIMIT = 45
+# The broker going away (leadmgmt.broker): workers reconnect for as long as it takes, and
+# a publisher that cannot connect fails at once (max_retries 0; kombu would otherwise
+# retry for 6 s inside the request) and leaves the job to the sweeper. The socket
+# timeout bounds commands; a worker's BRPOP is read only once readable, so it is not cut.
+CELERY_BROKER_TRANSPORT = "leadmgmt.broker:Transport" if REDIS_URL.startswith(("redis://", "rediss://")) else None
+CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 5}
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+    "socket_keepalive": True,
+    "health_check_interval": 10,
+    "max_retries": 0,
+}
+# A running task finishes when the broker drops (its results are committed to PostgreSQL;
+# the redelivered message then finds the job done) rather than being killed mid-transaction.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TIMEZONE = "UTC"
 # Task modules outside an app's tasks.py (autodiscovery finds only those).
 CELERY_IMPORTS = ["leads.events.tasks"]

@@ -18,13 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from integrations.tests.test_worker_e2e import (  # noqa: F401  (fixtures)
-    WEBHOOK_SECRET,
-    CrmReceiver,
-    Stack,
-    database_url,
-    redis_url,
-)
+from leadmgmt.tests.processes import Stack, own_database, shared_redis_url
 from leads.tests.factories import seed_payload
 
 pytestmark = pytest.mark.redis
@@ -88,33 +82,29 @@ class EventReceiver:
 
 
 @pytest.fixture(scope="module")
-def stack(database_url, redis_url):  # noqa: F811
-    from integrations.tests.test_worker_e2e import ROOT
+def stack(tmp_path_factory):
+    with own_database(tmp_path_factory.mktemp("events")) as database_url:
+        stack = Stack("events", database_url, shared_redis_url(13), **FAST_RECOVERY)
+        yield from running(stack)
 
-    (ROOT / "artifacts").mkdir(exist_ok=True)
-    crm = CrmReceiver()
-    stack = Stack(database_url, redis_url, crm)
-    stack.env.update(FAST_RECOVERY)
-    stack.manage("migrate", "--noinput")
-    stack.manage("seed_market_demo")
-    stack.manage("create_agent", "events_agent", "--password", "events-agent-pass")
+
+def running(stack: Stack):
+    stack.agent = {"Authorization": f"Bearer {stack.set_up_agent('events_agent')}"}
     stack.manage("create_agent", "events_manager", "--password", "events-manager-pass", "--role", "manager")
-    stack.agent = {"Authorization": f"Bearer {stack.manage('api_token', 'events_agent').strip().splitlines()[-1]}"}
     manager_token = stack.manage("api_token", "events_manager").strip().splitlines()[-1]
     stack.manager = {"Authorization": f"Bearer {manager_token}"}
-    stack.start_worker()
+    stack.worker = stack.start_worker()
     stack.base = stack.serve()
     stack.receiver = EventReceiver()
     response = requests.post(
         f"{stack.base}/api/v2/webhooks",
-        json={"name": "Every event", "url": stack.receiver.url, "events": ALL_EVENTS, "secret": WEBHOOK_SECRET},
+        json={"name": "Every event", "url": stack.receiver.url, "events": ALL_EVENTS},
         headers=stack.manager,
         timeout=30,
     )
     assert response.status_code == 201, response.text
     yield stack
     stack.stop()
-    crm.server.shutdown()
     stack.receiver.server.shutdown()
 
 
@@ -193,12 +183,11 @@ def test_a_status_patch_followed_at_once_by_a_tags_patch_sends_the_status_change
 
 
 def test_45_creates_with_the_worker_killed_midway_each_send_lead_created(stack):
-    worker = stack.processes[0]  # started before gunicorn
     lead_ids = []
     for number in range(100, 145):
         if number == 115:
             # the worker dies mid-run, without a warm shutdown (its unacknowledged work is lost with it)
-            worker.send_signal(signal.SIGKILL)
+            stack.worker.send_signal(signal.SIGKILL)
         if number == 130:
             stack.start_worker()
         response = requests.post(f"{stack.base}/api/v2/leads", json=person(number), headers=stack.agent, timeout=30)

@@ -9,67 +9,31 @@ checked only through HTTP, the way an integration sees it.
 import hashlib
 import hmac
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
-import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
 
-from conftest import skip_or_fail
+from leadmgmt.tests.processes import Stack, own_database, shared_redis_url, wait_for_processing
 from leads.tests.factories import seed_payload
 
 pytestmark = pytest.mark.redis
 
-ROOT = Path(__file__).resolve().parents[2]
-PYTHON = sys.executable
 CLOSED_REDIS_URL = "redis://127.0.0.1:1/0"
 WEBHOOK_SECRET = "e2e-webhook-secret"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def redis_url():
-    import redis
-
-    base = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    parts = urlsplit(base)
-    url = urlunsplit((parts.scheme, parts.netloc, "/14", "", ""))  # a db of our own
-    try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=2)
-        client.ping()
-    except redis.RedisError as exc:
-        skip_or_fail(f"Redis is not reachable at {url}: {exc}")
-    return url
+    return shared_redis_url(14)  # a db of our own
 
 
 @pytest.fixture(scope="module")
 def database_url(tmp_path_factory):
-    configured = os.environ.get("DATABASE_URL", "")
-    if not configured.startswith("postgres"):
-        yield f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.sqlite3'}"
-        return
-    import psycopg
-
-    name = f"leadmgmt_e2e_{uuid.uuid4().hex[:8]}"
-    admin_url = urlunsplit(urlsplit(configured)._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield urlunsplit(urlsplit(configured)._replace(path=f"/{name}"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with own_database(tmp_path_factory.mktemp("e2e")) as url:
+        yield url
 
 
 class CrmReceiver:
@@ -104,112 +68,16 @@ class CrmReceiver:
         return [item for item in self.received if item["body"].get("lead", {}).get("id") == lead_id]
 
 
-class Stack:
-    def __init__(self, database_url: str, redis_url: str, crm: CrmReceiver):
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "DJANGO_SETTINGS_MODULE": "leadmgmt.settings",
-            "CRM_WEBHOOK_URL": crm.url,
-            "CRM_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-            "PYTHONUNBUFFERED": "1",
-            # A queue of our own: other test runs sharing this Redis never take our tasks.
-            "CELERY_QUEUE": f"e2e-{uuid.uuid4().hex[:10]}",
-        }
-        self.processes: list[subprocess.Popen] = []
-
-    def manage(self, *args: str, **env: str) -> str:
-        result = subprocess.run(
-            [PYTHON, "manage.py", *args],
-            cwd=ROOT,
-            env={**self.env, **env},
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-        assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}"
-        return result.stdout
-
-    def serve(self, **env: str) -> str:
-        port = free_port()
-        self._spawn(
-            [PYTHON, "-m", "gunicorn", "leadmgmt.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1", "--timeout", "60"],
-            env,
-        )
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                requests.get(f"{base}/api/v2/leads", timeout=10)
-                return base
-            except requests.RequestException:  # not listening yet, or still booting
-                time.sleep(0.2)
-        raise AssertionError("gunicorn did not start")
-
-    def start_worker(self) -> None:
-        self._spawn(
-            [
-                PYTHON,
-                "-m",
-                "celery",
-                "-A",
-                "leadmgmt",
-                "worker",
-                "--pool=solo",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-n",
-                f"e2e-{uuid.uuid4().hex[:6]}@%h",
-            ],
-            {},
-        )
-
-    def _spawn(self, command: list[str], env: dict) -> None:
-        log = open(ROOT / "artifacts" / f"e2e-{len(self.processes)}.log", "w")  # noqa: SIM115
-        self.processes.append(
-            subprocess.Popen(command, cwd=ROOT, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT)
-        )
-
-    def stop(self) -> None:
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
 @pytest.fixture(scope="module")
 def stack(database_url, redis_url):
-    (ROOT / "artifacts").mkdir(exist_ok=True)
     crm = CrmReceiver()
-    stack = Stack(database_url, redis_url, crm)
+    stack = Stack("e2e", database_url, redis_url, CRM_WEBHOOK_URL=crm.url, CRM_WEBHOOK_SECRET=WEBHOOK_SECRET)
     stack.crm = crm
-    stack.manage("migrate", "--noinput")
-    stack.manage("seed_market_demo")
-    stack.manage("create_agent", "e2e_agent", "--password", "e2e-agent-pass")
-    stack.token = stack.manage("api_token", "e2e_agent").strip().splitlines()[-1]
+    stack.token = stack.set_up_agent()
     stack.start_worker()
     yield stack
     stack.stop()
     crm.server.shutdown()
-
-
-def wait_for_processing(base: str, token: str, lead_id: str, timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        lead = requests.get(
-            f"{base}/api/v2/leads/{lead_id}", headers={"Authorization": f"Bearer {token}"}, timeout=5
-        ).json()["lead"]
-        if lead["processing"]["status"] != "pending" or time.monotonic() > deadline:
-            return lead
-        time.sleep(0.25)
 
 
 def test_api_answers_first_then_worker_adds_analysis_score_and_crm_sync(stack):
