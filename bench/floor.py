@@ -231,7 +231,7 @@ def _create(conn, user: dict, body: dict) -> dict:
                VALUES (%s, '', 'new', %s, %s)""",
             [lead_id, user["id"], lead["created_at"]],
         )
-        _record_job(conn, lead_id, 1, "created")
+        _record_event(conn, lead_id, 1, "lead.created")
     return _detail(conn, user, _public_id(conn, lead_id))
 
 
@@ -249,7 +249,7 @@ def _update(conn, user: dict, public_id: str, body: dict) -> dict | None:
             "UPDATE leads_lead SET tags = %s, version = version + 1, updated_at = now() WHERE id = %s",
             [json.dumps(body.get("tags", [])), lead["id"]],
         )
-        _record_job(conn, lead["id"], lead["version"] + 1, "updated")
+        _record_event(conn, lead["id"], lead["version"] + 1, "lead.updated")
     return _detail(conn, user, public_id)
 
 
@@ -269,7 +269,7 @@ def _add_interaction(conn, user: dict, public_id: str, body: dict) -> dict | Non
                  first_contacted_at = coalesce(first_contacted_at, now()) WHERE id = %s""",
             [lead["id"]],
         )
-        _record_job(conn, lead["id"], lead["version"] + 1, "interaction")
+        _record_event(conn, lead["id"], lead["version"] + 1, "interaction.added")
     return _detail(conn, user, public_id)
 
 
@@ -281,12 +281,13 @@ def _lock(conn, user: dict, public_id: str) -> dict | None:
     ).fetchone()
 
 
-def _record_job(conn, lead_id: int, version: int, reason: str) -> None:
-    """The pipeline outbox row the app writes in the same transaction."""
+def _record_event(conn, lead_id: int, version: int, kind: str) -> None:
+    """The lead event (the after-save work's outbox row) the app writes in the same transaction."""
     conn.execute(
-        """INSERT INTO integrations_pipelinejob (lead_id, version, reason, status, attempts, last_error, created_at)
-           VALUES (%s, %s, %s, 'pending', 0, '', now())""",
-        [lead_id, version, reason],
+        """INSERT INTO leads_leadevent (event_id, lead_id, lead_version, kind, data, channel, occurred_at,
+             relay_attempts, relay_error)
+           VALUES (gen_random_uuid(), %s, %s, %s, '{}', 'api', now(), 0, '')""",
+        [lead_id, version, kind],
     )
 
 

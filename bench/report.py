@@ -144,7 +144,7 @@ def _method(results: dict) -> list[str]:
         "- Floor: `gunicorn bench.floor:application`, 2 sync workers: a bare WSGI function with one psycopg "
         "connection per worker that authenticates the same token, runs the same joins and count (list), the same "
         "lookups (detail) and the same inserts in one transaction (create: lead, contact, preferences, timeline, "
-        "status change, pipeline job; update and interaction likewise), and encodes the same lead shape with `json`.",
+        "status change, lead event; update and interaction likewise), and encodes the same lead shape with `json`.",
         f"- Load: `bench/loadgen.py` (asyncio, raw HTTP/1.1, one connection per request) from the harness process, "
         f"{mode['concurrency']} concurrent connections, {mode['read_requests']} requests per read operation and "
         f"{mode['write_requests']} per write after 5 warm-up requests, capped at {mode['op_seconds']:g} s per "

@@ -355,10 +355,12 @@ def _measure_pipeline(mode: Mode, run_: SizeRun, redis_url: str) -> dict:
 
 
 def _drop_pipeline_backlog(run_url: str) -> None:
-    """Set aside the after-save jobs of the earlier steps (the HTTP runs' saves, the
-    100k-row import), which no worker ran: a worker takes queued jobs into its batches,
-    and the pipeline figures are for the saves made while it is measured."""
+    """Set aside the after-save work of the earlier steps (the HTTP runs' saves, the
+    100k-row import), which no worker ran: their lead events not yet relayed and their
+    pending jobs. A worker takes waiting events and queued jobs into its batches, and the
+    pipeline figures are for the saves made while it is measured."""
     with psycopg.connect(run_url, autocommit=True) as conn:
+        conn.execute("UPDATE leads_leadevent SET relayed_at = now() WHERE relayed_at IS NULL")
         conn.execute("UPDATE integrations_pipelinejob SET status = 'superseded' WHERE status = 'pending'")
 
 
