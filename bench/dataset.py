@@ -661,8 +661,8 @@ def _after_load(conninfo: str, found: dict[str, Table]) -> None:
     planner's statistics."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
         # The COPY ran with triggers off (session_replication_role = replica), so the
-        # lead counters (leads.counts) are filled here, as their migration does.
-        from leads.counts import RECOUNT
+        # lead counters (leads.reporting.counts) are filled here, as their migration does.
+        from leads.reporting.counts import RECOUNT
 
         conn.execute(RECOUNT)
         for table in found.values():

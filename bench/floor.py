@@ -132,7 +132,7 @@ def _list(conn, user: dict, query: dict[str, list[str]]) -> dict:
     count_condition = f"WHERE {' AND '.join(where)}" if where else ""
     count_params = list(params)
     cursor = query.get("cursor", [""])[0]
-    if cursor:  # the app's keyset page (leads.pagination): after (created_at, id), newest first
+    if cursor:  # the app's keyset page (leads.core.pagination): after (created_at, id), newest first
         micros, lead_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(":")[1:]
         where.append("l.created_at <= %s AND (l.created_at < %s OR l.id < %s)")
         after = EPOCH + timedelta(microseconds=int(micros))
@@ -144,7 +144,7 @@ def _list(conn, user: dict, query: dict[str, list[str]]) -> dict:
         total = conn.execute(
             f"SELECT count(*) AS n FROM leads_lead l {join} {count_condition}", count_params
         ).fetchone()["n"]
-    else:  # the app's maintained counters (leads.counts): the same sum of a few rows
+    else:  # the app's maintained counters (leads.reporting.counts): the same sum of a few rows
         total = _counted_total(conn, user, query)
     rows = conn.execute(
         f"{LEAD_SELECT} {condition} ORDER BY l.created_at DESC, l.id DESC LIMIT %s OFFSET %s",

@@ -1,4 +1,4 @@
-"""CSV import: the app's import (``leads.imports``) against its COPY floor.
+"""CSV import: the app's import (``leads.imports.services``) against its COPY floor.
 
 Run by the harness as ``python -m bench.import_run <rows> <big_rows>`` with the
 app's environment; prints a JSON object. It
@@ -101,8 +101,8 @@ class RssSampler:
 
 
 def offer_big_file(manager, rows: int) -> dict:
-    from leads import imports
     from leads.errors import ApplicationError
+    from leads.imports import services as imports
 
     text = csv_text(rows, "big")
     started = time.perf_counter()
@@ -118,8 +118,8 @@ def run_app_import(manager, rows: int) -> dict:
     """Import ``rows`` rows; ``{"refused": reason}`` when the app does not take the file."""
     from django.conf import settings
 
-    from leads import imports
     from leads.errors import ApplicationError
+    from leads.imports import services as imports
     from leads.models import Lead, LeadImport
 
     cold = RssSampler.current()

@@ -210,7 +210,7 @@ def _context(run_url: str) -> Context:
 
 def _cursor_at(conn, offset: int) -> str:
     """The next_cursor the API hands out after the first ``offset`` leads (newest first)."""
-    from leads.pagination import encode_cursor
+    from leads.core.pagination import encode_cursor
 
     live = "SELECT created_at, id FROM leads_lead WHERE archived_at IS NULL"
     row = conn.execute(f"{live} ORDER BY created_at DESC, id DESC OFFSET %s LIMIT 1", [max(0, offset - 1)]).fetchone()

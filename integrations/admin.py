@@ -8,7 +8,7 @@ from django.utils.text import Truncator
 
 from integrations import periodic
 from integrations.models import PeriodicJobState
-from leads import permissions
+from leads.accounts import permissions
 
 
 @admin.register(PeriodicJobState)

@@ -48,8 +48,8 @@ JOBS: dict[str, PeriodicJob] = {
     "overdue_digest": PeriodicJob("integrations.workflows.services.send_overdue_digest", timedelta(hours=1)),
     # Idempotency-Key answers older than IDEMPOTENCY_KEY_TTL_HOURS.
     "purge_idempotency_keys": PeriodicJob("leads.api.idempotency.purge_expired_keys", timedelta(hours=1)),
-    # Folds the lead counters' change rows (leads.counts); the list sums them per request.
-    "compact_lead_counts": PeriodicJob("leads.counts.compact", timedelta(minutes=1)),
+    # Folds the lead counters' change rows (leads.reporting.counts); the list sums them per request.
+    "compact_lead_counts": PeriodicJob("leads.reporting.counts.compact", timedelta(minutes=1)),
 }
 
 

@@ -9,7 +9,7 @@ broker was down) stays pending and the sweeper sends it later.
 A worker processes a message's jobs, and other queued jobs up to ``BATCH_SIZE``,
 in one pass (``process_jobs``): the jobs are row-locked (SKIP LOCKED, so two
 workers never take the same job), the leads and their market data are read once
-for the batch, and the results written in bulk (``leads.bookkeeping``). The messages
+for the batch, and the results written in bulk (``leads.core.bookkeeping``). The messages
 of jobs another worker already finished are no-ops.
 
 Jobs are idempotent and version-aware: a job for an older version than the lead's
@@ -34,10 +34,10 @@ from integrations.market.services import MarketData, analyse_lead
 from integrations.models import PipelineJob, PipelineJobStatus
 from integrations.scoring.selectors import source_conversion_stats_held
 from integrations.scoring.services import ScoreResult, record_scorings, score_lead
-from leads import bookkeeping
+from leads.core import bookkeeping
+from leads.core.selectors import with_lead_details
 from leads.events.models import VERSION_EVENTS, LeadEvent, LeadEventKind
 from leads.models import Lead, ProcessingStatus
-from leads.selectors import with_lead_details
 
 logger = logging.getLogger(__name__)
 

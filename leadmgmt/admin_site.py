@@ -1,9 +1,9 @@
 """The back office: Django's admin site, with who may sign in to it decided by
-``leads.permissions.can_use_admin`` (installed through ``leadmgmt.apps.BackOfficeAdminConfig``)."""
+``leads.accounts.permissions.can_use_admin`` (installed through ``leadmgmt.apps.BackOfficeAdminConfig``)."""
 
 from django.contrib import admin
 
-from leads import permissions
+from leads.accounts import permissions
 
 
 class BackOfficeSite(admin.AdminSite):

@@ -153,7 +153,7 @@ LOGOUT_REDIRECT_URL = "login"
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(5 * 1024 * 1024)))
 
-# CSV import of leads (leads.imports): upload limits, rows per transaction, and how
+# CSV import of leads (leads.imports.services): upload limits, rows per transaction, and how
 # many left-out rows the job keeps for its report (the counts cover them all).
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "200000"))
@@ -279,7 +279,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TIMEZONE = "UTC"
 # Task modules outside an app's tasks.py (autodiscovery finds only those).
-CELERY_IMPORTS = ["leads.events.tasks"]
+CELERY_IMPORTS = ["leads.events.tasks", "leads.imports.tasks"]
 # Lead events (leads.events) not relayed this long after their save are queued again
 # by the sweep (their message was refused or lost); relayed ones are kept this many days.
 LEAD_EVENTS_RELAY_GRACE_SECONDS = int(os.environ.get("LEAD_EVENTS_RELAY_GRACE_SECONDS", "30"))

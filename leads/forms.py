@@ -1,7 +1,7 @@
 """Forms of the agent pages.
 
 They collect input and show errors; they hold no rules of their own. A lead or an
-interaction is validated by the input serializers the API uses too (``leads.inputs``:
+interaction is validated by the input serializers the API uses too (``leads.core.inputs``:
 ``LeadInput``, ``InteractionInput``) and the service, so a form shows the very
 messages the API returns. Errors keyed like the API's (``contact.email``, ``preferences.min_price``)
 land on the matching input.
@@ -13,9 +13,9 @@ from django import forms
 from django.urls import reverse
 from django.utils.html import format_html
 
-from leads import permissions
-from leads.duplicates import DuplicateLead
-from leads.inputs import InteractionInput, LeadInput, flatten_errors
+from leads.accounts import permissions
+from leads.core.duplicates import DuplicateLead
+from leads.core.inputs import InteractionInput, LeadInput, flatten_errors
 from leads.models import (
     ContactChannel,
     FinancingStatus,

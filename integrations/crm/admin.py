@@ -8,7 +8,7 @@ from django.utils.text import Truncator
 
 from integrations.crm import tasks
 from integrations.crm.models import CrmSyncRecord
-from leads import permissions
+from leads.accounts import permissions
 
 
 @admin.register(CrmSyncRecord)

@@ -6,8 +6,8 @@ from django.db.models import QuerySet
 
 from integrations.crm.models import CrmSyncRecord, SyncStatus
 from integrations.crm.targets import enabled_targets
+from leads.core.representations import iso
 from leads.models import Lead
-from leads.representations import iso
 
 NOT_CONFIGURED = "not_configured"
 

@@ -21,8 +21,8 @@ from integrations.crm.selectors import due_records
 from integrations.crm.targets import enabled_targets, push, target_is_configured
 from integrations.http_delivery import DeliveryError, TransientDeliveryError
 from integrations.outbox import Outbox, Outcome
+from leads.core.selectors import with_lead_details
 from leads.models import Lead
-from leads.selectors import with_lead_details
 
 logger = logging.getLogger(__name__)
 

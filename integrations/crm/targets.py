@@ -8,8 +8,8 @@ from integrations.crm.hubspot.client import HubSpotClient
 from integrations.crm.hubspot.mapping import contact_properties
 from integrations.crm.models import SyncTarget
 from integrations.crm.webhook.client import WebhookClient
+from leads.core.representations import lead_data
 from leads.models import Lead
-from leads.representations import lead_data
 
 WEBHOOK_EVENT = "lead.synced"
 

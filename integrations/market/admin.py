@@ -1,7 +1,7 @@
 """Back office view of market data. Read-mostly: rows come from the import commands
 (``import_market_data``, ``import_listings``, ``seed_market_demo``), so the admin
 can look, filter and delete bad rows, but not add or edit them by hand. Who may do
-which is Django's model permissions alone (``leads.permissions``, rule 4)."""
+which is Django's model permissions alone (``leads.accounts.permissions``, rule 4)."""
 
 from django.contrib import admin
 

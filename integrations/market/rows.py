@@ -13,8 +13,8 @@ from decimal import Decimal, InvalidOperation
 
 from integrations.market.locations import location_key
 from integrations.market.models import ListingStatus
+from leads.core.validation import clean_text
 from leads.models import PropertyType
-from leads.validation import clean_text
 
 MAX_PRICE = Decimal("999999999999")  # fits max_digits=14, decimal_places=2
 MAX_TEXT = 100

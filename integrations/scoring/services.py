@@ -14,9 +14,9 @@ from integrations.scoring.calculator import ScoreResult, score_lead
 from integrations.scoring.config import scoring_config
 from integrations.scoring.models import ScoreRecord
 from integrations.scoring.selectors import leads_needing_rescore
-from leads import bookkeeping
+from leads.core import bookkeeping
+from leads.core.selectors import with_lead_details
 from leads.models import Lead
-from leads.selectors import with_lead_details
 
 __all__ = [
     "ScoreResult",
@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 def lead_score_save(*, lead: Lead, version: int, result: ScoreResult, now: datetime | None = None) -> bool:
     """Write ``result`` to the lead if it is still at ``version`` (compare-and-set,
-    ``leads.bookkeeping.write_rescores``: a moved score is in the history and sent as
+    ``leads.core.bookkeeping.write_rescores``: a moved score is in the history and sent as
     ``lead.scored``). Returns False, writing nothing, when a newer save has moved the lead
     on: that save's own scoring run will write the fresher score. ``Lead.version`` is not bumped.
     """

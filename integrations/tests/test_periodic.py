@@ -16,9 +16,9 @@ from django.urls import reverse
 from integrations import periodic
 from integrations.models import PeriodicJobState
 from integrations.tasks import run_periodic_job
-from leads import counts
+from leads.core.services import LeadManagementService
 from leads.models import LeadCount, LeadStatus
-from leads.services import LeadManagementService
+from leads.reporting import counts
 from leads.tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,9 +9,9 @@ from django.test.utils import CaptureQueriesContext
 
 from integrations import pipeline
 from integrations.models import PipelineJob, PipelineJobStatus
-from leads.inputs import LeadInput
+from leads.core.inputs import LeadInput
+from leads.core.services import LeadManagementService
 from leads.models import AuditEntry, Lead, ProcessingStatus
-from leads.services import LeadManagementService
 from leads.tests.factories import LeadFactory, seed_payload
 from leads.tests.lead_events import relay_recorded_events
 

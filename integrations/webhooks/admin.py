@@ -9,7 +9,7 @@ from django.utils.text import Truncator
 
 from integrations.webhooks import services, tasks
 from integrations.webhooks.models import WebhookDelivery, WebhookSubscription
-from leads import permissions
+from leads.accounts import permissions
 
 
 @admin.register(WebhookSubscription)

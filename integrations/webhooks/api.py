@@ -19,11 +19,11 @@ from integrations.webhooks.representations import (
     subscription_data,
 )
 from integrations.webhooks.url_safety import MAX_URL_LENGTH
-from leads import permissions
+from leads.accounts import permissions
 from leads.api.envelope import envelope_shape
 from leads.api.schema import api_operation
 from leads.api.views import LeadsAPIView
-from leads.inputs import Choice, Text
+from leads.core.inputs import Choice, Text
 
 # --- input ------------------------------------------------------------------
 

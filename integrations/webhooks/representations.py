@@ -1,11 +1,11 @@
 """Output: a webhook subscription and a delivery as the v2 API shows them, each
-declared once as a shape (``leads.shapes``) beside the function that builds it."""
+declared once as a shape (``leads.core.shapes``) beside the function that builds it."""
 
 from rest_framework import serializers
 
 from integrations.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
-from leads.representations import iso
-from leads.shapes import Shape, choice, datetime_field, renders
+from leads.core.representations import iso
+from leads.core.shapes import Shape, choice, datetime_field, renders
 
 
 class WebhookSubscriptionShape(Shape):

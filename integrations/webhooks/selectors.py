@@ -1,5 +1,5 @@
 """Webhook reads: which subscriptions each user sees (who may manage them at all is
-``leads.permissions.can_manage_webhooks``)."""
+``leads.accounts.permissions.can_manage_webhooks``)."""
 
 import uuid
 from datetime import datetime
@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 
 from integrations.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
-from leads import permissions
+from leads.accounts import permissions
 from leads.errors import NotFound
 from leads.models import User
 

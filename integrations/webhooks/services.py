@@ -30,11 +30,11 @@ from integrations.webhooks.models import (
 )
 from integrations.webhooks.selectors import due_deliveries
 from integrations.webhooks.url_safety import check_target_url
+from leads.core.representations import interaction_data, iso, lead_data
+from leads.core.selectors import visible_leads, with_lead_details
 from leads.errors import Conflict, ValidationFailed
 from leads.events.models import LeadEvent
 from leads.models import Interaction, Lead, User
-from leads.representations import interaction_data, iso, lead_data
-from leads.selectors import visible_leads, with_lead_details
 
 logger = logging.getLogger(__name__)
 

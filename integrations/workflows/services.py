@@ -24,7 +24,9 @@ from django.utils import timezone
 from integrations.workflows import emails
 from integrations.workflows.models import WorkflowEvent, WorkflowEventKind
 from integrations.workflows.unsubscribe import OPT_OUT_FIELDS, UnsubscribeTarget, unsubscribe_target
-from leads import audit, bookkeeping
+from leads.audit import history as audit
+from leads.core import bookkeeping
+from leads.core.writes import lead_write
 from leads.models import (
     FollowUpKind,
     FollowUpTask,
@@ -37,7 +39,6 @@ from leads.models import (
     UrgencyLevel,
     User,
 )
-from leads.writes import lead_write
 
 logger = logging.getLogger(__name__)
 
@@ -299,7 +300,7 @@ def record_opt_out(*, token: str) -> UnsubscribeTarget:
     """Opt the token's lead out of the token's channel; InvalidUnsubscribeLink for a
     bad or expired token. Saying it twice changes nothing the second time.
 
-    The opt-out is a change to the lead (``leads.writes``): its version moves on, the
+    The opt-out is a change to the lead (``leads.core.writes``): its version moves on, the
     after-save work runs (the CRM learns of it) and a note tells the agent why
     messages stopped. The lead itself asked, through the link: no user, the system's channel.
     """

@@ -1,15 +1,15 @@
 """The bodies of the list, history and batch answers: each declared once as a shape
-(``leads.shapes``) beside the function that builds it. The views wrap them in the
+(``leads.core.shapes``) beside the function that builds it. The views wrap them in the
 envelope (``leads.api.envelope``); ``leads.api.schema`` documents them as
 ``LeadPage``, ``HistoryPage`` and ``BatchResult``."""
 
 from rest_framework import serializers
 
 from leads.api.envelope import FieldErrorsField
-from leads.audit import HistoryPage
-from leads.representations import AuditEntryShape, LeadShape, audit_entry_data, lead_data
-from leads.services import BatchItemResult, LeadPage
-from leads.shapes import Shape, choice, renders
+from leads.audit.history import HistoryPage
+from leads.core.representations import AuditEntryShape, LeadShape, audit_entry_data, lead_data
+from leads.core.services import BatchItemResult, LeadPage
+from leads.core.shapes import Shape, choice, renders
 
 
 class LeadPageBodyShape(Shape):

@@ -1,13 +1,13 @@
 """The v2 envelope: every response carries ``metadata`` and ``processing_time``; an
 error is ``{"error": {"code", "message", "fields"?}}`` inside it. Both shapes are
-declared here (``leads.shapes``) beside the functions that build them."""
+declared here (``leads.core.shapes``) beside the functions that build them."""
 
 import time
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from leads.shapes import Shape, renders
+from leads.core.shapes import Shape, renders
 
 API_METADATA = {"source": "crm", "version": "2.0"}
 

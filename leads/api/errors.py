@@ -10,8 +10,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from leads.api.envelope import error_body
+from leads.core.inputs import flatten_errors
 from leads.errors import ApplicationError
-from leads.inputs import flatten_errors
 
 logger = logging.getLogger(__name__)
 

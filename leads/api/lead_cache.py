@@ -19,9 +19,9 @@ from django.conf import settings
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
-from leads import selectors
+from leads.core import selectors
+from leads.core.representations import lead_data
 from leads.models import Lead, User
-from leads.representations import lead_data
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 description of API v2 (drf-spectacular), served at /api/v2/schema.
 
 The bodies are the shapes declared beside the functions that build them
-(``leads.shapes``; in ``leads.representations``, ``leads.api.bodies``,
+(``leads.core.shapes``; in ``leads.core.representations``, ``leads.api.bodies``,
 ``leads.api.envelope`` and ``integrations.webhooks.representations``): this module
 wraps them in the envelope and documents the operations, parameters and headers.
 Every documented response object is closed (``additionalProperties: false``, see
@@ -37,10 +37,10 @@ from rest_framework import serializers
 
 from leads.api.bodies import BatchResultBodyShape, HistoryPageBodyShape, LeadPageBodyShape
 from leads.api.envelope import ErrorShape, envelope_shape
-from leads.filters import LeadFilter
-from leads.inputs import LeadInput
+from leads.core.filters import LeadFilter
+from leads.core.inputs import LeadInput
+from leads.core.representations import InteractionShape, LeadShape, MergeShape
 from leads.models import LeadSource, LeadStatus, LeadType, UrgencyLevel
-from leads.representations import InteractionShape, LeadShape, MergeShape
 
 # --- authentication and input fields ------------------------------------------
 
@@ -60,14 +60,14 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 class MoneyFieldSchema(OpenApiSerializerFieldExtension):
     """Amounts are sent and shown as JSON numbers (a numeric string is accepted too)."""
 
-    target_class = "leads.inputs.Money"
+    target_class = "leads.core.inputs.Money"
 
     def map_serializer_field(self, auto_schema, direction):
         return {"type": "number", "minimum": 0, "maximum": 999_999_999_999.99}
 
 
 class DateOrDateTimeSchema(OpenApiSerializerFieldExtension):
-    target_class = "leads.inputs.DateOrDateTime"
+    target_class = "leads.core.inputs.DateOrDateTime"
 
     def map_serializer_field(self, auto_schema, direction):
         return {
@@ -78,7 +78,7 @@ class DateOrDateTimeSchema(OpenApiSerializerFieldExtension):
 
 
 class AssigneeFieldSchema(OpenApiSerializerFieldExtension):
-    target_class = "leads.inputs.AssigneeField"
+    target_class = "leads.core.inputs.AssigneeField"
 
     def map_serializer_field(self, auto_schema, direction):
         return {
@@ -87,7 +87,7 @@ class AssigneeFieldSchema(OpenApiSerializerFieldExtension):
         }
 
 
-# --- the answers: envelopes around the shapes of leads.representations and leads.api.bodies
+# --- the answers: envelopes around the shapes of leads.core.representations and leads.api.bodies
 
 LeadEnvelope = envelope_shape("LeadEnvelope", lead=LeadShape())
 LeadPage = envelope_shape("LeadPage", LeadPageBodyShape)

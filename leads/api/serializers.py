@@ -1,11 +1,11 @@
 """The API's own query and option serializers (list pages, create options, batch,
 merge). The lead and interaction inputs, shared with the pages and the import, are
-``leads.inputs``."""
+``leads.core.inputs``."""
 
 from rest_framework import serializers
 
-from leads.duplicates import OnDuplicate
-from leads.inputs import Choice
+from leads.core.duplicates import OnDuplicate
+from leads.core.inputs import Choice
 
 
 class CreateOptions(serializers.Serializer):

@@ -6,8 +6,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from leads import audit, permissions, selectors
-from leads import merge as merges
+from leads.accounts import permissions
 from leads.api.bodies import batch_item_data, batch_result_data, history_page_data, lead_page_data
 from leads.api.envelope import envelope, mark_request_start
 from leads.api.idempotency import idempotent
@@ -38,13 +37,16 @@ from leads.api.schema import (
     etag_header,
 )
 from leads.api.serializers import BatchInput, CreateOptions, LeadListQuery, ListQuery, MergeInput, MergeUndoQuery
-from leads.duplicates import OnDuplicate
+from leads.audit import history as audit
+from leads.core import selectors
+from leads.core.duplicates import OnDuplicate
+from leads.core.inputs import InteractionInput, LeadInput, flatten_errors
+from leads.core.representations import interaction_data, lead_data, merge_data
+from leads.core.services import BatchItemResult, LeadManagementService
 from leads.errors import PreconditionFailed
-from leads.inputs import InteractionInput, LeadInput, flatten_errors
+from leads.merges import services as merges
 from leads.models import AuditChannel, Lead
 from leads.ratelimit import Budget
-from leads.representations import interaction_data, lead_data, merge_data
-from leads.services import BatchItemResult, LeadManagementService
 
 MULTI_VALUE = {"status", "lead_type", "source", "urgency"}
 

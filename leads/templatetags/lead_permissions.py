@@ -1,9 +1,9 @@
-"""``{% if user|can:"reassign" %}``: the templates ask ``leads.permissions`` what the
+"""``{% if user|can:"reassign" %}``: the templates ask ``leads.accounts.permissions`` what the
 user may do instead of reading their role."""
 
 from django import template
 
-from leads import permissions
+from leads.accounts import permissions
 
 register = template.Library()
 

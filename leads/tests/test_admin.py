@@ -9,8 +9,8 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
+from leads.core.services import LeadManagementService
 from leads.models import Contact, Interaction, Lead, LeadStatus, Preferences, Role, StatusChange, Timeline
-from leads.services import LeadManagementService
 from leads.tests.factories import ContactFactory, InteractionFactory, LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

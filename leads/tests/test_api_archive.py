@@ -6,8 +6,8 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from leads.core.selectors import visible_leads
 from leads.models import AuditEntry, Contact, Interaction, Lead, Preferences, Timeline
-from leads.selectors import visible_leads
 from leads.tests.api_assertions import LEADS_URL, assert_error, db_snapshot, lead_url
 from leads.tests.factories import ContactFactory, InteractionFactory, LeadFactory
 from leads.tests.lead_events import recorded_events

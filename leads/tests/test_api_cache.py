@@ -17,9 +17,9 @@ from integrations.scoring.calculator import Factor, ScoreResult
 from integrations.scoring.services import lead_score_save
 from integrations.workflows.services import mark_sla_breaches
 from leads.api.lead_cache import cache_key
+from leads.core.selectors import lead_cache_stamp
+from leads.core.services import LeadManagementService
 from leads.models import Lead, ProcessingStatus, SlaStatus
-from leads.selectors import lead_cache_stamp
-from leads.services import LeadManagementService
 from leads.tests.api_assertions import assert_error, lead_url
 from leads.tests.factories import InteractionFactory, LeadFactory
 

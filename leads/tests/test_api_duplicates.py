@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.db.models.functions import Lower
 
-from leads.duplicates import contact_matches
+from leads.core.duplicates import contact_matches
 from leads.models import Contact, Interaction, InteractionDirection, Lead
 from leads.tests.api_assertions import LEADS_URL, assert_error, db_snapshot, lead_url
 from leads.tests.concurrency import run_at_once

@@ -34,8 +34,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from leads.core.services import LeadManagementService
 from leads.models import Role
-from leads.services import LeadManagementService
 from leads.tests.factories import InteractionFactory, LeadFactory, UserFactory
 from leads.tests.lead_events import relay_recorded_events
 

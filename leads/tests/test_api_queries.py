@@ -126,7 +126,7 @@ def test_writes_do_not_grow_with_the_leads_history(api_client, agent):
 def test_create_is_bounded(api_client, agent, django_assert_max_num_queries):
     client = api_client(agent)
 
-    # ... including the duplicate lookup (leads.duplicates; on PostgreSQL after an
+    # ... including the duplicate lookup (leads.core.duplicates; on PostgreSQL after an
     # advisory lock on the email and phone) and the audit entry
     with django_assert_max_num_queries(15 if connection.vendor == "postgresql" else 14):
         response = client.post(LEADS_URL, seed_payload(), format="json")

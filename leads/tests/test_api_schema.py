@@ -11,8 +11,8 @@ from django.test import Client
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from leads.core.services import LeadManagementService
 from leads.models import Lead, Role
-from leads.services import LeadManagementService
 from leads.tests.api_assertions import LEADS_URL, lead_url
 from leads.tests.factories import UserFactory, seed_payload
 from leads.tests.lead_events import relay_recorded_events
@@ -142,7 +142,7 @@ def test_every_operation_documents_its_success_body_and_errors(openapi):
 
 
 def test_list_query_parameters_are_the_filters_the_api_reads(openapi):
-    from leads.filters import LeadFilter
+    from leads.core.filters import LeadFilter
 
     documented = {parameter["name"] for parameter in openapi["paths"][LEADS_URL]["get"]["parameters"]}
 

@@ -11,9 +11,9 @@ from django.urls import reverse
 from integrations.scoring.services import lead_score_refresh
 from integrations.workflows.services import record_opt_out
 from integrations.workflows.unsubscribe import unsubscribe_token
+from leads.core.services import LeadManagementService
 from leads.errors import ValidationFailed
 from leads.models import AuditChannel, AuditEntry, Lead, Role
-from leads.services import LeadManagementService
 from leads.tests.api_assertions import assert_envelope, assert_error, lead_url
 from leads.tests.factories import LeadFactory, UserFactory
 from leads.tests.test_admin import change_url, page_data

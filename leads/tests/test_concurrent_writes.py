@@ -15,10 +15,10 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from leads import audit
-from leads.merge import lead_merge
+from leads.audit import history as audit
+from leads.core.services import LeadManagementService
+from leads.merges.services import lead_merge
 from leads.models import AuditChannel, AuditEntry, Lead, LeadStatus
-from leads.services import LeadManagementService
 from leads.tests.api_assertions import lead_url
 from leads.tests.concurrency import run_at_once
 from leads.tests.factories import UserFactory

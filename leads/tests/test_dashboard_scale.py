@@ -10,8 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from leads import permissions, reports
+from leads.accounts import permissions
 from leads.models import Lead, LeadSource, LeadStatus, Role, SlaStatus
+from leads.reporting import reports
 from leads.tests.factories import LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@
 import pytest
 from django.test import RequestFactory
 
-from leads.filters import SORT_FIELDS, LeadFilter
+from leads.core.filters import SORT_FIELDS, LeadFilter
 from leads.models import Lead
 from leads.tests.api_assertions import LEADS_URL, assert_error
 from leads.tests.factories import LeadFactory

@@ -8,9 +8,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from leads import imports
+from leads.imports import services as imports
+from leads.imports.tasks import import_leads
 from leads.models import ImportStatus, Lead, LeadImport
-from leads.tasks import import_leads
 from leads.tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db

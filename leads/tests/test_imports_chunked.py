@@ -10,9 +10,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from leads import imports
+from leads.imports import services as imports
+from leads.imports.tasks import import_leads
 from leads.models import AuditEntry, ImportStatus, Lead, LeadEvent, LeadImport, StatusChange
-from leads.tasks import import_leads
 from leads.tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 - ``leads/api/`` is the HTTP layer of the leads: pages, import, services and the
   integrations share the representations and input serializers of ``leads``
-  (``leads.representations``, ``leads.inputs``), never the API's modules.
+  (``leads.core.representations``, ``leads.core.inputs``), never the API's modules.
 - ``leads`` is the lowest layer: nothing under ``leads/`` imports ``integrations``.
 
 Every import counts, including those inside functions (where cycles hide). Tests are
@@ -69,11 +69,20 @@ def is_http_layer(module: str) -> bool:
     return "api" in module.split(".")
 
 
+# The app's model registry (leads/models.py) imports every model module, the API's own
+# (Idempotency-Key answers) included: Django finds an app's models only there.
+REGISTERED_MODELS = {"leads.api.models", "leads.api.models.IdempotencyRecord"}
+
+
 def test_only_the_http_layer_imports_the_leads_api():
     graph = source_modules()
 
     offenders = {
-        module: sorted(name for name in imports if within(name, "leads.api"))
+        module: sorted(
+            name
+            for name in imports
+            if within(name, "leads.api") and not (module == "leads.models" and name in REGISTERED_MODELS)
+        )
         for module, imports in graph.items()
         if not is_http_layer(module)
     }
@@ -104,7 +113,11 @@ def test_nothing_under_leads_imports_integrations():
         ("from leads.api.representations import lead_data", "leads.forms", "leads.api.representations"),
         ("from leads.api import views", "leads.forms", "leads.api.views"),
         ("import leads.api.errors", "integrations.crm.targets", "leads.api.errors"),
-        ("def later():\n    from integrations.pipeline import lead_saved", "leads.services", "integrations.pipeline"),
+        (
+            "def later():\n    from integrations.pipeline import lead_saved",
+            "leads.core.services",
+            "integrations.pipeline",
+        ),
         ("from .api.schema import envelope", "leads.forms", "leads.api.schema"),
         ("from ..api import envelope", "leads.views.pages", "leads.api.envelope"),
     ],

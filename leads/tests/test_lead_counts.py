@@ -1,4 +1,4 @@
-"""The maintained lead counts (leads.counts): exact through every write path, used by
+"""The maintained lead counts (leads.reporting.counts): exact through every write path, used by
 the list's total_count when the filters allow, repaired by the lead_counts command."""
 
 import itertools
@@ -9,9 +9,9 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
-from leads import counts
+from leads.core.services import LeadManagementService
 from leads.models import Lead, LeadCount, LeadStatus, LeadType
-from leads.services import LeadManagementService
+from leads.reporting import counts
 from leads.tests.api_assertions import LEADS_URL
 from leads.tests.concurrency import run_at_once
 from leads.tests.factories import LeadFactory, UserFactory, seed_payload

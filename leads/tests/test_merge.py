@@ -11,7 +11,8 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from leads.followups import follow_up_create
+from leads.core.followups import follow_up_create
+from leads.core.services import LeadManagementService
 from leads.models import (
     AuditChannel,
     AuditEntry,
@@ -22,7 +23,6 @@ from leads.models import (
     LeadMerge,
     StatusChange,
 )
-from leads.services import LeadManagementService
 from leads.tests.api_assertions import assert_error, db_snapshot, lead_url
 from leads.tests.concurrency import run_at_once
 from leads.tests.factories import LeadFactory, UserFactory

@@ -10,9 +10,9 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from leads.core.services import LeadManagementService
 from leads.errors import NotFound, PermissionDenied, PreconditionFailed, ValidationFailed
 from leads.models import Interaction, Lead, LeadEvent, LeadStatus, StatusChange
-from leads.services import LeadManagementService
 from leads.tests.api_assertions import db_snapshot
 from leads.tests.factories import LeadFactory, UserFactory
 

@@ -1,4 +1,4 @@
-"""Every output object is declared once (``leads.shapes``): each function tied to a shape
+"""Every output object is declared once (``leads.core.shapes``): each function tied to a shape
 with ``@renders`` returns exactly what its shape documents, checked against the schema
 drf-spectacular generates from the shape (objects closed, keys required unless declared
 ``required=False``), on real objects in each of their states. A key added to a renderer
@@ -18,12 +18,13 @@ from rest_framework.views import APIView
 from integrations.webhooks import representations as webhook_representations
 from integrations.webhooks.models import DeliveryStatus
 from integrations.webhooks.tests.factories import WebhookDeliveryFactory, WebhookSubscriptionFactory
-from leads import audit, representations, selectors
 from leads.api import bodies, envelope
-from leads.inputs import LeadInput
+from leads.audit import history as audit
+from leads.core import representations, selectors
+from leads.core.inputs import LeadInput
+from leads.core.services import BatchItemResult, LeadManagementService
+from leads.core.shapes import RENDERERS, Shape, text
 from leads.models import AuditEntry, Lead, LeadMerge
-from leads.services import BatchItemResult, LeadManagementService
-from leads.shapes import RENDERERS, Shape, text
 from leads.tests.api_assertions import LEADS_URL, lead_url
 from leads.tests.factories import ContactFactory, InteractionFactory, LeadFactory, seed_payload
 

@@ -1,11 +1,11 @@
-"""Field rules shared by the API, the forms and the import (leads.validation)."""
+"""Field rules shared by the API, the forms and the import (leads.core.validation)."""
 
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 
-from leads.validation import (
+from leads.core.validation import (
     clean_text,
     normalize_email,
     normalize_location,

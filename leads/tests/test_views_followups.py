@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from leads import reports
-from leads.followups import snooze_target
+from leads.core.followups import snooze_target
 from leads.models import FollowUpTask, Lead
+from leads.reporting import reports
 from leads.tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db

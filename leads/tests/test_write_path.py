@@ -1,4 +1,4 @@
-"""One write path: no module but ``leads.writes`` (new versions) and ``leads.bookkeeping``
+"""One write path: no module but ``leads.core.writes`` (new versions) and ``leads.core.bookkeeping``
 (the after-save work's own columns) saves a Lead, Contact, Preferences or Timeline.
 
 Read from the source, like Zulip's lint against bare lookups: a save, update, create or
@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("leads", "integrations", "leadmgmt")
-ALLOWED = {"leads/writes.py", "leads/bookkeeping.py"}
+ALLOWED = {"leads/core/writes.py", "leads/core/bookkeeping.py"}
 MODELS = {"Lead", "Contact", "Preferences", "Timeline"}
 # Names that hold one of those rows in this code base (a lead and its parts).
 INSTANCES = {"lead", "contact", "preferences", "timeline", "primary", "duplicate", "part"}
@@ -82,7 +82,9 @@ def test_no_module_outside_the_write_path_writes_a_lead():
         for path in source_files()
         for line, what in lead_writes_in(path.read_text())
     ]
-    assert offenders == [], "write leads through leads.writes (or leads.bookkeeping):\n" + "\n".join(offenders)
+    assert offenders == [], "write leads through leads.core.writes (or leads.core.bookkeeping):\n" + "\n".join(
+        offenders
+    )
 
 
 @pytest.mark.parametrize(

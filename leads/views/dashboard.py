@@ -3,8 +3,10 @@
 from django.shortcuts import render
 from django.utils import timezone
 
-from leads import counts, permissions, ports, reports
-from leads.followups import grouped_follow_ups
+from leads import ports
+from leads.accounts import permissions
+from leads.core.followups import grouped_follow_ups
+from leads.reporting import counts, reports
 from leads.views.common import agent_page
 
 

@@ -7,7 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from leads import followups, permissions
+from leads.accounts import permissions
+from leads.core import followups
 from leads.errors import ValidationFailed
 from leads.views.common import agent_page, safe_next
 

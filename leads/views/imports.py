@@ -8,9 +8,10 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from leads import imports, tasks
 from leads.errors import ValidationFailed
 from leads.forms import ImportForm
+from leads.imports import services as imports
+from leads.imports import tasks
 from leads.models import LeadImport
 from leads.views.common import agent_page, render_invalid
 

@@ -10,8 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from leads import followups, imports, permissions, saved_filters, selectors
-from leads.duplicates import DuplicateLead
+from leads.accounts import permissions
+from leads.core import followups, selectors
+from leads.core.duplicates import DuplicateLead
+from leads.core.lead_page import lead_page_data
+from leads.core.services import LeadManagementService
 from leads.errors import ApplicationError, PreconditionFailed, ValidationFailed
 from leads.forms import (
     AssignForm,
@@ -22,9 +25,9 @@ from leads.forms import (
     SavedFilterForm,
     StatusForm,
 )
-from leads.lead_page import lead_page_data
+from leads.imports import services as imports
 from leads.models import AuditChannel, Lead, LeadSource, LeadStatus, LeadType, UrgencyLevel
-from leads.services import LeadManagementService
+from leads.reporting import saved_filters
 from leads.views.common import agent_page, assignable_users, render_invalid, safe_next
 
 PAGE_SIZE = 25

@@ -7,8 +7,8 @@ from integrations.crm.models import SyncStatus
 from integrations.crm.services import deliver, enqueue_sync
 from integrations.crm.tests.conftest import HUBSPOT_TOKEN, Reply
 from integrations.outbox import Outcome
+from leads.core.services import LeadManagementService
 from leads.models import LeadStatus
-from leads.services import LeadManagementService
 from leads.tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db

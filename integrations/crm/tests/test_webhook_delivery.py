@@ -13,7 +13,7 @@ from integrations.crm.services import deliver, enqueue_sync
 from integrations.crm.tasks import sweep_crm_outbox
 from integrations.crm.tests.conftest import Reply, signature_problems
 from integrations.outbox import Outcome
-from leads.services import LeadManagementService
+from leads.core.services import LeadManagementService
 from leads.tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db

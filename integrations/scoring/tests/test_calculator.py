@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from integrations.scoring.calculator import score_lead
 from integrations.scoring.config import DEFAULTS
+from leads.core.selectors import with_lead_details
 from leads.models import Lead, StatusChange
-from leads.selectors import with_lead_details
 from leads.tests.factories import InteractionFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ from integrations.scoring.selectors import (
     source_conversion_stats_held,
 )
 from integrations.scoring.services import lead_score_refresh, lead_score_save, rescore_stale_leads, score_lead
+from leads.core.selectors import with_lead_details
 from leads.models import Lead
-from leads.selectors import with_lead_details
 from leads.tests.factories import InteractionFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db

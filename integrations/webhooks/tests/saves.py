@@ -5,10 +5,10 @@ has none until something saves it)."""
 from collections.abc import Callable
 
 from integrations.webhooks.models import WebhookDelivery, WebhookSubscription
+from leads.core.inputs import LeadInput
+from leads.core.services import LeadManagementService
 from leads.events.models import LeadEvent
-from leads.inputs import LeadInput
 from leads.models import Lead, User
-from leads.services import LeadManagementService
 from leads.tests.factories import seed_payload
 from leads.tests.lead_events import relay_recorded_events
 

@@ -20,12 +20,12 @@ from integrations.webhooks.tests.saves import (
     relayed_deliveries,
     tag,
 )
-from leads import audit
+from leads.audit import history as audit
+from leads.core.representations import iso
+from leads.core.services import LeadManagementService
 from leads.events.models import LeadEvent
-from leads.merge import lead_merge
+from leads.merges.services import lead_merge
 from leads.models import Role
-from leads.representations import iso
-from leads.services import LeadManagementService
 from leads.tests.factories import LeadFactory, UserFactory
 from leads.tests.lead_events import recorded_events, relay_recorded_events
 

@@ -7,8 +7,8 @@ import pytest
 
 from integrations.webhooks.models import DeliveryStatus
 from integrations.webhooks.tests.saves import create_lead, deliveries_of
+from leads.core.services import LeadManagementService
 from leads.events.models import LeadEvent
-from leads.services import LeadManagementService
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from leads.accounts.permissions import staff_flags_for
 from leads.models import Role, User
-from leads.permissions import staff_flags_for
 
 
 class Command(BaseCommand):

@@ -1,11 +1,11 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from leads import counts
+from leads.reporting import counts
 
 
 class Command(BaseCommand):
     help = (
-        "Check the maintained lead counts (leads.counts) against the lead table, fold their change rows, "
+        "Check the maintained lead counts (leads.reporting.counts) against the lead table, fold their change rows, "
         "or recount them from scratch."
     )
 

@@ -9,7 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 from faker import Faker
 
-from leads import bookkeeping
+from leads.accounts.permissions import staff_flags_for
+from leads.core import bookkeeping
+from leads.core.services import LeadManagementService
 from leads.models import (
     AuditChannel,
     ContactChannel,
@@ -24,8 +26,6 @@ from leads.models import (
     UrgencyLevel,
     User,
 )
-from leads.permissions import staff_flags_for
-from leads.services import LeadManagementService
 
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_TAG = "demo"

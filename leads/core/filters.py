@@ -8,8 +8,8 @@ from django.db.models import Q
 from django_filters.constants import EMPTY_VALUES
 from django_filters.fields import IsoDateTimeField
 
+from leads.core.validation import clean_text
 from leads.models import LeadSource, LeadStatus, LeadType, UrgencyLevel, User
-from leads.validation import clean_text
 
 # The list's sort keys, by the field each sorts on; each also descending ("-score").
 SORT_FIELDS = {
@@ -41,7 +41,7 @@ class SortKeyOrderingFilter(django_filters.OrderingFilter):
     """django-filter's ordering by one sort key (``?ordering=-score``), with the id as
     the tie-breaker in the same direction, so pages by number never repeat or skip a
     lead. One key, not django-filter's comma-separated list: the cleaned value is the
-    key itself, which the cursor pages read (``leads.pagination.CURSOR_ORDERINGS``)."""
+    key itself, which the cursor pages read (``leads.core.pagination.CURSOR_ORDERINGS``)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

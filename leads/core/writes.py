@@ -19,7 +19,7 @@ the workflows; routing and plans to come) goes through here, so each write:
 A write that moved nothing makes no version, no entry and no event. An exception
 inside the block rolls everything back. ``insert_leads`` is the same for new leads.
 Writes that are the after-save work's own bookkeeping (scores, SLA state) and make no
-version live in ``leads.bookkeeping``.
+version live in ``leads.core.bookkeeping``.
 """
 
 import copy
@@ -33,7 +33,9 @@ from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 
-from leads import audit, bulk, selectors
+from leads import bulk
+from leads.audit import history as audit
+from leads.core import selectors
 from leads.errors import NotFound, PreconditionFailed
 from leads.events import services as events
 from leads.events.models import LeadEventKind

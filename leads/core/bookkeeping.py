@@ -2,7 +2,7 @@
 of the lead: scores and market analysis, processing state, SLA deadlines and outcomes.
 
 They touch only their own columns, each with a compare-and-set where a newer save
-could have moved the lead on, so they never undo a save (``leads.writes`` is the path
+could have moved the lead on, so they never undo a save (``leads.core.writes`` is the path
 for everything else). A new score is recorded in the audit history and as a
 ``lead.scored`` event.
 """
@@ -14,7 +14,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Case, F, Value, When
 
-from leads import audit
+from leads.audit import history as audit
 from leads.events import services as events
 from leads.events.models import LeadEventKind
 from leads.events.tasks import relay_after_commit

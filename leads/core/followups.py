@@ -12,10 +12,10 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from leads.core.selectors import lead_get, visible_leads
+from leads.core.validation import clean_text
 from leads.errors import NotFound, ValidationFailed
 from leads.models import FollowUpKind, FollowUpTask, Lead, User
-from leads.selectors import lead_get, visible_leads
-from leads.validation import clean_text
 
 SNOOZE_CHOICES = {"hour": "1 hour", "tomorrow": "Tomorrow 9:00"}
 TOMORROW_AT = time(9, 0)

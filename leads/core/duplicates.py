@@ -4,7 +4,7 @@ the team already has.
 Emails match as whole addresses in any case ("Jane.Doe@Example.com" is
 "jane.doe@example.com"; dots and "+tags" are not folded: they are different
 mailboxes on most providers). Phones match on their E.164 form, which
-``leads.validation.normalize_phone`` already gives every stored and incoming
+``leads.core.validation.normalize_phone`` already gives every stored and incoming
 number ("+1 (415) 555-0134", "415.555.0134" and "+14155550134" are one number).
 
 The team is every lead that is not archived: an installation is one team (its
@@ -22,9 +22,9 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
+from leads.core.selectors import visible_leads
 from leads.errors import Conflict
 from leads.models import Contact, InteractionDirection, InteractionType, Lead, LeadSource, LeadType, PropertyType, User
-from leads.selectors import visible_leads
 
 EMAIL_FIELD = "contact.email"
 PHONE_FIELD = "contact.phone"

@@ -1,6 +1,6 @@
 """Lead operations with their business rules. The API, the agent pages, the admin,
 commands and tasks all read and change leads through ``LeadManagementService``;
-every change is made through ``leads.writes`` (one transaction that locks what it
+every change is made through ``leads.core.writes`` (one transaction that locks what it
 writes, saves what moved, and records the history and the events)."""
 
 import dataclasses
@@ -12,10 +12,13 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from leads import audit, counts, duplicates, pagination, permissions, selectors, writes
+from leads.accounts import permissions
+from leads.audit import history as audit
+from leads.core import duplicates, pagination, selectors, writes
+from leads.core.filters import LeadFilter
+from leads.core.validation import price_range_errors
 from leads.errors import ApplicationError, ValidationFailed
 from leads.events.models import LeadEventKind
-from leads.filters import LeadFilter
 from leads.models import (
     AuditChannel,
     Contact,
@@ -27,7 +30,7 @@ from leads.models import (
     Timeline,
     User,
 )
-from leads.validation import price_range_errors
+from leads.reporting import counts
 
 CONTACT_FIELDS = (
     "first_name",
@@ -113,7 +116,7 @@ class LeadManagementService:
         self, *, filters: dict[str, Any], page: int = 1, page_size: int = 20, cursor: str | None = None
     ) -> LeadPage:
         """One page of the visible leads matching ``filters`` (LeadFilter's parameters),
-        by page number or, flat at any depth, after a ``cursor`` (``leads.pagination``).
+        by page number or, flat at any depth, after a ``cursor`` (``leads.core.pagination``).
         """
         lead_filter = self._lead_filter(filters)
         leads = lead_filter.qs
@@ -153,7 +156,7 @@ class LeadManagementService:
         return lead_filter.qs, self._total(lead_filter)
 
     def _total(self, lead_filter: LeadFilter) -> int:
-        """From the maintained counters when the filters allow (``leads.counts``), else COUNT(*)."""
+        """From the maintained counters when the filters allow (``leads.reporting.counts``), else COUNT(*)."""
         total = counts.counted_total(self.actor, lead_filter.form.cleaned_data)
         return total if total is not None else lead_filter.qs.count()
 
@@ -174,7 +177,7 @@ class LeadManagementService:
 
         ``data`` holds validated values: contact, lead_type, source, optional status,
         assigned_to (a User), preferences, timeline, tags and custom_fields. With
-        ``reject_duplicates`` a lead the team already has (``leads.duplicates``)
+        ``reject_duplicates`` a lead the team already has (``leads.core.duplicates``)
         raises DuplicateLead and nothing is written.
         """
         assignee = self._check_new_lead(data)

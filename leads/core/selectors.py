@@ -4,7 +4,7 @@ import re
 
 from django.db.models import Prefetch, QuerySet
 
-from leads import permissions
+from leads.accounts import permissions
 from leads.errors import NotFound
 from leads.models import Interaction, Lead, User
 

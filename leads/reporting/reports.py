@@ -2,7 +2,7 @@
 may see. Each function costs a fixed number of queries, and none reads every lead:
 
 - counts over all live leads (per status, per agent, waiting for first contact) come
-  from the maintained counters (``LeadCount``, see ``leads.counts``);
+  from the maintained counters (``LeadCount``, see ``leads.reporting.counts``);
 - everything else covers a recent window of arrivals (today, this week, the last
   ``CHART_WEEKS`` weeks, ``SPEED_TO_LEAD_DAYS`` or ``CONVERSION_DAYS`` days): a range
   on ``created_at``, served on PostgreSQL by the covering index of migration 0009.
@@ -17,10 +17,11 @@ from django.db.models import Aggregate, Count, F, FloatField, Func, Q, QuerySet,
 from django.db.models.functions import Greatest, TruncWeek
 from django.utils import timezone
 
-from leads import counts, permissions
-from leads.followups import open_follow_ups
+from leads.accounts import permissions
+from leads.core.followups import open_follow_ups
+from leads.core.selectors import visible_leads
 from leads.models import Lead, LeadCount, LeadSource, LeadStatus, Role, SlaStatus, User
-from leads.selectors import visible_leads
+from leads.reporting import counts
 
 FUNNEL_STATUSES = [
     LeadStatus.NEW,

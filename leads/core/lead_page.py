@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from leads import audit, ports
+from leads import ports
+from leads.audit import history as audit
 from leads.models import Interaction, Lead, StatusChange
 
 HISTORY_ROWS = 20

@@ -1,6 +1,6 @@
 """Merging leads in the back office: the lead list's "Merge two leads…" action (a
 confirm page where each differing field's winner is picked) and the list of merges,
-with undo. Both call ``leads.merge``, as the API does."""
+with undo. Both call ``leads.merges.services``, as the API does."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -9,9 +9,10 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from leads import audit, permissions
-from leads import merge as merges
+from leads.accounts import permissions
+from leads.audit import history as audit
 from leads.errors import ApplicationError
+from leads.merges import services as merges
 from leads.models import AuditChannel, Lead, LeadMerge, User
 
 
@@ -61,7 +62,7 @@ class MergeLeadsForm(forms.Form):
         return [(choice.label, self[self.field_name(choice.path)]) for choice in self.choices]
 
     def merge_arguments(self) -> tuple[Lead, Lead, dict[str, str]]:
-        """(primary, duplicate, prefer) for ``leads.merge.lead_merge``."""
+        """(primary, duplicate, prefer) for ``leads.merges.services.lead_merge``."""
         keep = self.cleaned_data["keep"]
         by_key = dict(zip(("a", "b"), self.leads, strict=True))
         primary, duplicate = by_key[keep], by_key["b" if keep == "a" else "a"]
@@ -123,7 +124,7 @@ def merge_leads(modeladmin, request, queryset):
 
 @admin.register(LeadMerge)
 class LeadMergeAdmin(admin.ModelAdmin):
-    """Merges, read-only; the actions undo them through ``leads.merge``."""
+    """Merges, read-only; the actions undo them through ``leads.merges.services``."""
 
     list_display = ("public_id", "primary", "duplicate", "merged_by", "merged_at", "undone_at")
     list_select_related = ("primary__contact", "duplicate__contact", "merged_by")

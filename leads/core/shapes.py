@@ -3,7 +3,7 @@
 A shape is a documentation-only DRF serializer: drf-spectacular turns it into the
 OpenAPI component of the same name, less "Shape" (``LeadShape`` -> ``Lead``; see
 ``leads.api.schema``); nothing is rendered through it. The dicts themselves are built
-by plain functions (``leads.representations`` and the like), because a list renders
+by plain functions (``leads.core.representations`` and the like), because a list renders
 up to 100 leads per request: a DRF serializer is several times slower, and a
 renderer driven by the declared fields measured about 30% slower than the
 hand-written dict.

@@ -1,7 +1,7 @@
 """Output: a lead, an interaction, an audit entry and a merge as the v2 contract shows
 them, to the API, the webhooks and the CRM pushes alike.
 
-Each object is declared once as a shape (``leads.shapes``: the OpenAPI component and
+Each object is declared once as a shape (``leads.core.shapes``: the OpenAPI component and
 the contract) right above the plain function that builds it: a dict built directly
 is several times cheaper than a DRF serializer, and the list renders up to 100
 leads per request. ``@renders`` ties the two, and ``leads/tests/test_shapes.py``
@@ -14,6 +14,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from leads.core.shapes import Shape, choice, datetime_field, renders, text
 from leads.models import (
     AuditChannel,
     AuditEntry,
@@ -32,7 +33,6 @@ from leads.models import (
     SlaStatus,
     UrgencyLevel,
 )
-from leads.shapes import Shape, choice, datetime_field, renders, text
 
 _PROPERTY_TYPE_LABELS = dict(PropertyType.choices)
 

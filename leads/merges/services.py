@@ -9,7 +9,7 @@ follow-ups go to the primary's agent), and the duplicate is archived with
 ``merged_into`` set. A LeadMerge row keeps both leads as they were (every part,
 and the ids of the rows moved) so ``lead_merge_undo`` can put everything back.
 
-Each is one write of both leads (``leads.writes.lead_writes``): both locked in id
+Each is one write of both leads (``leads.core.writes.lead_writes``): both locked in id
 order, both moved to their next version, audit entries in one changeset, and the
 events (``lead.merged`` on the primary, ``lead.archived`` on the duplicate; an undo's
 ``lead.updated`` and ``lead.restored``) recorded with them.
@@ -23,11 +23,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from leads import audit, permissions, selectors, writes
+from leads.accounts import permissions
+from leads.audit import history as audit
+from leads.core import selectors, writes
+from leads.core.validation import price_range_errors
 from leads.errors import Conflict, NotFound, ValidationFailed
 from leads.events.models import LeadEventKind
 from leads.models import FollowUpTask, Interaction, Lead, LeadMerge, StatusChange, User
-from leads.validation import price_range_errors
 
 PRIMARY, DUPLICATE = "primary", "duplicate"
 

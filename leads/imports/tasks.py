@@ -8,7 +8,7 @@ from celery import shared_task
 from django.db import connections, transaction
 
 from leadmgmt.broker import send_or_leave
-from leads import imports
+from leads.imports import services as imports
 from leads.models import LeadImport, User
 
 logger = logging.getLogger(__name__)

@@ -25,7 +25,8 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.utils import timezone
 
-from leads import bulk, selectors
+from leads import bulk
+from leads.core import selectors
 from leads.models import AuditChannel, AuditEntry, Contact, Interaction, Lead, Preferences, Timeline, User
 
 LEAD_FIELDS = ("lead_type", "source", "status", "assigned_to", "tags", "custom_fields")

@@ -1,12 +1,12 @@
 """CSV import and export of leads.
 
 An import is a ``LeadImport`` job: the upload is checked and stored, then a worker
-(``leads.tasks``) runs it in chunks of ``IMPORT_CHUNK_ROWS`` rows. Each row is
+(``leads.imports.tasks``) runs it in chunks of ``IMPORT_CHUNK_ROWS`` rows. Each row is
 validated by the API's ``LeadInput`` and each chunk is created through
 ``LeadManagementService.create_leads_batch`` (the batch API's path: bulk inserts,
 one duplicate query), so a CSV row obeys exactly the rules of a POST to
 /api/v2/leads. A row that duplicates a lead the team already has
-(``leads.duplicates``: the same rule as the API), or an earlier row of the same
+(``leads.core.duplicates``: the same rule as the API), or an earlier row of the same
 file, is skipped and listed in the report with the existing lead's id when the
 uploader may see that lead.
 
@@ -29,13 +29,14 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
-from leads import permissions, selectors
-from leads.duplicates import DuplicateMatch
+from leads.accounts import permissions
+from leads.core import selectors
+from leads.core.duplicates import DuplicateMatch
+from leads.core.inputs import AssigneeField, LeadInput, flatten_errors
+from leads.core.representations import iso, number
+from leads.core.services import BatchItemResult, LeadManagementService
 from leads.errors import ValidationFailed
-from leads.inputs import AssigneeField, LeadInput, flatten_errors
 from leads.models import AuditChannel, ImportStatus, Lead, LeadImport, User
-from leads.representations import iso, number
-from leads.services import BatchItemResult, LeadManagementService
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def max_import_rows() -> int:
 
 
 def import_create(*, actor: User, file_name: str, content: bytes) -> LeadImport:
-    """Check and store an uploaded CSV as a queued import job (``leads.tasks.start_import``
+    """Check and store an uploaded CSV as a queued import job (``leads.imports.tasks.start_import``
     also queues it to run).
 
     Raises ValidationFailed (field ``file``) for a file that is too large (bytes or
@@ -177,7 +178,7 @@ def _lines(pieces: Iterable[str]) -> Iterator[str]:
         yield pending
 
 
-# --- the import itself (run by leads.tasks) ---------------------------------
+# --- the import itself (run by leads.imports.tasks) ---------------------------------
 
 
 def run_import(*, import_id: int) -> None:

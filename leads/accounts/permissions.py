@@ -26,7 +26,7 @@ Checks return a bool and never query the database, except the two ``replay`` one
 (Django loads a user's permissions once per request). ``require`` turns a failed check
 into the domain's ``PermissionDenied`` with the check's own words, so every channel
 refuses the same way; a lead the user may not see is a ``NotFound`` instead, answered
-by ``leads.selectors``.
+by ``leads.core.selectors``.
 
 Teams (the routing issue: a user belongs to one team, a manager sees the leads of
 their team, an admin sees all) plug in here: ``can_view_all_leads`` narrows to admins,

@@ -12,9 +12,9 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Sum
 
-from leads import permissions
+from leads.accounts import permissions
+from leads.core.validation import clean_text
 from leads.models import LeadCount, User
-from leads.validation import clean_text
 
 # The LeadFilter parameters the counters can answer ("ordering" changes no count).
 COUNTED_FILTERS = frozenset({"status", "lead_type", "assigned_to", "ordering"})

@@ -3,8 +3,8 @@
 from django.db import IntegrityError, transaction
 from django.http import QueryDict
 
+from leads.core.filters import LeadFilter
 from leads.errors import NotFound, ValidationFailed
-from leads.filters import LeadFilter
 from leads.models import SavedFilter, User
 
 MAX_PER_USER = 30

@@ -2,7 +2,7 @@
 form or CSV values) -> validated values for LeadManagementService, and their errors
 as ``{"contact.email": ["..."]}`` (``flatten_errors``).
 
-Field formats come from ``leads.validation`` (shared with the admin too); rules that
+Field formats come from ``leads.core.validation`` (shared with the admin too); rules that
 need the merged lead (min <= max, a way to reach the lead) are checked by the
 service. The seed's field names (``property_type``, ``bedrooms``,
 ``desired_move_in_date``, ``timestamp``...) are accepted as aliases. The API's own
@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.dateparse import parse_date
 from rest_framework import serializers
 
-from leads import selectors, validation
+from leads.core import selectors, validation
 from leads.models import (
     ContactChannel,
     FinancingStatus,
