@@ -1,44 +1,37 @@
-"""Settings for every environment, read from the environment.
+"""Settings for every environment, read from the environment (django-environ).
 
 The embedded default (no variables set) is a SQLite file in the project and no
 Redis: Celery tasks then run in-process. Production sets DATABASE_URL, REDIS_URL,
 DJANGO_SECRET_KEY and uses ``leadmgmt.settings_production``.
 """
 
-import os
 import sys
 from pathlib import Path
 
-import dj_database_url
+import environ
+from csp.constants import NONE, SELF
 from django.core.management.utils import get_random_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+env = environ.Env()
+# django-environ reads a value starting with "$" as the name of another variable;
+# "\$" at the start of a value (a password, say) stands for a literal "$".
+env.escape_proxy = True
 
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-DEBUG = env_bool("DJANGO_DEBUG", False)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
 # A laptop run needs no secret configured; the key is then made per machine and
 # kept out of the repo (.gitignore). Production refuses to start without one.
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
     key_file = BASE_DIR / ".secret_key"
     if not key_file.exists():
         key_file.write_text(get_random_secret_key())
     SECRET_KEY = key_file.read_text().strip()
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "leadmgmt.apps.BackOfficeAdminConfig",  # django.contrib.admin with the project's site (leadmgmt.admin_site)
@@ -65,7 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "leads.middleware.ContentSecurityPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "leads.api.middleware.ApiErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -96,20 +89,20 @@ TEMPLATES = [
 
 DATABASES = {
     # An empty DATABASE_URL means the default, like an unset one.
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
-    )
+    "default": {
+        **env.db_url_config(env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        "CONN_MAX_AGE": env.int("DB_CONN_MAX_AGE", default=60),
+        "CONN_HEALTH_CHECKS": True,
+    }
 }
-if os.environ.get("DB_POOL_MAX_SIZE") and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+if env.str("DB_POOL_MAX_SIZE", default="") and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # psycopg's connection pool, per process: each gunicorn worker or Celery process
     # keeps up to this many connections open and shares them between its threads.
     # Django wants persistent connections off when the pool is on.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
-        "max_size": int(os.environ["DB_POOL_MAX_SIZE"]),
-        "timeout": int(os.environ.get("DB_POOL_TIMEOUT", "10")),
+        "max_size": env.int("DB_POOL_MAX_SIZE"),
+        "timeout": env.int("DB_POOL_TIMEOUT", default=10),
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -137,7 +130,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing root
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -145,20 +138,20 @@ STORAGES = {
 }
 # Serve straight from the source folders unless collectstatic has been run
 # (production runs it and turns this off).
-WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", True)
+WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
-DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(5 * 1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 
 # CSV import of leads (leads.imports.services): upload limits, rows per transaction, and how
 # many left-out rows the job keeps for its report (the counts cover them all).
-IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
-IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "200000"))
-IMPORT_CHUNK_ROWS = int(os.environ.get("IMPORT_CHUNK_ROWS", "1000"))
-IMPORT_MAX_LISTED_ERRORS = int(os.environ.get("IMPORT_MAX_LISTED_ERRORS", "10000"))
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200000)
+IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=1000)
+IMPORT_MAX_LISTED_ERRORS = env.int("IMPORT_MAX_LISTED_ERRORS", default=10000)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -219,12 +212,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = env.str("REDIS_URL", default="")
 
 # Redis only helps (cache, rate-limit counters, broker): a call to it fails fast, and after
 # a failure a circuit breaker skips it for REDIS_CIRCUIT_OPEN_SECONDS (leadmgmt.redis_breaker).
-REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "0.5"))
-REDIS_CIRCUIT_OPEN_SECONDS = float(os.environ.get("REDIS_CIRCUIT_OPEN_SECONDS", "5"))
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
+REDIS_CIRCUIT_OPEN_SECONDS = env.float("REDIS_CIRCUIT_OPEN_SECONDS", default=5)
 
 if REDIS_URL:
     CACHES = {
@@ -248,15 +241,15 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 # The pipeline sweeper re-sends a job that was never sent (broker down at save
 # time) after this many seconds, and one sent but never finished after the second.
-PIPELINE_UNSENT_GRACE_SECONDS = int(os.environ.get("PIPELINE_UNSENT_GRACE_SECONDS", "10"))
-PIPELINE_UNFINISHED_GRACE_SECONDS = int(os.environ.get("PIPELINE_UNFINISHED_GRACE_SECONDS", "600"))
+PIPELINE_UNSENT_GRACE_SECONDS = env.int("PIPELINE_UNSENT_GRACE_SECONDS", default=10)
+PIPELINE_UNFINISHED_GRACE_SECONDS = env.int("PIPELINE_UNFINISHED_GRACE_SECONDS", default=600)
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 60
 # One queue name per deployment sharing a Redis (and per end-to-end test run).
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "leadmgmt")
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="leadmgmt")
 CELERY_TASK_SOFT_TIME_LIMIT = 45
 # The broker going away (leadmgmt.broker): workers reconnect for as long as it takes, and
 # a publisher that cannot connect fails at once (max_retries 0; kombu would otherwise
@@ -282,21 +275,21 @@ CELERY_TIMEZONE = "UTC"
 CELERY_IMPORTS = ["leads.events.tasks", "leads.imports.tasks"]
 # Lead events (leads.events) not relayed this long after their save are queued again
 # by the sweep (their message was refused or lost); relayed ones are kept this many days.
-LEAD_EVENTS_RELAY_GRACE_SECONDS = int(os.environ.get("LEAD_EVENTS_RELAY_GRACE_SECONDS", "30"))
-LEAD_EVENTS_KEEP_DAYS = int(os.environ.get("LEAD_EVENTS_KEEP_DAYS", "30"))
+LEAD_EVENTS_RELAY_GRACE_SECONDS = env.int("LEAD_EVENTS_RELAY_GRACE_SECONDS", default=30)
+LEAD_EVENTS_KEEP_DAYS = env.int("LEAD_EVENTS_KEEP_DAYS", default=30)
 
 # The embedded default writes each message to a file in sent_emails/ (git-ignored),
 # so a laptop run sends nothing and the terminal stays readable. Production sets SMTP:
 # EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST etc.
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
-EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "sent_emails"))
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
-EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "sent_emails"))
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = 10
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Lead desk <leads@localhost>")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Lead desk <leads@localhost>")
 
 # Security headers that hold in every environment; production adds HTTPS ones.
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -306,18 +299,27 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 # The agent pages load scripts and styles from static/ only (no inline code; chart
 # data travels in json_script blocks). The admin's bundled templates need inline styles.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
-    "frame-ancestors 'none'; form-action 'self'"
-)
-CONTENT_SECURITY_POLICY_EXEMPT_PREFIXES = ("/admin/",)
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/admin/"],
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler", "stream": sys.stderr}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
@@ -325,31 +327,31 @@ LOGGING = {
 # (per client address without valid credentials); sign-in attempts per address and
 # per username (the agents' page and the admin's); password reset requests per email
 # address and per client address. "<count>/<period>" with s, m, h or d.
-API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/m")
-LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10/m")
-PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT", "3/h")
-PASSWORD_RESET_IP_RATE_LIMIT = os.environ.get("PASSWORD_RESET_IP_RATE_LIMIT", "10/h")
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/m")
+LOGIN_RATE_LIMIT = env.str("LOGIN_RATE_LIMIT", default="10/m")
+PASSWORD_RESET_RATE_LIMIT = env.str("PASSWORD_RESET_RATE_LIMIT", default="3/h")
+PASSWORD_RESET_IP_RATE_LIMIT = env.str("PASSWORD_RESET_IP_RATE_LIMIT", default="10/h")
 # If the cache cannot count, let requests through rather than refuse everyone.
 RATELIMIT_FAIL_OPEN = True
 # Behind a proxy, the header that holds the client's address (e.g. HTTP_X_REAL_IP).
-if os.environ.get("RATELIMIT_IP_META_KEY"):
-    RATELIMIT_IP_META_KEY = os.environ["RATELIMIT_IP_META_KEY"]
+if env.str("RATELIMIT_IP_META_KEY", default=""):
+    RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY")
 # Idempotency-Key answers are replayed for this long; a retry arriving while the
 # first request still runs waits this long for it before a 409.
-IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "24"))
-IDEMPOTENCY_WAIT_SECONDS = float(os.environ.get("IDEMPOTENCY_WAIT_SECONDS", "5"))
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
+IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=5)
 # Lead representations in the cache (GET /api/v2/leads/{id}); entries are keyed by
 # the lead's state, so this only bounds how long unused ones take space.
-LEAD_CACHE_SECONDS = int(os.environ.get("LEAD_CACHE_SECONDS", "600"))
+LEAD_CACHE_SECONDS = env.int("LEAD_CACHE_SECONDS", default=600)
 
 # --- Domain settings -------------------------------------------------------
 LEADS_API_MAX_PAGE_SIZE = 100
 LEADS_API_DEFAULT_PAGE_SIZE = 20
 # Region assumed for phone numbers typed without a country code.
-PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")
+PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US")
 # How far ahead of the server's clock an interaction's time may be (callers' clocks
 # drift); later ones are refused: a planned contact is a follow-up, not an interaction.
-INTERACTION_MAX_FUTURE_MINUTES = int(os.environ.get("INTERACTION_MAX_FUTURE_MINUTES", "5"))
+INTERACTION_MAX_FUTURE_MINUTES = env.int("INTERACTION_MAX_FUTURE_MINUTES", default=5)
 
 # Lead scoring (integrations.scoring; defaults and meaning in integrations/scoring/config.py
 # and the README's "Scoring" section). Any key left out keeps its default.
@@ -364,7 +366,7 @@ LEAD_SCORING = {
 
 # Follow-up workflows (integrations.workflows).
 # Base of the links in emails (unsubscribe, lead pages).
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Minutes from a lead's arrival to its first-contact deadline, by urgency.
 LEAD_FIRST_CONTACT_SLA_MINUTES = {"urgent": 5, "high": 60, "normal": 1440, "low": 4320}
 # How long an emailed unsubscribe link stays valid.
@@ -373,24 +375,24 @@ UNSUBSCRIBE_LINK_MAX_AGE_DAYS = 365
 # CRM sync (integrations.crm). A target in CRM_TARGETS is used only once it is
 # configured: the webhook needs a URL and a secret, HubSpot an access token. With
 # none configured no sync records are made and leads show "not_configured".
-CRM_TARGETS = env_list("CRM_TARGETS", "webhook,hubspot")
-CRM_WEBHOOK_URL = os.environ.get("CRM_WEBHOOK_URL", "")
-CRM_WEBHOOK_SECRET = os.environ.get("CRM_WEBHOOK_SECRET", "")
-CRM_WEBHOOK_CONNECT_TIMEOUT = float(os.environ.get("CRM_WEBHOOK_CONNECT_TIMEOUT", "3"))
-CRM_WEBHOOK_READ_TIMEOUT = float(os.environ.get("CRM_WEBHOOK_READ_TIMEOUT", "10"))
-HUBSPOT_BASE_URL = os.environ.get("HUBSPOT_BASE_URL", "https://api.hubapi.com")
-HUBSPOT_ACCESS_TOKEN = os.environ.get("HUBSPOT_ACCESS_TOKEN", "")
-HUBSPOT_CONNECT_TIMEOUT = float(os.environ.get("HUBSPOT_CONNECT_TIMEOUT", "3"))
-HUBSPOT_READ_TIMEOUT = float(os.environ.get("HUBSPOT_READ_TIMEOUT", "10"))
+CRM_TARGETS = env.list("CRM_TARGETS", default=["webhook", "hubspot"])
+CRM_WEBHOOK_URL = env.str("CRM_WEBHOOK_URL", default="")
+CRM_WEBHOOK_SECRET = env.str("CRM_WEBHOOK_SECRET", default="")
+CRM_WEBHOOK_CONNECT_TIMEOUT = env.float("CRM_WEBHOOK_CONNECT_TIMEOUT", default=3)
+CRM_WEBHOOK_READ_TIMEOUT = env.float("CRM_WEBHOOK_READ_TIMEOUT", default=10)
+HUBSPOT_BASE_URL = env.str("HUBSPOT_BASE_URL", default="https://api.hubapi.com")
+HUBSPOT_ACCESS_TOKEN = env.str("HUBSPOT_ACCESS_TOKEN", default="")
+HUBSPOT_CONNECT_TIMEOUT = env.float("HUBSPOT_CONNECT_TIMEOUT", default=3)
+HUBSPOT_READ_TIMEOUT = env.float("HUBSPOT_READ_TIMEOUT", default=10)
 # Transient failures (timeouts, connection errors, 429, 5xx) are retried after
 # BACKOFF * 2^(attempt-1) seconds (with jitter, at most BACKOFF_MAX); the record is
 # dead after MAX_ATTEMPTS. Other 4xx answers make it dead at once.
-CRM_SYNC_MAX_ATTEMPTS = int(os.environ.get("CRM_SYNC_MAX_ATTEMPTS", "8"))
-CRM_SYNC_BACKOFF_SECONDS = int(os.environ.get("CRM_SYNC_BACKOFF_SECONDS", "30"))
-CRM_SYNC_BACKOFF_MAX_SECONDS = int(os.environ.get("CRM_SYNC_BACKOFF_MAX_SECONDS", "3600"))
+CRM_SYNC_MAX_ATTEMPTS = env.int("CRM_SYNC_MAX_ATTEMPTS", default=8)
+CRM_SYNC_BACKOFF_SECONDS = env.int("CRM_SYNC_BACKOFF_SECONDS", default=30)
+CRM_SYNC_BACKOFF_MAX_SECONDS = env.int("CRM_SYNC_BACKOFF_MAX_SECONDS", default=3600)
 # A queued or in-flight delivery that has not finished after this long is queued
 # again by the sweeper (a lost task or a dead worker never strands a record).
-CRM_SYNC_REQUEUE_AFTER_SECONDS = int(os.environ.get("CRM_SYNC_REQUEUE_AFTER_SECONDS", "300"))
+CRM_SYNC_REQUEUE_AFTER_SECONDS = env.int("CRM_SYNC_REQUEUE_AFTER_SECONDS", default=300)
 
 # Outbound webhooks (integrations.webhooks). Targets must resolve to public addresses
 # unless WEBHOOKS_ALLOW_PRIVATE_TARGETS is on (local development, receivers on the
@@ -398,10 +400,10 @@ CRM_SYNC_REQUEUE_AFTER_SECONDS = int(os.environ.get("CRM_SYNC_REQUEUE_AFTER_SECO
 # seconds (with jitter, at most BACKOFF_MAX); a delivery is dead after MAX_ATTEMPTS,
 # and at once on other 4xx answers. A queued delivery not finished after
 # REQUEUE_AFTER seconds is queued again by the sweeper.
-WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
-WEBHOOKS_CONNECT_TIMEOUT = float(os.environ.get("WEBHOOKS_CONNECT_TIMEOUT", "3"))
-WEBHOOKS_READ_TIMEOUT = float(os.environ.get("WEBHOOKS_READ_TIMEOUT", "10"))
-WEBHOOKS_MAX_ATTEMPTS = int(os.environ.get("WEBHOOKS_MAX_ATTEMPTS", "8"))
-WEBHOOKS_BACKOFF_SECONDS = int(os.environ.get("WEBHOOKS_BACKOFF_SECONDS", "30"))
-WEBHOOKS_BACKOFF_MAX_SECONDS = int(os.environ.get("WEBHOOKS_BACKOFF_MAX_SECONDS", "3600"))
-WEBHOOKS_REQUEUE_AFTER_SECONDS = int(os.environ.get("WEBHOOKS_REQUEUE_AFTER_SECONDS", "300"))
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOKS_CONNECT_TIMEOUT = env.float("WEBHOOKS_CONNECT_TIMEOUT", default=3)
+WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT", default=10)
+WEBHOOKS_MAX_ATTEMPTS = env.int("WEBHOOKS_MAX_ATTEMPTS", default=8)
+WEBHOOKS_BACKOFF_SECONDS = env.int("WEBHOOKS_BACKOFF_SECONDS", default=30)
+WEBHOOKS_BACKOFF_MAX_SECONDS = env.int("WEBHOOKS_BACKOFF_MAX_SECONDS", default=3600)
+WEBHOOKS_REQUEUE_AFTER_SECONDS = env.int("WEBHOOKS_REQUEUE_AFTER_SECONDS", default=300)

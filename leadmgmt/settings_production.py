@@ -8,15 +8,18 @@ so Django knows the request was HTTPS (and does not redirect it forever). If the
 already redirects HTTP to HTTPS, SECURE_SSL_REDIRECT=false leaves that to it.
 """
 
-import os
 from urllib.parse import urlsplit
 
+import environ
 from django.core.exceptions import ImproperlyConfigured
+
+env = environ.Env()
+env.escape_proxy = True
 
 # Checked before the base settings load: without a key they would make a per-machine key
 # file, which is right on a laptop and wrong on a server. Django's own rule for a strong
 # key (check --deploy, security.W009): 50+ characters, 5+ distinct, no "django-insecure-".
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-"):
     raise ImproperlyConfigured(
         "DJANGO_SECRET_KEY must be set to a random value of at least 50 characters, e.g. the output of "
@@ -25,7 +28,7 @@ if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("dj
 
 # The base settings default to the laptop's address, and every emailed link (unsubscribe,
 # lead pages) would point there. (check --deploy also warns about a loopback SITE_URL.)
-_site_url = urlsplit(os.environ.get("SITE_URL", "").strip())
+_site_url = urlsplit(env.str("SITE_URL", default="").strip())
 if _site_url.scheme not in ("http", "https") or not _site_url.hostname:
     raise ImproperlyConfigured(
         "SITE_URL must be set to the absolute http(s) address users reach this site at, e.g. "
@@ -33,16 +36,15 @@ if _site_url.scheme not in ("http", "https") or not _site_url.hostname:
     )
 
 from leadmgmt.settings import *  # noqa: E402, F403
-from leadmgmt.settings import env_bool  # noqa: E402
 
 DEBUG = False
 WHITENOISE_USE_FINDERS = False
 
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-if env_bool("BEHIND_TLS_PROXY", False):
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
