@@ -4,6 +4,11 @@
 change in the number of live leads per (agent, status, lead type). A list whose
 filters are only status, lead type and agent is counted by summing those rows;
 any other filter (search, dates, score...) falls back to COUNT(*) on the lead table.
+
+Hand-written because no library keeps exact, filtered counts: PostgreSQL's COUNT(*)
+of visible leads took 180-310 ms at a million leads (an index-only scan still visits
+every row), and a manager's total from these counters takes well under 1 ms
+(bench/RESULTS.md).
 """
 
 from datetime import datetime
