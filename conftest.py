@@ -29,8 +29,12 @@ def _tasks_run_in_process():
     from leadmgmt.celery import app
 
     app.conf.task_always_eager = True
+    # A task that fails in-process fails the test (the embedded default only logs it):
+    # after-save work that breaks must not pass unseen.
+    app.conf.task_eager_propagates = True
     cache.clear()
     yield
+    app.conf.task_eager_propagates = False
 
 
 @pytest.fixture(autouse=True)

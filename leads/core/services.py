@@ -8,13 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from leads.accounts import permissions
 from leads.audit import history as audit
-from leads.core import duplicates, pagination, selectors, writes
+from leads.core import duplicates, pagination, selectors, validation, writes
 from leads.core.filters import LeadFilter
 from leads.core.validation import price_range_errors
 from leads.errors import ApplicationError, ValidationFailed
@@ -293,9 +294,13 @@ class LeadManagementService:
         ``within_team``: the lead may be any of the team's leads, not only one the
         actor sees (an inquiry attached to a duplicate, ``create_or_attach_lead``).
         """
+        occurred_at = data.get("occurred_at") or timezone.now()
+        try:  # the edges refuse it first; this holds for every caller (commands, tasks, imports)
+            validation.not_in_the_future(occurred_at)
+        except DjangoValidationError as error:
+            raise ValidationFailed(fields={"occurred_at": list(error.messages)}) from None
         with self._write(lead_id, leads=duplicates.team_leads() if within_team else None) as write:
             lead = write.lead
-            occurred_at = data.get("occurred_at") or timezone.now()
             direction = data.get("direction") or (
                 InteractionDirection.INTERNAL if data["type"] == "note" else InteractionDirection.OUTBOUND
             )

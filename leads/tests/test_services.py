@@ -404,3 +404,19 @@ def test_concurrent_writes_to_one_lead_lose_no_version(agent):
     # and each version recorded its own events, none lost
     versions = sorted({version for _kind, version in events_of(lead)})
     assert versions == list(range(2, 2 + 2 * per_writer))
+
+
+def test_an_interaction_dated_in_the_future_is_refused_whoever_calls(agent):
+    # given a caller that skips the API's and the pages' checks (a command, a task)
+    lead = LeadFactory(assigned_to=agent)
+    before = db_snapshot()
+
+    # when it logs a call dated next year
+    with pytest.raises(ValidationFailed) as error:
+        LeadManagementService(agent).add_interaction(
+            lead.public_id, {"type": "call", "summary": "Later", "occurred_at": timezone.now() + timedelta(days=365)}
+        )
+
+    # then it is refused on occurred_at and nothing changed (no first contact in the future)
+    assert "occurred_at" in error.value.fields
+    assert db_snapshot() == before
