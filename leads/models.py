@@ -14,7 +14,7 @@ Every table stays in the ``leads`` app (``leads_lead``, ``leads_contact``...): t
 split is of modules, not of tables, so no migration moved anything.
 """
 
-from leads.accounts.models import Role, User
+from leads.accounts.models import Role, Team, TimeOff, User, WorkingHours
 from leads.api.models import IdempotencyRecord
 from leads.audit.models import AuditChannel, AuditEntry
 from leads.core.models import (
@@ -74,10 +74,13 @@ __all__ = [
     "SavedFilter",
     "SlaStatus",
     "StatusChange",
+    "Team",
+    "TimeOff",
     "Timeline",
     "TimestampedModel",
     "UrgencyLevel",
     "User",
+    "WorkingHours",
     "new_public_lead_id",
     "new_public_merge_id",
 ]

@@ -28,11 +28,11 @@ into the domain's ``PermissionDenied`` with the check's own words, so every chan
 refuses the same way; a lead the user may not see is a ``NotFound`` instead, answered
 by ``leads.core.selectors``.
 
-Teams (the routing issue: a user belongs to one team, a manager sees the leads of
-their team, an admin sees all) plug in here: ``can_view_all_leads`` narrows to admins,
-``visible_lead_filter`` and ``can_view_lead`` gain the manager's team, and
-``can_assign_to`` keeps a manager's assignees inside their team. ``can_view_team_leads``
-(the pages' team-wide view) stays true for managers.
+Teams: a user belongs to at most one team (office). A manager with a team sees that
+team's leads (``Lead.team``) and assigns within it; an admin sees and assigns across
+teams; a manager without a team (an install that never made teams) sees every lead,
+as before teams existed. ``can_view_team_leads`` (the pages' team-wide view) is true
+for every manager.
 """
 
 from collections.abc import Callable
@@ -79,8 +79,9 @@ def _manages_leads(user: Any) -> bool:
 
 
 def can_view_all_leads(user: User | None) -> bool:
-    """True when ``user`` may see every lead: managers and admins (with teams: admins)."""
-    return _manages_leads(user)
+    """True when ``user`` may see every lead of the brokerage: admins, and managers of an
+    install without teams (a manager with a team sees that team's leads)."""
+    return _is_admin(user) or (_manages_leads(user) and user.team_id is None)
 
 
 def can_view_team_leads(user: User | None) -> bool:
@@ -91,13 +92,16 @@ def can_view_team_leads(user: User | None) -> bool:
 
 def visible_lead_filter(user: User | None) -> Q | None:
     """The leads ``user`` may see, as a filter on ``Lead`` rows (archived ones included:
-    leaving them out is the caller's business): ``Q()`` for every lead, the leads
-    assigned to them for an agent, None for no lead at all. ``can_view_lead`` answers
-    the same question for one loaded lead; keep the two in step."""
+    leaving them out is the caller's business): ``Q()`` for every lead, the team's leads
+    for a manager with a team, the leads assigned to them for an agent, None for no lead
+    at all. ``can_view_lead`` answers the same question for one loaded lead; keep the
+    two in step."""
     if not _is_member(user):
         return None
     if can_view_all_leads(user):
         return Q()
+    if _manages_leads(user):
+        return Q(team_id=user.team_id)
     return Q(assigned_to=user)
 
 
@@ -105,7 +109,11 @@ def can_view_lead(user: User | None, lead: Lead) -> bool:
     """True when ``lead`` is one ``visible_lead_filter(user)`` selects."""
     if not _is_member(user):
         return False
-    return can_view_all_leads(user) or lead.assigned_to_id == user.pk
+    if can_view_all_leads(user):
+        return True
+    if _manages_leads(user):
+        return lead.team_id == user.team_id
+    return lead.assigned_to_id == user.pk
 
 
 # --- changing leads ----------------------------------------------------------------
@@ -117,11 +125,18 @@ def can_reassign(user: User | None) -> bool:
     return _manages_leads(user)
 
 
-@_refuses_with("Agents can only assign leads to themselves.")
+@_refuses_with("Agents can only assign leads to themselves, and managers to the members of their team.")
 def can_assign_to(user: User | None, assignee: User | None) -> bool:
     """True when ``user`` may name ``assignee`` (None: unassigned) as a lead's agent when
-    creating or editing it: themselves, or anyone if they may reassign."""
-    return can_reassign(user) or (_is_member(user) and assignee is not None and assignee.pk == user.pk)
+    creating or editing it: themselves; anyone for an admin or a manager without a team;
+    nobody or a member of their team for a manager with a team."""
+    if not _is_member(user):
+        return False
+    if can_view_all_leads(user):
+        return True
+    if _manages_leads(user):
+        return assignee is None or assignee.team_id == user.team_id
+    return assignee is not None and assignee.pk == user.pk
 
 
 @_refuses_with("Only managers can change leads in bulk.")

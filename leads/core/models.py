@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 
-from leads.accounts.models import User
+from leads.accounts.models import Team, User
 
 
 class TimestampedModel(models.Model):
@@ -124,6 +124,8 @@ class Lead(TimestampedModel):
     assigned_to = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_leads"
     )
+    # The office the lead belongs to (its manager sees it); None in an install without teams.
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
     score = models.PositiveSmallIntegerField(null=True, blank=True)
     score_breakdown = models.JSONField(default=list, blank=True)
     metadata = models.JSONField(default=dict, blank=True)

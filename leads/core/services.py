@@ -186,7 +186,7 @@ class LeadManagementService:
             match = self._find_duplicate(data)
             if match is not None:
                 raise duplicates.DuplicateLead(match)
-        lead = _new_lead(data, assignee=assignee)
+        lead = _new_lead(data, assignee=assignee, actor=self.actor)
         writes.insert_leads([(lead, _new_lead_parts(lead, data))], context=self.audit_context)
         return self._reload(lead)
 
@@ -240,7 +240,7 @@ class LeadManagementService:
                 )
                 duplicate_of[index] = (existing, fields)
                 continue
-            lead = _new_lead(data, assignee=assignee)
+            lead = _new_lead(data, assignee=assignee, actor=self.actor)
             new_leads.append((lead, _new_lead_parts(lead, data)))
             results[index] = BatchItemResult(index, BatchItemResult.CREATED, lead_id=lead.public_id)
             # Later items of this batch are duplicates of this one.
@@ -281,6 +281,7 @@ class LeadManagementService:
                 raise ValidationFailed(fields=errors)
             if "assigned_to" in changes and getattr(changes["assigned_to"], "pk", None) != lead.assigned_to_id:
                 lead.assigned_to = self._check_assignee(changes["assigned_to"])
+                lead.team_id = _team_of(lead.assigned_to, None) or lead.team_id
             if changes.get("status"):
                 write.change_status(changes["status"])
         return self._reload(lead)
@@ -332,6 +333,7 @@ class LeadManagementService:
         with self._write(lead_id) as write:
             if agent != write.lead.assigned_to:
                 write.lead.assigned_to = self._check_assignee(agent)
+                write.lead.team_id = _team_of(agent, None) or write.lead.team_id
         return self._reload(write.lead)
 
     def archive_lead(self, lead_id: str, *, expected_version: int | None = None) -> None:
@@ -390,13 +392,22 @@ class LeadManagementService:
         return selectors.with_lead_details(Lead.objects.all()).get(pk=lead.pk)
 
 
-def _new_lead(data: dict[str, Any], *, assignee: User | None) -> Lead:
-    """An unsaved lead from validated values (its id is drawn now)."""
+def _new_lead(data: dict[str, Any], *, assignee: User | None, actor: User | None) -> Lead:
+    """An unsaved lead from validated values (its id is drawn now), in its agent's team
+    (else the team of whoever creates it)."""
     return Lead(
         assigned_to=assignee,
+        team_id=_team_of(assignee, actor),
         status=data.get("status") or LeadStatus.NEW,
         **{name: data[name] for name in LEAD_FIELDS if name in data},
     )
+
+
+def _team_of(assignee: User | None, actor: User | None) -> int | None:
+    """The team a lead belongs to: its agent's, else its creator's."""
+    if assignee is not None and assignee.team_id:
+        return assignee.team_id
+    return getattr(actor, "team_id", None)
 
 
 def _new_lead_parts(lead: Lead, data: dict[str, Any]) -> list[Contact | Preferences | Timeline]:

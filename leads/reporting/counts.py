@@ -15,11 +15,11 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Count, Sum
 
 from leads.accounts import permissions
 from leads.core.validation import clean_text
-from leads.models import LeadCount, User
+from leads.models import Lead, LeadCount, User
 
 # The LeadFilter parameters the counters can answer ("ordering" changes no count).
 COUNTED_FILTERS = frozenset({"status", "lead_type", "assigned_to", "ordering"})
@@ -46,6 +46,8 @@ def counted_total(actor: User, cleaned_filters: dict[str, Any]) -> int | None:
     if not in_use <= COUNTED_FILTERS or actor is None or not actor.is_active:
         return None
     key = viewer_key(actor)
+    if key is None:
+        return None
     if cleaned_filters.get("assigned_to"):
         asked = _assignee_key(actor, cleaned_filters["assigned_to"])
         if asked is None:
@@ -61,18 +63,27 @@ def counted_total(actor: User, cleaned_filters: dict[str, Any]) -> int | None:
     return rows.aggregate(total=Sum("n"))["total"] or 0
 
 
-def viewer_key(user: User) -> int:
-    """The counter key of everything ``user`` may see: the team's rows for managers and
-    admins, their own for agents (``selectors.visible_leads``). With the routing issue's
-    teams, a manager who may not see every lead needs a per-team key here."""
-    return TEAM_KEY if permissions.can_view_all_leads(user) else user.pk
+def viewer_key(user: User) -> int | None:
+    """The counter key of everything ``user`` may see: every lead's rows for those who
+    see all, their own for agents (``selectors.visible_leads``); None for a manager of
+    one team among several (the counters are not kept per team: their lists count rows)."""
+    if permissions.can_view_all_leads(user):
+        return TEAM_KEY
+    if permissions.can_view_team_leads(user):
+        return None
+    return user.pk
 
 
 def by_status(user: User) -> dict[str, int]:
     """The user's visible live leads per status (statuses with none left out). One query."""
     if user is None or not user.is_active:
         return {}
-    rows = LeadCount.objects.filter(assigned_to_key=viewer_key(user)).order_by().values_list("status")
+    key = viewer_key(user)
+    if key is None:
+        leads = Lead.objects.filter(archived_at__isnull=True).filter(permissions.visible_lead_filter(user))
+        rows = leads.order_by().values_list("status").annotate(total=Count("pk"))
+        return {status: total for status, total in rows if total}
+    rows = LeadCount.objects.filter(assigned_to_key=key).order_by().values_list("status")
     return {status: total for status, total in rows.annotate(total=Sum("n")) if total}
 
 

@@ -143,7 +143,7 @@ def test_an_agents_batch_is_theirs_and_may_not_assign_others(api_client, agent, 
         "index": 1,
         "status": "error",
         "code": "permission_denied",
-        "errors": {"body": ["Agents can only assign leads to themselves."]},
+        "errors": {"body": ["Agents can only assign leads to themselves, and managers to the members of their team."]},
     }
 
 
