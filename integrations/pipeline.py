@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from integrations.market.services import MarketData, analyse_lead
@@ -46,8 +46,10 @@ BATCH_SIZE = 50  # jobs processed in one pass (one message, one transaction)
 
 
 # A job's reason: what its newest save did, a creation first (the workflows greet new leads).
+CREATED = "created"
+CARRY_CREATION_FOR = timedelta(days=1)
 _REASONS = [
-    (LeadEventKind.CREATED, "created"),
+    (LeadEventKind.CREATED, CREATED),
     (LeadEventKind.MERGED, "merged"),
     (LeadEventKind.STATUS_CHANGED, "status_changed"),
     (LeadEventKind.INTERACTION_ADDED, "interaction"),
@@ -68,15 +70,34 @@ def plan_jobs(events: list[LeadEvent]) -> list[int]:
             kinds[event.lead_id].add(event.kind)
     if not newest:
         return []
+    reasons = {lead_pk: _reason(kinds[lead_pk]) for lead_pk in newest}
+    for lead_pk in _creations_not_done([pk for pk, reason in reasons.items() if reason != CREATED]):
+        reasons[lead_pk] = CREATED
     # Marked sent now: after commit only a refused send clears it (the sweeper's cue).
     now = timezone.now()
     jobs = PipelineJob.objects.bulk_create(
         [
-            PipelineJob(lead_id=lead_pk, version=version, reason=_reason(kinds[lead_pk]), dispatched_at=now)
+            PipelineJob(lead_id=lead_pk, version=version, reason=reasons[lead_pk], dispatched_at=now)
             for lead_pk, version in newest.items()
         ]
     )
     return [job.pk for job in jobs]
+
+
+def _creations_not_done(lead_pks: list[int]) -> set[int]:
+    """Leads whose "created" job has not run to the end (still pending, or superseded by a
+    save that came before it ran): their next job carries the creation on, so the
+    workflows still greet the new lead (first-contact task, SLA, welcome). Only recent
+    creations: a lead that came in days ago is not greeted late."""
+    if not lead_pks:
+        return set()
+    recent = timezone.now() - CARRY_CREATION_FOR
+    created = (
+        PipelineJob.objects.filter(lead_id__in=lead_pks, reason=CREATED, created_at__gte=recent)
+        .values("lead_id")
+        .annotate(done=Count("pk", filter=Q(status=PipelineJobStatus.DONE)))
+    )
+    return {row["lead_id"] for row in created if not row["done"]}
 
 
 def _reason(kinds: set[str]) -> str:
@@ -159,14 +180,19 @@ def _process(jobs: list[PipelineJob]) -> BatchResult:
     outcomes: dict[int, str] = {}
     leads = {lead.pk: lead for lead in with_lead_details(Lead.objects.filter(pk__in={job.lead_id for job in jobs}))}
     runs: dict[int, _Run] = {}  # by lead: one run per lead version
+    creations_superseded = set()
     for job in jobs:
         lead = leads.get(job.lead_id)
         if lead is None or lead.version > job.version:
             outcomes[job.pk] = PipelineJobStatus.SUPERSEDED
+            if job.reason == CREATED:
+                creations_superseded.add(job.lead_id)
         elif bookkeeping.is_processed(lead, job.version) or job.lead_id in runs:
             outcomes[job.pk] = PipelineJobStatus.DONE
         else:
             runs[job.lead_id] = _Run(job, lead)
+    for lead_pk in creations_superseded & set(runs):
+        runs[lead_pk].job.reason = CREATED  # the newer job of this batch carries the creation on
 
     market = MarketData.for_leads([run.lead for run in runs.values()])
     scores: dict[int, ScoreResult] = {}

@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from leads.views import dashboard, followups, imports, leads
+from leads.views import account, dashboard, followups, imports, leads
 
 
 class SmallIdConverter:
@@ -38,6 +38,9 @@ urlpatterns = [
     path("follow-ups/", followups.follow_up_list, name="follow_ups"),
     path("follow-ups/<id:task_id>/done/", followups.follow_up_done, name="follow_up_done"),
     path("follow-ups/<id:task_id>/snooze/", followups.follow_up_snooze, name="follow_up_snooze"),
+    path("settings/", account.settings_page, name="settings"),
+    path("settings/time-off/", account.time_off_add, name="time_off_add"),
+    path("settings/time-off/<id:time_off_id>/delete/", account.time_off_delete, name="time_off_delete"),
     path("imports/", imports.import_page, name="imports"),
     path("imports/<id:import_id>/", imports.import_detail, name="import_detail"),
     path("imports/<id:import_id>/progress/", imports.import_progress, name="import_progress"),

@@ -8,10 +8,11 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from integrations import pipeline
+from integrations import tasks as integrations_tasks
 from integrations.models import PipelineJob, PipelineJobStatus
 from leads.core.inputs import LeadInput
 from leads.core.services import LeadManagementService
-from leads.models import AuditEntry, Lead, ProcessingStatus
+from leads.models import AuditEntry, FollowUpTask, Lead, ProcessingStatus
 from leads.tests.factories import LeadFactory, seed_payload
 from leads.tests.lead_events import relay_recorded_events
 
@@ -249,3 +250,38 @@ def test_a_job_being_retried_runs_alone(demo_market):
     # then it is processed without filling its batch: whatever broke it cannot take others down
     assert outcomes == {retrying.pk: PipelineJobStatus.DONE}
     assert PipelineJob.objects.get(pk=queued.pk).status == PipelineJobStatus.PENDING
+
+
+def test_a_lead_saved_again_before_its_creation_ran_still_gets_its_first_contact(
+    agent, django_capture_on_commit_callbacks
+):
+    # given a new lead whose "created" job is planned, then a status change before either ran
+    lead, _ = create_seed_lead(agent, django_capture_on_commit_callbacks, execute=False)
+    service = LeadManagementService(agent)
+    save_unprocessed(django_capture_on_commit_callbacks, lambda: service.update_lead(lead.public_id, {"tags": ["hot"]}))
+    first, second = PipelineJob.objects.filter(lead=lead).order_by("version")
+    assert (first.reason, second.reason) == ("created", "created")  # the newer job carries the creation
+
+    # when a worker takes them one at a time, the older first (it is superseded)
+    assert processed(first.pk) == PipelineJobStatus.SUPERSEDED
+    with django_capture_on_commit_callbacks(execute=True):
+        integrations_tasks.process_lead_jobs.apply(args=[[second.pk]])
+
+    # then the workflows still greeted it: its first-contact task and deadline exist
+    lead.refresh_from_db()
+    assert lead.sla_due_at is not None
+    assert FollowUpTask.objects.filter(lead=lead, kind="first_contact").count() == 1
+
+
+def test_a_creation_superseded_within_one_batch_hands_its_reason_to_the_newer_job(
+    agent, django_capture_on_commit_callbacks
+):
+    lead, _ = create_seed_lead(agent, django_capture_on_commit_callbacks, execute=False)
+    service = LeadManagementService(agent)
+    save_unprocessed(django_capture_on_commit_callbacks, lambda: service.update_lead(lead.public_id, {"tags": ["x"]}))
+    PipelineJob.objects.filter(lead=lead, version=2).update(reason="updated")  # planned without the carry-over
+    jobs = list(PipelineJob.objects.filter(lead=lead).order_by("version"))
+
+    result = pipeline.process_jobs([job.pk for job in jobs])
+
+    assert [job.reason for _lead, job in result.scored] == ["created"]

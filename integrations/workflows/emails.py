@@ -6,15 +6,17 @@ and in the List-Unsubscribe headers (one-click unsubscribe, RFC 8058).
 """
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from integrations.workflows.unsubscribe import unsubscribe_url
+from leads.accounts import availability
 from leads.models import FollowUpTask, Lead, User
 
 DIGEST_TASK_LIMIT = 50
@@ -32,16 +34,19 @@ def welcome_message(lead: Lead) -> EmailMultiAlternatives:
         reply_to=[agent.email] if agent and agent.email else None,
         context={"lead": lead, "contact": contact, "agent": agent, "unsubscribe_url": link},
         unsubscribe_link=link,
+        zone=availability.team_zone(lead.team),
     )
 
 
 def agent_alert_message(lead: Lead, *, due_at: datetime) -> EmailMultiAlternatives:
     """To the agent: a new urgent or high-urgency lead to contact by ``due_at``."""
     urgency = lead.timeline.get_urgency_level_display()
+    zone = availability.user_zone(lead.assigned_to)
     return _message(
         template="agent_alert",
-        subject=f"{urgency} lead: contact {lead.contact.full_name} by {due_at:%H:%M} UTC",
+        subject=f"{urgency} lead: contact {lead.contact.full_name} by {due_at.astimezone(zone):%H:%M %Z}",
         to=[lead.assigned_to.email],
+        zone=zone,
         context={
             "lead": lead,
             "contact": lead.contact,
@@ -58,6 +63,7 @@ def sla_escalation_message(lead: Lead, *, manager: User) -> EmailMultiAlternativ
         template="sla_escalation",
         subject=f"Missed first contact: {lead.contact.full_name} ({lead.assigned_to})",
         to=[manager.email],
+        zone=availability.user_zone(manager),
         context={
             "lead": lead,
             "contact": lead.contact,
@@ -74,10 +80,12 @@ def overdue_digest_message(agent: User, *, tasks: Sequence[FollowUpTask], now: d
         {"task": task, "lead": task.lead, "lead_url": lead_page_url(task.lead)} for task in tasks[:DIGEST_TASK_LIMIT]
     ]
     count = len(tasks)
+    zone = availability.user_zone(agent)
     return _message(
         template="overdue_digest",
-        subject=f"{count} overdue follow-up{'s' if count != 1 else ''} — {now:%a %d %b}",
+        subject=f"{count} overdue follow-up{'s' if count != 1 else ''} — {now.astimezone(zone):%a %d %b}",
         to=[agent.email],
+        zone=zone,
         context={"agent": agent, "rows": rows, "count": count, "hidden": count - len(rows), "now": now},
     )
 
@@ -98,18 +106,25 @@ def _message(
     context: dict[str, Any],
     reply_to: list[str] | None = None,
     unsubscribe_link: str | None = None,
+    zone: tzinfo,
 ) -> EmailMultiAlternatives:
+    """The message, its times written in ``zone`` (the recipient's), with the zone named."""
     context = {**context, "site_url": settings.SITE_URL}
     headers = {}
     if unsubscribe_link:
         headers["List-Unsubscribe"] = f"<{unsubscribe_link}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    with timezone.override(zone):
+        text, html = (
+            render_to_string(f"emails/{template}.txt", context),
+            render_to_string(f"emails/{template}.html", context),
+        )
     message = EmailMultiAlternatives(
         subject=" ".join(subject.split()),  # names come from forms: never let a newline reach a header
-        body=render_to_string(f"emails/{template}.txt", context),
+        body=text,
         to=to,
         reply_to=reply_to,
         headers=headers,
     )
-    message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
+    message.attach_alternative(html, "text/html")
     return message

@@ -24,6 +24,7 @@ from django.utils import timezone
 from integrations.workflows import emails
 from integrations.workflows.models import WorkflowEvent, WorkflowEventKind
 from integrations.workflows.unsubscribe import OPT_OUT_FIELDS, UnsubscribeTarget, unsubscribe_target
+from leads.accounts import availability
 from leads.audit import history as audit
 from leads.core import bookkeeping
 from leads.core.writes import lead_write
@@ -94,7 +95,7 @@ def _run(saves: list[tuple[int, str]]) -> list[Exception]:
 
 
 def _with_parts(leads):
-    return leads.select_related("contact", "preferences", "timeline", "assigned_to")
+    return leads.select_related("contact", "preferences", "timeline", "assigned_to", "team")
 
 
 def _arrived_as_new(lead: Lead) -> bool:
@@ -167,7 +168,20 @@ def _first_contact_task(lead: Lead) -> FollowUpTask:
         assigned_to=lead.assigned_to,
         kind=FollowUpKind.FIRST_CONTACT,
         title=f"First contact with {lead.contact.full_name}",
-        due_at=lead.created_at + first_contact_sla(lead.timeline.urgency_level),
+        due_at=first_contact_due(lead),
+    )
+
+
+def first_contact_due(lead: Lead) -> datetime:
+    """When the lead's first contact is due: its arrival plus the SLA of its urgency, counted
+    in its team's opening hours when the team chose business-hours SLAs (a lead arriving at
+    22:00 with one hour is due an hour after the next opening)."""
+    allowed = first_contact_sla(lead.timeline.urgency_level)
+    team = lead.team
+    if team is None or not team.business_hours_sla:
+        return lead.created_at + allowed
+    return availability.add_working_time(
+        lead.created_at, allowed, hours=availability.team_shifts(team), tz=availability.team_zone(team)
     )
 
 

@@ -1,8 +1,11 @@
+from datetime import timedelta
+
 import factory
 from django.utils import timezone
 
 from leads.models import (
     Contact,
+    FollowUpTask,
     Interaction,
     Lead,
     LeadSource,
@@ -80,6 +83,16 @@ class InteractionFactory(factory.django.DjangoModelFactory):
     summary = factory.Faker("sentence", nb_words=5)
     created_by = factory.LazyAttribute(lambda interaction: interaction.lead.assigned_to)
     occurred_at = factory.LazyFunction(timezone.now)
+
+
+class FollowUpTaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FollowUpTask
+
+    lead = factory.SubFactory(LeadFactory)
+    assigned_to = factory.LazyAttribute(lambda task: task.lead.assigned_to)
+    title = factory.Faker("sentence", nb_words=4)
+    due_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=2))
 
 
 def seed_payload(**overrides) -> dict:

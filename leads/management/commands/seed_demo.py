@@ -143,7 +143,7 @@ class Command(BaseCommand):
                         "summary": "Intro call: talked budget and neighbourhoods",
                         "notes": fake.sentence(nb_words=14),
                         "next_steps": "Send matching listings",
-                        "occurred_at": created_at + timedelta(minutes=minutes),
+                        "occurred_at": min(created_at + timedelta(minutes=minutes), now),
                     },
                 )
                 for _ in range(rng.randint(0, 3)):
@@ -152,7 +152,7 @@ class Command(BaseCommand):
                         {
                             "type": rng.choice([InteractionType.EMAIL, InteractionType.TEXT, InteractionType.SHOWING]),
                             "summary": fake.sentence(nb_words=6).rstrip("."),
-                            "occurred_at": created_at + timedelta(days=rng.randint(1, 10)),
+                            "occurred_at": min(created_at + timedelta(days=rng.randint(1, 10)), now),
                         },
                     )
             if target not in (LeadStatus.NEW, LeadStatus.CONTACTED):
