@@ -113,21 +113,10 @@ FOLLOW_UP_TITLES = {
     LeadStatus.UNDER_CONTRACT: "Confirm the inspection date",
     LeadStatus.NURTURE: "Send the monthly {city} market update",
 }
-# When open leads' follow-ups fall due, in turn (ten is prime to the three agents).
-FOLLOW_UP_DUE = [
-    "today",
-    "upcoming",
-    "upcoming",
-    "today",
-    "upcoming",
-    "overdue",
-    "upcoming",
-    "today",
-    "upcoming",
-    "upcoming",
-]
+# When open leads' follow-ups fall due, in turn: a third later today, one in sixteen overdue.
+FOLLOW_UP_DUE = ["today", "upcoming", "upcoming"] * 5 + ["overdue"]
 URGENCY_WEIGHTS = {UrgencyLevel.URGENT: 2, UrgencyLevel.HIGH: 4, UrgencyLevel.NORMAL: 6, UrgencyLevel.LOW: 2}
-LATE_FIRST_CONTACTS = 0.12  # the share of contacted leads first called after their SLA
+LATE_FIRST_CONTACTS = 0.15  # the share of contacted leads first called after their SLA
 LATE_NEW_LEADS = 4  # one uncontacted lead in this many missed its SLA (arrived in the last days)
 
 
@@ -213,7 +202,7 @@ def _first_contact_delay(sla: timedelta, arrived_at: datetime, *, now: datetime,
     """Arrival to first call: mostly well within the SLA, now and then too late; always
     before ``now``."""
     room = now - arrived_at - timedelta(minutes=5)
-    delay = sla * (rng.uniform(1.3, 3) if rng.random() < LATE_FIRST_CONTACTS else rng.uniform(0.1, 0.8))
+    delay = sla * (rng.uniform(1.3, 3) if rng.random() < LATE_FIRST_CONTACTS else rng.uniform(0.05, 0.5))
     if delay >= room:  # a recent lead: called within what time it has had
         delay = room * rng.uniform(0.2, 0.8)
     return delay
