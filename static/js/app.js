@@ -133,12 +133,45 @@
     });
   }
 
+  /* A table wider than its box scrolls sideways; keyboards can scroll it only when the
+     box takes focus, so a box that scrolls becomes a named, focusable region. */
+  function regionName(wrap) {
+    var caption = wrap.querySelector("caption");
+    var section = wrap.closest("section, figure, details");
+    var heading = section && section.querySelector("h2, h3, summary");
+    return ((caption || heading || {}).textContent || "Table").replace(/\s+/g, " ").trim();
+  }
+
+  function markScrollingTables() {
+    document.querySelectorAll(".table-wrap").forEach(function (wrap) {
+      var scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+      if (scrolls && !wrap.dataset.scrollRegion) {
+        wrap.dataset.scrollRegion = "1";
+        wrap.setAttribute("tabindex", "0");
+        wrap.setAttribute("role", "region");
+        wrap.setAttribute("aria-label", regionName(wrap));
+      } else if (!scrolls && wrap.dataset.scrollRegion) {
+        delete wrap.dataset.scrollRegion;
+        ["tabindex", "role", "aria-label"].forEach(function (name) { wrap.removeAttribute(name); });
+      }
+    });
+  }
+
+  var resizeTimer = null;
+  function onResize() {
+    window.clearTimeout(resizeTimer);
+    resizeTimer = window.setTimeout(markScrollingTables, 150);
+  }
+
   function enhance(root) {
     drawCharts(root);
     wireBulk(root);
+    markScrollingTables();
   }
 
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+  window.addEventListener("resize", onResize);
+  document.addEventListener("toggle", markScrollingTables, true);  /* a <details> opened */
   document.addEventListener("htmx:beforeSwap", function (event) {
     if (event.detail.shouldSwap && event.detail.target) { destroyCharts(event.detail.target); }
   });
