@@ -169,7 +169,41 @@
     markScrollingTables();
   }
 
+  /* Screen readers hear what a swap changed: the text of its [data-announce] element
+     (the count of a filtered list, an import finished) goes to the #announcer region. */
+  function announce(root) {
+    var region = document.getElementById("announcer");
+    var news = root.matches && root.matches("[data-announce]") ? root : root.querySelector("[data-announce]");
+    if (!region || !news) { return; }
+    var text = news.textContent.replace(/\s+/g, " ").trim();
+    region.textContent = "";
+    window.setTimeout(function () { region.textContent = text; }, 50);  /* the same news twice is still read */
+  }
+
+  /* A swap that removes the focused control (a task marked done) would send the keyboard
+     back to the top of the page: focus the swapped region instead. (HTMX itself puts the
+     focus back on a control the new content has with the same id.) */
+  var focusWasIn = null;
+  function rememberFocus(event) {
+    var target = event.detail.shouldSwap && event.detail.target;
+    focusWasIn = target && target.id && target.contains(document.activeElement) ? target.id : null;
+  }
+
+  function keepFocusNearby() {
+    var region = focusWasIn && document.getElementById(focusWasIn);
+    focusWasIn = null;
+    if (region && (!document.activeElement || document.activeElement === document.body)) {
+      if (!region.hasAttribute("tabindex")) { region.setAttribute("tabindex", "-1"); }
+      region.focus({ preventScroll: true });
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+  document.addEventListener("htmx:beforeSwap", rememberFocus);
+  document.addEventListener("htmx:afterSettle", function (event) {
+    keepFocusNearby();
+    announce(event.target);
+  });
   window.addEventListener("resize", onResize);
   document.addEventListener("toggle", markScrollingTables, true);  /* a <details> opened */
   document.addEventListener("htmx:beforeSwap", function (event) {
