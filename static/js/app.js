@@ -137,9 +137,10 @@
      box takes focus, so a box that scrolls becomes a named, focusable region. */
   function regionName(wrap) {
     var caption = wrap.querySelector("caption");
-    var section = wrap.closest("section, figure, details");
-    var heading = section && section.querySelector("h2, h3, summary");
-    return ((caption || heading || {}).textContent || "Table").replace(/\s+/g, " ").trim();
+    var section = wrap.closest("section");
+    var heading = section && document.getElementById(section.getAttribute("aria-labelledby") || "");
+    var name = caption ? caption.textContent : section && (section.getAttribute("aria-label") || (heading && heading.textContent));
+    return ((name || "").replace(/\s+/g, " ").trim() + " table").trim();  /* not the section's own name again */
   }
 
   function markScrollingTables() {

@@ -195,6 +195,22 @@ def test_every_control_of_the_work_pages_is_reached_with_tab_and_shows_a_focus_r
     assert not missed, f"not reached with Tab: {missed}"
 
 
+def test_a_table_wider_than_a_phone_scrolls_with_the_arrow_keys(open_page, team):
+    page, _ = open_page(width=390)
+    log_in(page, team["manager"])
+    page.goto("/")
+
+    tab_to(page, '[role="region"][aria-label="Team table"]')
+    assert_focus_ring(page, "the team table")
+    page.keyboard.press("ArrowRight")
+
+    for _ in range(20):  # the browser scrolls smoothly
+        if page.evaluate("document.activeElement.scrollLeft") > 0:
+            break
+        page.wait_for_timeout(50)
+    assert page.evaluate("document.activeElement.scrollLeft") > 0
+
+
 # --- screen readers -------------------------------------------------------------------
 
 
