@@ -139,8 +139,10 @@
     var caption = wrap.querySelector("caption");
     var section = wrap.closest("section");
     var heading = section && document.getElementById(section.getAttribute("aria-labelledby") || "");
-    var name = caption ? caption.textContent : section && (section.getAttribute("aria-label") || (heading && heading.textContent));
-    return ((name || "").replace(/\s+/g, " ").trim() + " table").trim();  /* not the section's own name again */
+    var sectionName = section && (section.getAttribute("aria-label") || (heading && heading.textContent));
+    var name = caption ? caption.textContent : sectionName;
+    /* "<section> table": a name of its own, not the section's again */
+    return ((name || "").replace(/\s+/g, " ").trim() + " table").trim();
   }
 
   function markScrollingTables() {
