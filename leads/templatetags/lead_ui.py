@@ -114,3 +114,26 @@ def ago(moment: datetime | None) -> str:
     if abs(seconds) < 60:
         return "just now"
     return f"{short} ago" if seconds > 0 else f"in {short}"
+
+
+@register.filter
+def chart_columns(chart: dict) -> list[str]:
+    """The series names of a chart's data (``json_script`` shape): one per dataset, or
+    [""] for a single series of ``values``."""
+    if chart.get("datasets"):
+        return [str(dataset.get("label", "")) for dataset in chart["datasets"]]
+    return [""]
+
+
+@register.filter
+def chart_rows(chart: dict) -> list[tuple[str, list]]:
+    """A chart's figures as table rows: (label, the value of each series); None where
+    the chart has no value."""
+    if chart.get("datasets"):
+        series = [list(dataset.get("data") or []) for dataset in chart["datasets"]]
+    else:
+        series = [list(chart.get("values") or [])]
+    return [
+        (str(label), [values[index] if index < len(values) else None for values in series])
+        for index, label in enumerate(chart.get("labels") or [])
+    ]

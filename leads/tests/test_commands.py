@@ -1,12 +1,14 @@
 """Management commands used by scripts and tests: create_agent, api_token, seed_demo."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from leads.models import Interaction, Lead, LeadStatus, Role, StatusChange, User
+from leads.models import FollowUpTask, Interaction, Lead, LeadStatus, Role, StatusChange, User
 
 pytestmark = pytest.mark.django_db
 
@@ -177,3 +179,51 @@ def test_seed_demo_users_can_log_in_with_the_printed_password(client):
     password = output.split("password for each: ")[1].split(")")[0]
 
     assert client.login(username="alice", password=password)
+
+
+# The after-save work (first-contact deadlines, scores) runs once the seed commits.
+@pytest.mark.django_db(transaction=True)
+def test_seed_demo_tells_a_recent_story_that_fills_every_dashboard_figure(client):
+    # given the demo `make run` loads
+    run("seed_demo")
+    now = timezone.now()
+
+    # when the manager opens the dashboard
+    client.force_login(User.objects.get(username="manager"))
+    page = client.get("/")
+
+    # then the team table has a "contacted within SLA" figure for every agent ...
+    rows = page.context["agent_rows"]
+    assert len(rows) == 3
+    assert all(row.sla_decided and row.contacted_within_sla for row in rows), rows
+    assert "no data yet" not in page.content.decode()
+    # ... most leads were contacted within their SLA, a few were not
+    met, decided = sum(row.contacted_within_sla for row in rows), sum(row.sla_decided for row in rows)
+    assert 0.75 <= met / decided < 1
+    # ... everyone converted some leads
+    assert all(row.conversions for row in rows)
+    # ... nobody has waited more than a few days for a first call, and someone waits today
+    waiting = page.context["waiting"]
+    assert waiting and now - waiting[0].created_at < timedelta(days=3)
+    headline = page.context["headline"]
+    assert headline.new_today and headline.waiting_for_first_contact
+    assert headline.median_minutes_to_first_contact and headline.conversion_rate
+    # ... and every chart has a figure in every bar and week
+    charts = page.context["charts"]
+    assert all(charts["funnel"]["values"])
+    weeks = zip(*(dataset["data"] for dataset in charts["sources"]["datasets"]), strict=True)
+    assert all(sum(week) for week in weeks)
+    assert sum(charts["scores"]["values"]) and not charts["scores"]["pending"]
+    assert None not in charts["speed"]["values"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seed_demo_gives_every_agent_follow_ups_due_later_today(client):
+    run("seed_demo")
+
+    for username in ("alice", "bob", "carmen"):
+        client.force_login(User.objects.get(username=username))
+        due_today = client.get("/").context["due_today"]
+
+        assert any(task.due_at >= timezone.now() for task in due_today), username
+        assert FollowUpTask.objects.filter(assigned_to__username=username, completed_at__isnull=True).count() > 3

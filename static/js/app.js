@@ -133,12 +133,82 @@
     });
   }
 
+  /* A table wider than its box scrolls sideways; keyboards can scroll it only when the
+     box takes focus, so a box that scrolls becomes a named, focusable region. */
+  function regionName(wrap) {
+    var caption = wrap.querySelector("caption");
+    var section = wrap.closest("section");
+    var heading = section && document.getElementById(section.getAttribute("aria-labelledby") || "");
+    var sectionName = section && (section.getAttribute("aria-label") || (heading && heading.textContent));
+    var name = caption ? caption.textContent : sectionName;
+    /* "<section> table": a name of its own, not the section's again */
+    return ((name || "").replace(/\s+/g, " ").trim() + " table").trim();
+  }
+
+  function markScrollingTables() {
+    document.querySelectorAll(".table-wrap").forEach(function (wrap) {
+      var scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+      if (scrolls && !wrap.dataset.scrollRegion) {
+        wrap.dataset.scrollRegion = "1";
+        wrap.setAttribute("tabindex", "0");
+        wrap.setAttribute("role", "region");
+        wrap.setAttribute("aria-label", regionName(wrap));
+      } else if (!scrolls && wrap.dataset.scrollRegion) {
+        delete wrap.dataset.scrollRegion;
+        ["tabindex", "role", "aria-label"].forEach(function (name) { wrap.removeAttribute(name); });
+      }
+    });
+  }
+
+  var resizeTimer = null;
+  function onResize() {
+    window.clearTimeout(resizeTimer);
+    resizeTimer = window.setTimeout(markScrollingTables, 150);
+  }
+
   function enhance(root) {
     drawCharts(root);
     wireBulk(root);
+    markScrollingTables();
+  }
+
+  /* Screen readers hear what a swap changed: the text of its [data-announce] element
+     (the count of a filtered list, an import finished) goes to the #announcer region. */
+  function announce(root) {
+    var region = document.getElementById("announcer");
+    var news = root.matches && root.matches("[data-announce]") ? root : root.querySelector("[data-announce]");
+    if (!region || !news) { return; }
+    var text = news.textContent.replace(/\s+/g, " ").trim();
+    region.textContent = "";
+    window.setTimeout(function () { region.textContent = text; }, 50);  /* the same news twice is still read */
+  }
+
+  /* A swap that removes the focused control (a task marked done) would send the keyboard
+     back to the top of the page: focus the swapped region instead. (HTMX itself puts the
+     focus back on a control the new content has with the same id.) */
+  var focusWasIn = null;
+  function rememberFocus(event) {
+    var target = event.detail.shouldSwap && event.detail.target;
+    focusWasIn = target && target.id && target.contains(document.activeElement) ? target.id : null;
+  }
+
+  function keepFocusNearby() {
+    var region = focusWasIn && document.getElementById(focusWasIn);
+    focusWasIn = null;
+    if (region && (!document.activeElement || document.activeElement === document.body)) {
+      if (!region.hasAttribute("tabindex")) { region.setAttribute("tabindex", "-1"); }
+      region.focus({ preventScroll: true });
+    }
   }
 
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+  document.addEventListener("htmx:beforeSwap", rememberFocus);
+  document.addEventListener("htmx:afterSettle", function (event) {
+    keepFocusNearby();
+    announce(event.target);
+  });
+  window.addEventListener("resize", onResize);
+  document.addEventListener("toggle", markScrollingTables, true);  /* a <details> opened */
   document.addEventListener("htmx:beforeSwap", function (event) {
     if (event.detail.shouldSwap && event.detail.target) { destroyCharts(event.detail.target); }
   });
