@@ -36,6 +36,8 @@ NOT_PAGES = {
     "leads:follow_up_snooze": "a form post",
     "leads:import_progress": "the import report's polled part (checked within leads:import_detail)",
     "leads:import_errors_csv": "a CSV download",
+    "leads:time_off_add": "a form post (the settings page)",
+    "leads:time_off_delete": "a form post (the settings page)",
 }
 
 # Pages for visitors who are not signed in; every other page is opened by an agent and a manager.
