@@ -152,7 +152,8 @@ def _advance(alert_id: int, *, preference=None) -> list[int]:
     """Move the alert along its channels (in a transaction, the alert locked); returns the
     deliveries newly armed, to queue once it commits.
 
-    Once a channel got through, the channels still on standby are skipped. While one is
+    Once a channel got through, the channels still on standby are skipped (after a text,
+    once the provider says it was delivered). While one is
     on its way, nothing changes. Otherwise the next standby channel is armed, passing
     over (as failed, with the reason) the channels that cannot reach the user now; when
     none is left the alert has failed."""
@@ -161,11 +162,14 @@ def _advance(alert_id: int, *, preference=None) -> list[int]:
     now = timezone.now()
     armed = []
     if any(delivery.status in GOT_THROUGH for delivery in deliveries):
-        AlertDelivery.objects.filter(alert=alert, status=DeliveryStatus.STANDBY).update(
-            status=DeliveryStatus.SKIPPED, updated_at=now
-        )
         delivered = [delivery for delivery in deliveries if delivery.status == DeliveryStatus.DELIVERED]
         through = delivered or [delivery for delivery in deliveries if delivery.status in GOT_THROUGH]
+        # A text the provider took may still come back undelivered: the channels after it
+        # stay on standby until its status callback settles it.
+        if any(delivery.status == DeliveryStatus.DELIVERED or delivery.channel != Channel.SMS for delivery in through):
+            AlertDelivery.objects.filter(alert=alert, status=DeliveryStatus.STANDBY).update(
+                status=DeliveryStatus.SKIPPED, updated_at=now
+            )
         status = AlertStatus.DELIVERED if delivered else AlertStatus.SENT
         alert.status, alert.delivered_via = status, through[0].channel
     elif any(delivery.status in ON_ITS_WAY for delivery in deliveries):
