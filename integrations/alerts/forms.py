@@ -13,6 +13,7 @@ class AlertPreferenceForm(forms.Form):
     order = forms.ChoiceField(
         label="How alerts reach you",
         choices=ORDER_CHOICES,
+        widget=forms.RadioSelect,
         required=False,
         help_text="The next way is tried when one fails. Email is always the last resort.",
     )
