@@ -46,6 +46,31 @@
     });
   }
 
+  /* A subscription made under an older VAPID key gets nothing any more: replace it. */
+  function sameKey(subscription) {
+    var current = subscription.options && subscription.options.applicationServerKey;
+    if (!current) { return true; }
+    var got = new Uint8Array(current);
+    var expected = keyBytes(panel.dataset.vapidKey);
+    if (got.length !== expected.length) { return false; }
+    for (var index = 0; index < got.length; index += 1) {
+      if (got[index] !== expected[index]) { return false; }
+    }
+    return true;
+  }
+
+  function subscribeHere(ready) {
+    return ready.pushManager.getSubscription().then(function (existing) {
+      if (existing && sameKey(existing)) { return existing; }
+      return (existing ? existing.unsubscribe() : Promise.resolve()).then(function () {
+        return ready.pushManager.subscribe({
+          userVisibleOnly: true,
+          applicationServerKey: keyBytes(panel.dataset.vapidKey)
+        });
+      });
+    });
+  }
+
   function show(subscribed) {
     enable.hidden = subscribed;
     disable.hidden = !subscribed;
@@ -66,14 +91,7 @@
         throw new Error("Notifications are blocked for this site: allow them in the browser's site settings.");
       }
       return registration();
-    }).then(function (ready) {
-      return ready.pushManager.getSubscription().then(function (existing) {
-        return existing || ready.pushManager.subscribe({
-          userVisibleOnly: true,
-          applicationServerKey: keyBytes(panel.dataset.vapidKey)
-        });
-      });
-    }).then(function (subscription) {
+    }).then(subscribeHere).then(function (subscription) {
       return post(panel.dataset.subscribeUrl, subscription.toJSON());
     }).then(function () {
       window.location.reload();
@@ -109,10 +127,13 @@
   enable.addEventListener("click", turnOn);
   disable.addEventListener("click", turnOff);
   registration().then(function (ready) {
-    return ready.pushManager.getSubscription();
+    return ready.pushManager.getSubscription().then(function (subscription) {
+      if (!subscription || Notification.permission !== "granted") { return null; }
+      return subscribeHere(ready);
+    });
   }).then(function (subscription) {
-    if (subscription && Notification.permission === "granted") {
-      // Keep the server's copy current (keys change when a browser renews a subscription).
+    if (subscription) {
+      // Keep the server's copy current (a browser renews its subscription now and then).
       return post(panel.dataset.subscribeUrl, subscription.toJSON()).then(function () { show(true); });
     }
     show(false);
