@@ -40,6 +40,8 @@ JOBS: dict[str, PeriodicJob] = {
     "sweep_webhook_deliveries": PeriodicJob(
         "integrations.webhooks.tasks.sweep_webhook_deliveries", timedelta(seconds=30)
     ),
+    # Agent alerts: retries after a backoff, the next channel after a lost attempt.
+    "sweep_alert_deliveries": PeriodicJob("integrations.alerts.tasks.sweep_alert_deliveries", timedelta(seconds=10)),
     # Speed to lead: settle met/breached SLAs and escalate breaches to the agent's manager.
     "mark_sla_breaches": PeriodicJob("integrations.workflows.services.mark_sla_breaches", timedelta(minutes=1)),
     # Engagement decays with time, so scores are refreshed even when nothing is saved.

@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "integrations.crm",
     "integrations.workflows",
     "integrations.webhooks",
+    "integrations.sms",
+    "integrations.alerts",
 ]
 
 MIDDLEWARE = [
@@ -408,3 +410,41 @@ WEBHOOKS_MAX_ATTEMPTS = env.int("WEBHOOKS_MAX_ATTEMPTS", default=8)
 WEBHOOKS_BACKOFF_SECONDS = env.int("WEBHOOKS_BACKOFF_SECONDS", default=30)
 WEBHOOKS_BACKOFF_MAX_SECONDS = env.int("WEBHOOKS_BACKOFF_MAX_SECONDS", default=3600)
 WEBHOOKS_REQUEUE_AFTER_SECONDS = env.int("WEBHOOKS_REQUEUE_AFTER_SECONDS", default=300)
+
+# SMS (integrations.sms): a Twilio-compatible REST API (POST
+# {SMS_BASE_URL}/2010-04-01/Accounts/{SMS_ACCOUNT_SID}/Messages.json, basic auth). Texts are
+# off until the sid, the auth token and the sender number are set. The auth token also
+# checks the provider's status callbacks (X-Twilio-Signature) at {SITE_URL}/sms/status/...
+SMS_BASE_URL = env.str("SMS_BASE_URL", default="https://api.twilio.com")
+SMS_ACCOUNT_SID = env.str("SMS_ACCOUNT_SID", default="")
+SMS_AUTH_TOKEN = env.str("SMS_AUTH_TOKEN", default="")
+SMS_FROM_NUMBER = env.str("SMS_FROM_NUMBER", default="")
+SMS_CONNECT_TIMEOUT = env.float("SMS_CONNECT_TIMEOUT", default=3)
+SMS_READ_TIMEOUT = env.float("SMS_READ_TIMEOUT", default=10)
+
+# Web push (integrations.alerts): the VAPID key pair (manage.py vapid_keys prints one).
+# Without it, a pair is made once per machine into WEBPUSH_VAPID_KEY_FILE (git-ignored),
+# so the embedded default pushes out of the box; production sets the keys (the file is off).
+WEBPUSH_VAPID_PRIVATE_KEY = env.str("WEBPUSH_VAPID_PRIVATE_KEY", default="")
+WEBPUSH_VAPID_PUBLIC_KEY = env.str("WEBPUSH_VAPID_PUBLIC_KEY", default="")
+# Who push services contact about our pushes: a mailto: or https: URL (default: mailto:
+# the address of DEFAULT_FROM_EMAIL).
+WEBPUSH_VAPID_SUBJECT = env.str("WEBPUSH_VAPID_SUBJECT", default="")
+WEBPUSH_VAPID_KEY_FILE = env.str("WEBPUSH_VAPID_KEY_FILE", default=str(BASE_DIR / ".vapid_key"))
+# Push endpoints must be https on public addresses, unless this is on (tests, a push
+# service on the same network).
+WEBPUSH_ALLOW_PRIVATE_ENDPOINTS = env.bool("WEBPUSH_ALLOW_PRIVATE_ENDPOINTS", default=False)
+# How long a push service keeps an alert for a phone that is offline (seconds).
+WEBPUSH_TTL_SECONDS = env.int("WEBPUSH_TTL_SECONDS", default=900)
+WEBPUSH_CONNECT_TIMEOUT = env.float("WEBPUSH_CONNECT_TIMEOUT", default=3)
+WEBPUSH_READ_TIMEOUT = env.float("WEBPUSH_READ_TIMEOUT", default=10)
+
+# Agent alerts (integrations.alerts): a channel that fails transiently (timeouts, 5xx) is
+# tried ALERTS_MAX_ATTEMPTS times, BACKOFF * 2^(attempt-1) seconds apart (with jitter, at
+# most BACKOFF_MAX), before the next channel is tried; the sweep runs every 10 seconds.
+ALERTS_MAX_ATTEMPTS = env.int("ALERTS_MAX_ATTEMPTS", default=2)
+ALERTS_BACKOFF_SECONDS = env.int("ALERTS_BACKOFF_SECONDS", default=5)
+ALERTS_BACKOFF_MAX_SECONDS = env.int("ALERTS_BACKOFF_MAX_SECONDS", default=60)
+ALERTS_REQUEUE_AFTER_SECONDS = env.int("ALERTS_REQUEUE_AFTER_SECONDS", default=120)
+# Where an offer's "Claim" button goes (the routing engine's claim page).
+ALERTS_CLAIM_PATH = env.str("ALERTS_CLAIM_PATH", default="/leads/{lead_id}/claim/")

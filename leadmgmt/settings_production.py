@@ -38,6 +38,9 @@ if _site_url.scheme not in ("http", "https") or not _site_url.hostname:
 from leadmgmt.settings import *  # noqa: E402, F403
 
 DEBUG = False
+# Every app server and worker must sign pushes with one VAPID key: from the environment,
+# never a per-machine file (without the keys, push is off).
+WEBPUSH_VAPID_KEY_FILE = ""
 WHITENOISE_USE_FINDERS = False
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

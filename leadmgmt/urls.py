@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from integrations.alerts import pwa
 from leads.ratelimit import (
     RateLimitedAdminAuthenticationForm,
     RateLimitedPasswordResetView,
@@ -25,6 +26,12 @@ urlpatterns = [
     path("accounts/password_reset/", RateLimitedPasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("unsubscribe/", include("integrations.workflows.urls")),
+    path("notifications/", include("integrations.alerts.urls")),
+    path("sms/", include("integrations.sms.urls")),
+    # The installable web app: served from the root, so the service worker's scope is the whole site.
+    path("manifest.webmanifest", pwa.manifest, name="manifest"),
+    path("sw.js", pwa.service_worker, name="service_worker"),
+    path("offline/", pwa.offline, name="offline"),
     path("", include("leads.urls")),
 ]
 

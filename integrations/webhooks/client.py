@@ -2,6 +2,8 @@
 refuses to talk to a non-public address, checked on the socket it actually
 connected, so DNS rebinding between our check and the connection does not help."""
 
+from collections.abc import Callable
+
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
@@ -25,50 +27,62 @@ class RefusedAddress(Exception):
 
 
 class _PeerCheckedConnection:
+    # Whether a non-public peer is let through (a setting read at connect time).
+    allows_private: Callable[[], bool] = staticmethod(private_targets_allowed)
+
     def _new_conn(self):
         sock = super()._new_conn()
-        if not private_targets_allowed():
+        if not self.allows_private():
             problem = address_problem(sock.getpeername()[0].split("%")[0])
             if problem:
                 sock.close()
-                raise RefusedAddress(f"Connected to {problem}; webhooks only go to public addresses.")
+                raise RefusedAddress(f"Connected to {problem}; only public addresses are allowed.")
         return sock
 
 
-class _PeerCheckedHTTPConnection(_PeerCheckedConnection, HTTPConnection):
-    pass
+def _peer_checked_pools(allows_private: Callable[[], bool]) -> dict[str, type[HTTPConnectionPool]]:
+    """Connection pool classes whose connections check their peer, lifted by ``allows_private``."""
 
+    class PeerCheckedHTTPConnection(_PeerCheckedConnection, HTTPConnection):
+        pass
 
-class _PeerCheckedHTTPSConnection(_PeerCheckedConnection, HTTPSConnection):
-    pass
+    class PeerCheckedHTTPSConnection(_PeerCheckedConnection, HTTPSConnection):
+        pass
 
+    PeerCheckedHTTPConnection.allows_private = PeerCheckedHTTPSConnection.allows_private = staticmethod(allows_private)
 
-class _PeerCheckedHTTPConnectionPool(HTTPConnectionPool):
-    ConnectionCls = _PeerCheckedHTTPConnection
+    class PeerCheckedHTTPConnectionPool(HTTPConnectionPool):
+        ConnectionCls = PeerCheckedHTTPConnection
 
+    class PeerCheckedHTTPSConnectionPool(HTTPSConnectionPool):
+        ConnectionCls = PeerCheckedHTTPSConnection
 
-class _PeerCheckedHTTPSConnectionPool(HTTPSConnectionPool):
-    ConnectionCls = _PeerCheckedHTTPSConnection
+    return {"http": PeerCheckedHTTPConnectionPool, "https": PeerCheckedHTTPSConnectionPool}
 
 
 class PublicAddressesAdapter(HTTPAdapter):
     """An adapter whose connections check the address they reached before sending a byte."""
 
+    def __init__(self, *args, allows_private: Callable[[], bool] = private_targets_allowed, **kwargs) -> None:
+        self._pool_classes = _peer_checked_pools(allows_private)
+        super().__init__(*args, **kwargs)
+
     def init_poolmanager(self, *args, **kwargs) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _PeerCheckedHTTPConnectionPool,
-            "https": _PeerCheckedHTTPSConnectionPool,
-        }
+        self.poolmanager.pool_classes_by_scheme = dict(self._pool_classes)
 
 
-def guarded_session() -> requests.Session:
-    """A session for webhook targets: no proxies from the environment (the checked peer
-    must be the target itself) and every connection's address checked."""
+def guarded_session(
+    *, user_agent: str = USER_AGENT, allows_private: Callable[[], bool] = private_targets_allowed
+) -> requests.Session:
+    """A session for outbound calls to user-given URLs (webhook targets, push endpoints):
+    no proxies from the environment (the checked peer must be the target itself) and
+    every connection's address checked, unless ``allows_private()`` says otherwise
+    (``WEBHOOKS_ALLOW_PRIVATE_TARGETS`` by default)."""
     session = requests.Session()
     session.trust_env = False
-    session.headers["User-Agent"] = USER_AGENT
-    adapter = PublicAddressesAdapter(max_retries=0)
+    session.headers["User-Agent"] = user_agent
+    adapter = PublicAddressesAdapter(max_retries=0, allows_private=allows_private)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session

@@ -201,7 +201,14 @@
     }
   }
 
-  document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+  /* The installable app: its service worker (push notifications, the shell offline). */
+  function registerWorker() {
+    var meta = document.querySelector('meta[name="service-worker"]');
+    if (!meta || !("serviceWorker" in navigator)) { return; }
+    navigator.serviceWorker.register(meta.content, { scope: "/" }).catch(function () { /* offline use only */ });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { enhance(document); registerWorker(); });
   document.addEventListener("htmx:beforeSwap", rememberFocus);
   document.addEventListener("htmx:afterSettle", function (event) {
     keepFocusNearby();
