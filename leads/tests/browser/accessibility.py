@@ -38,6 +38,12 @@ NOT_PAGES = {
     "leads:import_errors_csv": "a CSV download",
     "leads:time_off_add": "a form post (the settings page)",
     "leads:time_off_delete": "a form post (the settings page)",
+    "alerts:push_subscribe": "a JSON post from the notifications page's script",
+    "alerts:push_unsubscribe": "a JSON post from the notifications page's script",
+    "alerts:push_subscription_remove": "a form post (the notifications page)",
+    "sms:status_callback": "the SMS provider's signed status callback",
+    "manifest": "the web app manifest (JSON)",
+    "service_worker": "the service worker (JavaScript)",
 }
 
 # Pages for visitors who are not signed in; every other page is opened by an agent and a manager.
