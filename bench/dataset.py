@@ -255,7 +255,7 @@ def tables() -> dict[str, Table]:
             User,
             words(
                 "id password last_login is_superuser username first_name last_name email is_staff is_active "
-                "date_joined role manager"
+                "date_joined role manager time_zone"
             ),
         ),
         "token": Table(Token, ("key", "user", "created")),
@@ -430,7 +430,7 @@ def _copy_all(conninfo: str, table: Table, rows) -> int:
 
 def _manager_row(now: float) -> tuple[str, ...]:
     return ("1", "!bench", NULL, "f", MANAGER_USERNAME, "Mia", "Manager", "mia@bench.example", "t", "t", ts(now),
-            "manager", NULL)  # fmt: skip
+            "manager", NULL, "")  # fmt: skip
 
 
 def _agent_row(number: int, now: float) -> tuple[str, ...]:
@@ -451,6 +451,7 @@ def _agent_row(number: int, now: float) -> tuple[str, ...]:
         ts(now),
         "agent",
         "1",
+        "",  # time zone: the team's (none: the site's)
     )
 
 

@@ -9,10 +9,11 @@ from django.utils.text import Truncator
 from integrations import periodic
 from integrations.models import PeriodicJobState
 from leads.accounts import permissions
+from leads.admin.read_only import ReadOnlyAdminMixin
 
 
 @admin.register(PeriodicJobState)
-class PeriodicJobStateAdmin(admin.ModelAdmin):
+class PeriodicJobStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "name",
         "health",
@@ -43,15 +44,6 @@ class PeriodicJobStateAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj: PeriodicJobState | None = None) -> bool:
         return permissions.can_see_job_health(request.user) or super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: PeriodicJobState | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: PeriodicJobState | None = None) -> bool:
-        return False
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         never_run = periodic.never_run_jobs()

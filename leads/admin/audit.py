@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from leads.accounts import permissions
+from leads.admin.read_only import ReadOnlyAdminMixin
 from leads.core import selectors
 from leads.models import (
     AuditEntry,
@@ -10,7 +11,7 @@ from leads.models import (
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every recorded change, read-only: written by the services, never by hand."""
 
     list_display = ("at", "lead", "field", "old_value", "new_value", "actor", "channel", "request_id")
@@ -30,15 +31,6 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return permissions.can_use_lead_admin(request.user) or super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- users ---------------------------------------------------------------------

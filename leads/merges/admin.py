@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from leads.accounts import permissions
+from leads.admin.read_only import ReadOnlyAdminMixin
 from leads.audit import history as audit
 from leads.errors import ApplicationError
 from leads.merges import services as merges
@@ -123,7 +124,7 @@ def merge_leads(modeladmin, request, queryset):
 
 
 @admin.register(LeadMerge)
-class LeadMergeAdmin(admin.ModelAdmin):
+class LeadMergeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Merges, read-only; the actions undo them through ``leads.merges.services``."""
 
     list_display = ("public_id", "primary", "duplicate", "merged_by", "merged_at", "undone_at")
@@ -150,15 +151,6 @@ class LeadMergeAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return permissions.can_merge(request.user) or super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_undo_permission(self, request):
         return permissions.can_merge(request.user)

@@ -127,7 +127,8 @@ def test_backoff_grows_with_each_failed_attempt(webhook_target):
     for _ in range(3):
         deliver(record.pk)
         record.refresh_from_db()
-        waits.append((record.next_attempt_at - record.last_attempt_at).total_seconds())
+        # from when the failure was recorded (the attempt itself took some time before it)
+        waits.append((record.next_attempt_at - record.updated_at).total_seconds())
     # 30 s, 60 s, 120 s steps, each jittered down to at most half
     assert 15 <= waits[0] <= 30
     assert 30 <= waits[1] <= 60
