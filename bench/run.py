@@ -342,8 +342,13 @@ def _measure_pipeline(mode: Mode, run_: SizeRun, redis_url: str) -> dict:
         )
         burst, paced = measured["burst"], measured["paced"]
         unloaded = measured.get("unloaded")
+        throughput = (
+            f"throughput {burst['scored_per_second']:.1f} leads scored/s "
+            if burst["scored_per_second"]
+            else f"all {burst['done']} leads scored within one poll (too quick to time) "
+        )
         log(
-            f"    throughput {burst['scored_per_second'] or 0:.1f} leads scored/s "
+            f"    {throughput}"
             f"({burst['all_tasks_per_second'] or 0:.1f}/s with the follow-on tasks); "
             f"at {paced['target_rate']:.0f}/s (achieved {paced['achieved_rate'] or 0:.1f}/s) latency "
             f"p50 {_ms(paced['p50_ms'])} p95 {_ms(paced['p95_ms'])}"
