@@ -65,11 +65,19 @@ class PageProblems:
 
 @pytest.fixture
 def open_page(browser, live_server, transactional_db):
-    """open_page(width=1280, height=900) -> (page, problems); checked when the test ends."""
+    """open_page(width=1280, height=900) -> (page, problems); checked when the test ends.
+
+    The site's service worker is blocked unless a test asks for it (``service_workers=True``):
+    its shell caching would fetch in the background of every other test.
+    """
     opened = []
 
-    def open_(width: int = 1280, height: int = 900):
-        context = browser.new_context(viewport={"width": width, "height": height}, base_url=live_server.url)
+    def open_(width: int = 1280, height: int = 900, *, service_workers: bool = False):
+        context = browser.new_context(
+            viewport={"width": width, "height": height},
+            base_url=live_server.url,
+            service_workers="allow" if service_workers else "block",
+        )
         context.add_init_script(RECORD_CSP_VIOLATIONS)
         page = context.new_page()
         page.set_default_timeout(10_000)

@@ -25,7 +25,7 @@ def agent_page(open_page, settings, live_server):
 
     keys = generate_keys()
     settings.WEBPUSH_VAPID_PRIVATE_KEY, settings.WEBPUSH_VAPID_PUBLIC_KEY = keys.private_key, keys.public_key
-    page, _problems = open_page(width=420, height=900)
+    page, _problems = open_page(width=420, height=900, service_workers=True)
     page.context.grant_permissions(["notifications"], origin=live_server.url)
     log_in(page, UserFactory(username="pwa_agent"))
     return page
