@@ -42,6 +42,8 @@ NOT_PAGES = {
     "alerts:push_unsubscribe": "a JSON post from the notifications page's script",
     "alerts:push_subscription_remove": "a form post (the notifications page)",
     "sms:status_callback": "the SMS provider's signed status callback",
+    "sms:inbound": "the SMS provider's signed incoming-text webhook",
+    "plans:inbound_email": "the mail provider's inbound-parse webhook (multipart post)",
     "manifest": "the web app manifest (JSON)",
     "service_worker": "the service worker (JavaScript)",
 }
