@@ -81,12 +81,13 @@ def claim_due(now: datetime | None = None, *, limit: int | None = None, ids=None
     return taken, lease
 
 
-def run_claimed(enrolment_ids: list[int], lease: datetime) -> int:
-    """Run the due steps of claimed enrolments; returns how many steps ran."""
+def run_claimed(enrolment_ids: list[int], lease: datetime, now: datetime | None = None) -> int:
+    """Run the due steps of claimed enrolments (as at ``now``, default: the clock's time
+    at each step); returns how many steps ran."""
     ran = 0
     for enrolment_id in enrolment_ids:
         try:
-            ran += run_enrolment(enrolment_id, lease)
+            ran += run_enrolment(enrolment_id, lease, now)
         except Exception:  # one lead's failure must not hold up the others; its lease expires
             logger.exception("Plan enrolment %s failed; it is tried again once its claim expires", enrolment_id)
     return ran
@@ -95,15 +96,15 @@ def run_claimed(enrolment_ids: list[int], lease: datetime) -> int:
 def run_due(now: datetime | None = None) -> int:
     """The periodic job: claim a batch of due enrolments and run them; returns steps run."""
     ids, lease = claim_due(now)
-    return run_claimed(ids, lease)
+    return run_claimed(ids, lease, now)
 
 
-def run_enrolment(enrolment_id: int, lease: datetime) -> int:
+def run_enrolment(enrolment_id: int, lease: datetime, now: datetime | None = None) -> int:
     """Run the claimed enrolment's steps while they are due (each in its own
     transaction), then let go of it; returns how many steps ran."""
     ran = 0
     for _ in range(MAX_STEPS_PER_CLAIM):
-        outcome = _run_next_step(enrolment_id, lease)
+        outcome = _run_next_step(enrolment_id, lease, now or timezone.now())
         if outcome is None:
             return ran
         ran += 1
@@ -118,10 +119,9 @@ class _Deferred:
 
 
 @transaction.atomic
-def _run_next_step(enrolment_id: int, lease: datetime) -> StepRun | None:
+def _run_next_step(enrolment_id: int, lease: datetime, now: datetime) -> StepRun | None:
     """Run the enrolment's next step if it is due and the claim is still ours; returns
     the run, None when there is nothing more to run now (the claim is then let go)."""
-    now = timezone.now()
     enrolment = (
         Enrolment.objects.select_for_update(of=("self",))
         .select_related("plan")
