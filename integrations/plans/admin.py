@@ -28,7 +28,7 @@ class PlanStepForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        step = PlanStep(**{name: value for name, value in cleaned.items() if name != "plan"})
+        step = PlanStep(**{name: cleaned.get(name) for name in self._meta.fields if name in cleaned})
         for name, errors in services.step_check(step).items():
             for error in errors:
                 self.add_error(name if name in self.fields else None, error)
