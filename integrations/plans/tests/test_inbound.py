@@ -4,7 +4,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from integrations.plans import services
-from integrations.plans.models import Consent, Enrolment, EnrolmentState, StepKind
+from integrations.plans.models import Consent, EnrolmentState, StepKind
 from integrations.plans.reply_address import reply_address
 from integrations.plans.tests.conftest import plan_with
 from integrations.sms.tests.conftest import SMS_TOKEN
