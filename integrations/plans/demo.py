@@ -49,7 +49,7 @@ PLANS = {
             {
                 "kind": StepKind.SEND_EMAIL,
                 "subject": "The market this month, {{ first_name }}",
-                "body": "Hi {{ first_name }},\n\nA quick note on what sold near you. Any questions?\n\n{{ agent_name }}",
+                "body": "Hi {{ first_name }},\n\nWhat sold near you, in short. Questions?\n\n{{ agent_name }}",
             },
             {"kind": StepKind.WAIT, "wait_minutes": 30 * DAY},
             {

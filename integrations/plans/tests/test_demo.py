@@ -1,3 +1,5 @@
+from io import StringIO
+
 import pytest
 from django.core.management import call_command
 
@@ -16,9 +18,9 @@ def test_seed_demo_ships_two_plans_at_work_and_is_safe_to_run_again(
     assert DEMO_EMAIL_DOMAIN == LEADS_DEMO_DOMAIN
 
     with django_capture_on_commit_callbacks(execute=True):  # as when the command commits for real
-        call_command("seed_demo", leads=60, stdout=open("/dev/null", "w"))
+        call_command("seed_demo", leads=60, stdout=StringIO())
     enrolments, runs = Enrolment.objects.count(), StepRun.objects.count()
-    call_command("seed_demo", leads=60, stdout=open("/dev/null", "w"))
+    call_command("seed_demo", leads=60, stdout=StringIO())
 
     assert set(Plan.objects.values_list("name", flat=True)) == {"New web lead", "Nurture"}
     assert enrolments > 0 and runs > 0
