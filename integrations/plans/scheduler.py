@@ -49,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 PLANS_CONTEXT = audit.AuditContext(actor=None, channel=AuditChannel.TASK, request_id="plans")
 MAX_STEPS_PER_CLAIM = 25
+FAN_OUT_CHUNK = 100
 COUNTED = (RunState.PENDING, RunState.RETRYING, RunState.SENT)
 
 
@@ -93,10 +94,23 @@ def run_claimed(enrolment_ids: list[int], lease: datetime, now: datetime | None 
     return ran
 
 
-def run_due(now: datetime | None = None) -> int:
-    """The periodic job: claim a batch of due enrolments and run them; returns steps run."""
-    ids, lease = claim_due(now)
-    return run_claimed(ids, lease, now)
+def run_due(now: datetime | None = None, *, fan_out=None) -> int:
+    """The periodic job: claim a batch of due enrolments and run them here; returns the
+    steps run. With ``fan_out(ids, lease)`` (the task queue, when there is a broker) it
+    claims batch after batch, up to PLANS_MAX_BATCHES_PER_RUN, and hands each chunk of
+    FAN_OUT_CHUNK to the workers instead; returns the enrolments handed out."""
+    if fan_out is None:
+        ids, lease = claim_due(now)
+        return run_claimed(ids, lease, now)
+    handed = 0
+    for _ in range(settings.PLANS_MAX_BATCHES_PER_RUN):
+        ids, lease = claim_due(now)
+        for start in range(0, len(ids), FAN_OUT_CHUNK):
+            fan_out(ids[start : start + FAN_OUT_CHUNK], lease)
+        handed += len(ids)
+        if len(ids) < settings.PLANS_BATCH_SIZE:
+            break
+    return handed
 
 
 def run_enrolment(enrolment_id: int, lease: datetime, now: datetime | None = None) -> int:

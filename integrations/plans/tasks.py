@@ -1,8 +1,9 @@
 """Thin Celery tasks and periodic jobs around the plans' scheduler and outbox."""
 
+from datetime import datetime
 from functools import partial
 
-from celery import shared_task
+from celery import current_app, shared_task
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,9 +32,23 @@ def run_after_commit(enrolment_ids: list[int]) -> None:
     )
 
 
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=240, time_limit=300)
+def run_claimed_enrolments(enrolment_ids: list[int], lease: str) -> int:
+    """Run enrolments the periodic job claimed (until ``lease``, ISO 8601)."""
+    return scheduler.run_claimed(enrolment_ids, datetime.fromisoformat(lease))
+
+
+def _fan_out(enrolment_ids: list[int], lease) -> None:
+    # Refused by the broker: the claims expire with their lease and the next run takes them.
+    send_or_leave(run_claimed_enrolments, enrolment_ids, lease.isoformat(), left_for="the run_plan_steps job")
+
+
 def run_due_steps(now=None) -> int:
-    """Periodic: run the steps that are due (a batch); returns how many ran."""
-    return scheduler.run_due(now)
+    """Periodic: the steps that are due. With a broker, claimed in batches and run by the
+    workers (so every worker shares the load); without one, a batch run here."""
+    if current_app.conf.task_always_eager:
+        return scheduler.run_due(now)
+    return scheduler.run_due(now, fan_out=_fan_out)
 
 
 def sweep_plan_deliveries(now=None) -> int:

@@ -101,3 +101,25 @@ def test_two_schedulers_at_once_run_each_step_once(smtp_inbox):
     assert len(recipients) == 80
     assert sorted(set(recipients)) == sorted({(lead.contact.email,) for lead in leads})
     assert all(recipients.count(address) == 2 for address in set(recipients))
+
+
+def test_with_a_broker_the_job_hands_claimed_batches_to_the_workers_once(agent, smtp_inbox, settings):
+    from integrations.plans.tasks import run_claimed_enrolments
+
+    # given 7 leads due, batches of 3
+    settings.PLANS_BATCH_SIZE = 3
+    plan = plan_with({"kind": StepKind.SEND_EMAIL})
+    for _ in range(7):
+        services.enrol(lead=LeadFactory(assigned_to=agent), plan=plan, reason="t")
+    handed: list[tuple[list[int], object]] = []
+
+    # when the job runs twice before any worker took its work
+    first = scheduler.run_due(fan_out=lambda ids, lease: handed.append((ids, lease)))
+    second = scheduler.run_due(fan_out=lambda ids, lease: handed.append((ids, lease)))
+
+    # then every enrolment was handed out once, and the workers run each once
+    assert (first, second) == (7, 0)
+    assert sorted(pk for ids, _ in handed for pk in ids) == sorted(plan.enrolments.values_list("pk", flat=True))
+    for ids, lease in handed:
+        run_claimed_enrolments(ids, lease.isoformat())
+    assert StepRun.objects.count() == 7
