@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from integrations.plans import services
 from integrations.plans.models import Enrolment, Plan, TriggerKind
+from leads.errors import Conflict
 from leads.events.models import LeadEvent, LeadEventKind
 from leads.models import AuditChannel, Interaction, Lead, LeadStatus
 
@@ -88,7 +89,11 @@ def _start(lead_pk: int, plans, reason: str) -> list[int]:
     never_in = ~Exists(Enrolment.objects.filter(plan=OuterRef("pk"), lead_id=lead_pk))
     for plan in plans.filter(is_active=True).filter(never_in):
         if matches(plan, lead):
-            started.append(services.enrol(lead=lead, plan=plan, reason=f"{reason}: {plan.get_trigger_display()}").pk)
+            try:
+                enrolment = services.enrol(lead=lead, plan=plan, reason=f"{reason}: {plan.get_trigger_display()}")
+            except Conflict:
+                continue  # started by hand (or by another relay) meanwhile
+            started.append(enrolment.pk)
     return started
 
 

@@ -121,3 +121,21 @@ def test_an_agent_cannot_stop_a_plan_on_a_lead_they_cannot_see(api_client, agent
     assert api_client(agent).delete(plans_url(lead, f"/{plan.pk}")).status_code == 404
     assert Enrolment.objects.get().state == EnrolmentState.ACTIVE
     assert api_client(UserFactory(role="manager")).delete(plans_url(lead, f"/{plan.pk}")).status_code == 200
+
+
+def test_listing_a_leads_plans_costs_the_same_queries_for_one_or_many(api_client, agent, django_assert_max_num_queries):
+    from integrations.plans import services
+
+    lead = LeadFactory(assigned_to=agent)
+    client = api_client(agent)
+    services.enrol(lead=lead, plan=plan_with({"kind": StepKind.WAIT, "wait_minutes": 5}), reason="t")
+    client.get(plans_url(lead))  # warm the caches (token, rate budget)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(plans_url(lead)).status_code == 200
+    for _ in range(5):
+        services.enrol(lead=lead, plan=plan_with({"kind": StepKind.WAIT, "wait_minutes": 5}), reason="t")
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert client.get(plans_url(lead)).json()["total_count"] == 6
