@@ -9,7 +9,6 @@ and before its result was written: that message may go twice (at least once)."""
 import logging
 import smtplib
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -112,7 +111,3 @@ def _send_text(run: StepRun) -> None:
         message = SmsMessage.objects.create(purpose=SMS_PURPOSE, to=run.recipient, body=run.text)
         StepRun.objects.filter(pk=run.pk).update(sms_message=message)
     sms.hand_to_provider(message)
-
-
-def sms_configured() -> bool:
-    return bool(settings.SMS_ACCOUNT_SID and settings.SMS_AUTH_TOKEN and settings.SMS_FROM_NUMBER)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from integrations.plans.models import Channel, Consent, PlanStep, StepKind
+from integrations.sms import client as sms_client
 from leads.accounts import availability
 from leads.models import Lead
 
@@ -61,6 +62,12 @@ def next_day_opening(now: datetime, tz: ZoneInfo) -> datetime:
     return at_wall(now.astimezone(tz).date() + timedelta(days=1), text_window()[0], tz)
 
 
+def refusal(lead: Lead, channel: str, consents: dict[str, Consent]) -> str | None:
+    """Why a message on ``channel`` may not go to the lead: its address, opt-out or
+    consent, then our own setup; None when it may."""
+    return address_refusal(lead, channel) or consent_refusal(lead, channel, consents) or setup_refusal(channel)
+
+
 def consent_refusal(lead: Lead, channel: str, consents: dict[str, Consent]) -> str | None:
     """Why the lead may not be messaged on ``channel`` now (opted out, consent withdrawn,
     no consent on record), or None. ``consents``: the lead's rows by channel."""
@@ -80,6 +87,13 @@ def address_refusal(lead: Lead, channel: str) -> str | None:
         return "The lead has no email address."
     if channel == Channel.TEXT and (not contact.phone or not contact.phone_is_valid):
         return "The lead has no valid phone number."
+    return None
+
+
+def setup_refusal(channel: str) -> str | None:
+    """Why we cannot send on ``channel`` at all (texts without an SMS provider), or None."""
+    if channel == Channel.TEXT and not sms_client.is_configured():
+        return "Texts are not set up (SMS_ACCOUNT_SID, SMS_AUTH_TOKEN, SMS_FROM_NUMBER)."
     return None
 
 

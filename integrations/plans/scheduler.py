@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.template import TemplateSyntaxError
 from django.utils import timezone
 
 from integrations.plans import rules, templating
@@ -208,7 +209,7 @@ def message_hold(lead: Lead, step: PlanStep, now: datetime, consents: dict) -> s
     """Why the message step may not go now: a reason to skip it (str), a time to put it
     off to (quiet hours, daily cap), or None: it goes. Shared with the dry run."""
     channel = rules.STEP_CHANNELS[step.kind]
-    refusal = rules.address_refusal(lead, channel) or rules.consent_refusal(lead, channel, consents)
+    refusal = rules.refusal(lead, channel, consents)
     if refusal:
         return refusal
     tz = rules.lead_zone(lead)
@@ -233,7 +234,11 @@ def run_step(enrolment: Enrolment, step: PlanStep, lead: Lead, now: datetime):
         if hold:
             run.status, run.reason = RunState.SKIPPED, hold
         else:
-            _render_message(run, step, lead)
+            try:
+                _render_message(run, step, lead)
+            except (TemplateSyntaxError, templating.TemplateInvalid) as error:  # saved around the checks
+                run.status, run.reason = RunState.FAILED, f"The template does not render: {error}"[:300]
+                return _record(run), next_due
             run.status, run.next_attempt_at = RunState.PENDING, OUTBOX.requeue_time(now)
     elif step.kind == StepKind.WAIT:
         run.status = RunState.DONE

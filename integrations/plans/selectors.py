@@ -147,7 +147,7 @@ def _forecast(lead, steps, start, now, consents, sent_today, *, paused: str | No
             out.append(StepForecast(step.position, step.kind, at.astimezone(tz), False, "will run"))
             continue
         channel = rules.STEP_CHANNELS[step.kind]
-        refusal = rules.address_refusal(lead, channel) or rules.consent_refusal(lead, channel, consents)
+        refusal = rules.refusal(lead, channel, consents)
         if refusal:
             out.append(StepForecast(step.position, step.kind, at.astimezone(tz), False, f"skipped: {refusal}"))
             continue

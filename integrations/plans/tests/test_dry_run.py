@@ -24,7 +24,7 @@ def ny_lead(lead):
     return Lead.objects.get(pk=lead.pk)
 
 
-def test_what_will_happen_lists_each_coming_step_with_its_time_and_verdict(ny_lead, settings):
+def test_what_will_happen_lists_each_coming_step_with_its_time_and_verdict(ny_lead, settings, provider):
     # given a lead at 21:00 New York time in a plan: email, text (with no consent),
     # wait an hour, text (with consent later), and a new-lead plan it would start
     settings.PLANS_DAILY_MESSAGE_CAP = 5

@@ -242,3 +242,26 @@ def test_consent_rows_say_where_they_came_from(lead):
     consent = services.set_consent(lead=lead, channel="call", granted=True, source="agent: call")
     assert Consent.objects.get(lead=lead, channel="call") == consent
     assert (consent.granted, consent.source) == (True, "agent: call")
+
+
+def test_a_text_when_sms_is_not_set_up_is_skipped_with_the_reason(lead, settings, django_capture_on_commit_callbacks):
+    settings.SMS_ACCOUNT_SID = ""
+    services.set_consent(lead=lead, channel="text", granted=True, source="web form")
+    noon = timezone.now().replace(hour=14, minute=0)
+    enrolment = enrol(lead, plan_with({"kind": StepKind.SEND_TEXT, "body": "Hi"}), now=noon)
+
+    run_steps(django_capture_on_commit_callbacks, noon)
+
+    run = StepRun.objects.get(enrolment=enrolment)
+    assert run.status == RunState.SKIPPED and run.reason.startswith("Texts are not set up")
+
+
+def test_a_template_saved_around_the_checks_fails_its_step_with_the_reason(lead, django_capture_on_commit_callbacks):
+    plan = plan_with({"kind": StepKind.SEND_EMAIL, "body": "{% if first_name %}never closed"}, {"kind": StepKind.WAIT})
+    enrolment = enrol(lead, plan)
+
+    run_steps(django_capture_on_commit_callbacks)
+
+    failed, wait = StepRun.objects.filter(enrolment=enrolment).order_by("position")
+    assert failed.status == RunState.FAILED and failed.reason.startswith("The template does not render")
+    assert wait.status == RunState.DONE  # the plan went on
