@@ -15,3 +15,7 @@ class PlansConfig(AppConfig):
         ports.subscribe("plans", triggers.on_lead_events)
         # Texts the lead sends back (STOP, START, anything else).
         sms.listen_inbound("plans", inbound.on_inbound_text)
+        # The lead page's "Plans" card: enrolments, start/stop, consent, what will happen.
+        from integrations.plans.lead_section import lead_plans_section
+
+        ports.provide_lead_page_section("plans", lead_plans_section)
