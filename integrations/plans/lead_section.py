@@ -3,10 +3,12 @@ enrolments, the plans one may start for it, its consent per channel, and what wi
 happen (``selectors.what_will_happen``), times in the lead's zone."""
 
 from django.conf import settings
+from django.template import TemplateSyntaxError
 from django.utils import timezone
 
-from integrations.plans import rules, selectors
-from integrations.plans.models import LIVE_STATES, Channel, Consent, Plan
+from integrations.plans import rules, selectors, templating
+from integrations.plans.fields import merge_fields
+from integrations.plans.models import LIVE_STATES, Channel, Consent, Plan, PlanStep, StepKind
 from integrations.plans.presenters import step_summary, verdict_tone
 from leads.models import Lead
 
@@ -23,13 +25,14 @@ def lead_plans_section(lead: Lead) -> dict:
         plans = plans | Plan.objects.filter(team_id=lead.team_id)
     startable = [plan for plan in plans.order_by("name", "pk") if plan.pk not in live]
     forecasts = selectors.what_will_happen(lead, now)
+    titles = _Titles(lead)
     steps_by_plan = {}
     for forecast in forecasts:
         by_position = {step.position: step for step in forecast.plan.steps.all()}
         steps_by_plan[forecast.plan.pk] = [
             {
                 "forecast": item,
-                "summary": step_summary(by_position[item.position]) if item.position in by_position else "",
+                "summary": titles.summary(by_position[item.position]) if item.position in by_position else "",
                 "tone": verdict_tone(item.verdict),
             }
             for item in forecast.steps
@@ -43,6 +46,27 @@ def lead_plans_section(lead: Lead) -> dict:
         "forecasts": [{"forecast": forecast, "steps": steps_by_plan[forecast.plan.pk]} for forecast in forecasts],
         "consents": consent_rows(lead),
     }
+
+
+class _Titles:
+    """A task's or a manager's note's title filled in for the lead (as the step will
+    write it); the lead's merge fields are read once, when first needed."""
+
+    def __init__(self, lead: Lead):
+        self.lead, self.fields = lead, None
+
+    def summary(self, step: PlanStep) -> str:
+        if step.kind in (StepKind.CREATE_TASK, StepKind.NOTIFY_MANAGER) and "{" in step.subject:
+            if self.fields is None:
+                lead = Lead.objects.select_related("contact", "preferences", "team", "assigned_to").get(pk=self.lead.pk)
+                self.fields = merge_fields(lead)
+            try:
+                title = templating.render_text(step.subject, self.fields)
+                filled = PlanStep(kind=step.kind, subject=title, task_channel=step.task_channel)
+            except (TemplateSyntaxError, templating.TemplateInvalid):
+                return step_summary(step)
+            return step_summary(filled)
+        return step_summary(step)
 
 
 def consent_rows(lead: Lead) -> list[dict]:
