@@ -32,7 +32,9 @@ def lead_plans_section(lead: Lead) -> dict:
         steps_by_plan[forecast.plan.pk] = [
             {
                 "forecast": item,
-                "summary": titles.summary(by_position[item.position]) if item.position in by_position else "",
+                "summary": titles.summary(by_position[item.position], item.preview)
+                if item.position in by_position
+                else "",
                 "tone": verdict_tone(item.verdict),
             }
             for item in forecast.steps
@@ -55,7 +57,12 @@ class _Titles:
     def __init__(self, lead: Lead):
         self.lead, self.fields = lead, None
 
-    def summary(self, step: PlanStep) -> str:
+    def summary(self, step: PlanStep, preview: str = "") -> str:
+        if preview and step.kind == StepKind.SEND_EMAIL:
+            return f"Email: {preview.splitlines()[0]}"
+        if preview and step.kind == StepKind.SEND_TEXT:
+            text = " ".join(preview.split())
+            return f"Text: {text[:80]}{'…' if len(text) > 80 else ''}"
         if step.kind in (StepKind.CREATE_TASK, StepKind.NOTIFY_MANAGER) and "{" in step.subject:
             if self.fields is None:
                 lead = Lead.objects.select_related("contact", "preferences", "team", "assigned_to").get(pk=self.lead.pk)
