@@ -181,6 +181,8 @@ def _run_next_step(enrolment_id: int, lease: datetime, now: datetime) -> StepRun
     enrolment.state_reason = ""
     if next_due > now:
         return _release(enrolment) or run
+    if next_step(enrolment) is None:  # that was the last step: finish now, not on another pass
+        return _end(enrolment, EnrolmentState.FINISHED, "Every step ran.", now) or run
     enrolment.save(update_fields=["next_position", "next_due_at", "state_reason", "updated_at"])
     return run
 
