@@ -8,8 +8,9 @@ and before its result was written: that message may go twice (at least once)."""
 
 import logging
 import smtplib
+from contextlib import contextmanager
 
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -44,8 +45,20 @@ def due(now=None) -> QuerySet[StepRun]:
     )
 
 
-def deliver(run_id: int) -> Outcome:
-    """One attempt at sending a recorded plan message; returns what it came to."""
+@contextmanager
+def shared_mail_connection():
+    """One connection to the mail server for many messages (opened at the first send;
+    after a failure the next message opens a fresh one)."""
+    connection = get_connection()
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def deliver(run_id: int, *, connection=None) -> Outcome:
+    """One attempt at sending a recorded plan message (over ``connection`` when given);
+    returns what it came to."""
     claimed = OUTBOX.claim(run_id, is_done=lambda row: row.status in FINISHED)
     if isinstance(claimed, Outcome):
         return claimed
@@ -59,7 +72,8 @@ def deliver(run_id: int) -> Outcome:
         if claimed.kind == StepKind.SEND_TEXT:
             _send_text(claimed)
         else:
-            _send_email(claimed, reply_to=reply_address(lead.public_id) if claimed.channel else None)
+            reply_to = reply_address(lead.public_id) if claimed.channel else None
+            _send_email(claimed, reply_to=reply_to, connection=connection)
     except DeliveryError as error:
         return OUTBOX.record_failure(claimed, error, reason=str(error)[:300])
     return _finish(claimed, RunState.SENT)
@@ -72,7 +86,7 @@ def _finish(claimed: StepRun, status: str, *, reason: str = "") -> Outcome:
     return Outcome.SENT if status == RunState.SENT else Outcome.NOTHING_TO_SEND
 
 
-def _send_email(run: StepRun, *, reply_to: str | None) -> None:
+def _send_email(run: StepRun, *, reply_to: str | None, connection=None) -> None:
     headers = {}
     if run.channel == Channel.EMAIL:
         link = _unsubscribe_link(run)
@@ -86,6 +100,7 @@ def _send_email(run: StepRun, *, reply_to: str | None) -> None:
         to=[run.recipient],
         reply_to=[reply_to] if reply_to else None,
         headers=headers,
+        connection=connection,
     )
     if run.html:
         message.attach_alternative(run.html, "text/html")
@@ -94,6 +109,8 @@ def _send_email(run: StepRun, *, reply_to: str | None) -> None:
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as error:
         raise DeliveryError(f"The mail server refused it: {error}") from error
     except (smtplib.SMTPException, OSError) as error:
+        if connection is not None:
+            connection.close()  # a broken shared connection: the next message opens a new one
         raise TransientDeliveryError(f"Could not reach the mail server: {error}") from error
 
 

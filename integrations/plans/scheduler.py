@@ -19,6 +19,7 @@ is not run but put off (to 9:00 lead-local, or the next day's 9:00).
 """
 
 import logging
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,7 +29,7 @@ from django.db.models import Q
 from django.template import TemplateSyntaxError
 from django.utils import timezone
 
-from integrations.plans import rules, templating
+from integrations.plans import delivery, rules, templating
 from integrations.plans.delivery import OUTBOX
 from integrations.plans.fields import merge_fields
 from integrations.plans.models import (
@@ -50,6 +51,8 @@ logger = logging.getLogger(__name__)
 
 PLANS_CONTEXT = audit.AuditContext(actor=None, channel=AuditChannel.TASK, request_id="plans")
 MAX_STEPS_PER_CLAIM = 25
+# Inside run_claimed: the ids of the messages recorded (once committed), sent there.
+_send_here: ContextVar[list[int] | None] = ContextVar("plans_send_here", default=None)
 FAN_OUT_CHUNK = 100
 COUNTED = (RunState.PENDING, RunState.RETRYING, RunState.SENT)
 
@@ -85,13 +88,23 @@ def claim_due(now: datetime | None = None, *, limit: int | None = None, ids=None
 
 def run_claimed(enrolment_ids: list[int], lease: datetime, now: datetime | None = None) -> int:
     """Run the due steps of claimed enrolments (as at ``now``, default: the clock's time
-    at each step); returns how many steps ran."""
+    at each step); returns how many steps ran. The messages they record are sent here,
+    one enrolment at a time over one SMTP connection (a worker that dies first leaves
+    them to the sweep: they are recorded, due at their requeue time)."""
     ran = 0
-    for enrolment_id in enrolment_ids:
-        try:
-            ran += run_enrolment(enrolment_id, lease, now)
-        except Exception:  # one lead's failure must not hold up the others; its lease expires
-            logger.exception("Plan enrolment %s failed; it is tried again once its claim expires", enrolment_id)
+    recorded: list[int] = []
+    token = _send_here.set(recorded)
+    try:
+        with delivery.shared_mail_connection() as connection:
+            for enrolment_id in enrolment_ids:
+                try:
+                    ran += run_enrolment(enrolment_id, lease, now)
+                except Exception:  # one lead's failure must not hold up the others; its lease expires
+                    logger.exception("Plan enrolment %s failed; tried again once its claim expires", enrolment_id)
+                while recorded:
+                    delivery.deliver(recorded.pop(0), connection=connection)
+    finally:
+        _send_here.reset(token)
     return ran
 
 
@@ -168,6 +181,8 @@ def _run_next_step(enrolment_id: int, lease: datetime, now: datetime) -> StepRun
     enrolment.state_reason = ""
     if next_due > now:
         return _release(enrolment) or run
+    if next_step(enrolment) is None:  # that was the last step: finish now, not on another pass
+        return _end(enrolment, EnrolmentState.FINISHED, "Every step ran.", now) or run
     enrolment.save(update_fields=["next_position", "next_due_at", "state_reason", "updated_at"])
     return run
 
@@ -270,9 +285,13 @@ def _record(run: StepRun) -> StepRun:
     except IntegrityError:
         raise RuntimeError(f"Step {run.step_id} already ran for enrolment {run.enrolment_id}") from None
     if run.status == RunState.PENDING:
-        from integrations.plans.tasks import deliver_step_run
+        inline = _send_here.get()
+        if inline is not None:
+            inline.append(run.pk)  # sent once run_enrolment returned (rolled back: a missing row, nothing sent)
+        else:
+            from integrations.plans.tasks import deliver_step_run
 
-        OUTBOX.queue_after_commit(deliver_step_run, [run.pk])
+            OUTBOX.queue_after_commit(deliver_step_run, [run.pk])
     return run
 
 

@@ -50,6 +50,13 @@ def run_steps(django_capture_on_commit_callbacks, now: datetime | None = None) -
         return scheduler.run_due(now or timezone.now())
 
 
+def record_without_sending(now: datetime | None = None) -> int:
+    """The scheduler's claim and steps, as a worker that dies before sending anything
+    (the messages are recorded; their after-commit sending never runs)."""
+    ids, lease = scheduler.claim_due(now)
+    return sum(scheduler.run_enrolment(enrolment_id, lease, now) for enrolment_id in ids)
+
+
 def deliver_due(now: datetime | None = None) -> list[str]:
     """Attempt every message whose attempt is due (the sweep, run in-process)."""
     return [delivery.deliver(run_id).value for run_id in delivery.due(now).values_list("pk", flat=True)]
