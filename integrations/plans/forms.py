@@ -122,7 +122,7 @@ class StepForm(DomainErrorsMixin, forms.Form):
         label="Message template",
         required=False,
         max_length=10_000,
-        widget=forms.Textarea(attrs={"rows": 6}),
+        widget=forms.Textarea(attrs={"rows": 8}),
         help_text="Merge fields such as {{ first_name }} and {{ agent_name }}; see the list.",
     )
     task_channel = forms.ChoiceField(label="Task", choices=[("", "Follow up"), *TaskChannel.choices], required=False)

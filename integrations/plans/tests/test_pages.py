@@ -6,6 +6,8 @@ records consent and shows what will happen, times in the lead's zone."""
 from datetime import time
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from integrations.plans import services
@@ -395,3 +397,31 @@ def test_consent_is_recorded_from_the_lead_page_and_bad_input_changes_nothing(cl
     assert "Consent not saved" in bad.content.decode()
     page = client.get(reverse("leads:lead_detail", args=[lead.public_id])).content.decode()
     assert "asked on the phone" in page
+
+
+# --- queries ---------------------------------------------------------------------------
+
+
+def _queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_the_list_and_the_editor_cost_the_same_queries_for_few_or_many(client, manager):
+    # given one plan with one step and one enrolment
+    first = plan_with({"kind": StepKind.SEND_EMAIL})
+    services.enrol(lead=LeadFactory(), plan=first, reason="t")
+    list_one, editor_one = _queries(client, "/plans/"), _queries(client, f"/plans/{first.pk}/")
+
+    # when there are more plans, steps and leads in them
+    for _ in range(4):
+        plan = plan_with({"kind": StepKind.SEND_EMAIL}, {"kind": StepKind.WAIT, "wait_minutes": 5})
+        services.enrol(lead=LeadFactory(), plan=plan, reason="t")
+    for _ in range(5):
+        first.steps.create(position=first.steps.count() * 10 + 100, kind=StepKind.WAIT, wait_minutes=5)
+        services.enrol(lead=LeadFactory(), plan=first, reason="t")
+
+    # then the pages cost the same
+    assert _queries(client, "/plans/") == list_one
+    assert _queries(client, f"/plans/{first.pk}/") == editor_one
