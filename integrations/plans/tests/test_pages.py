@@ -425,3 +425,13 @@ def test_the_list_and_the_editor_cost_the_same_queries_for_few_or_many(client, m
     # then the pages cost the same
     assert _queries(client, "/plans/") == list_one
     assert _queries(client, f"/plans/{first.pk}/") == editor_one
+
+
+def test_unknown_or_out_of_range_ids_are_404_not_500(client, manager):
+    plan = plan_with({"kind": StepKind.SEND_EMAIL})
+    huge = "9" * 30
+    for url in (f"/plans/{huge}/", f"/plans/{plan.pk}/steps/{huge}/", f"/plans/{huge}/who/", f"/plans/{huge}/preview/"):
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/plans/{plan.pk}/steps/{huge}/move/", {"direction": "up"}).status_code == 404
+    response = client.get(f"/plans/{plan.pk}/preview/", {"lead": "lead_" + "f" * 35, "step": huge})
+    assert response.status_code == 400
