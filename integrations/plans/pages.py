@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from integrations.plans import editing, rules, selectors, services, tasks, templating
 from integrations.plans.fields import merge_fields
 from integrations.plans.forms import ConsentForm, PlanForm, StepForm
-from integrations.plans.models import LIVE_STATES, MESSAGE_KINDS, Channel, Plan, PlanStep, StepKind
+from integrations.plans.models import LIVE_STATES, MESSAGE_KINDS, Channel, EnrolmentState, Plan, PlanStep, StepKind
 from integrations.plans.presenters import step_summary
 from leads.accounts import permissions
 from leads.core.selectors import lead_get, visible_leads
@@ -318,6 +318,25 @@ def lead_plan_stop(request: HttpRequest, lead_id: str) -> HttpResponse:
         messages.error(request, "The lead is not in this plan any more.")
     else:
         messages.success(request, f"Plan “{plan.name}” stopped. Steps already done stay done.")
+    return HttpResponseRedirect(_lead_url(lead), status=303)
+
+
+@require_POST
+@agent_page
+def lead_plan_resume(request: HttpRequest, lead_id: str) -> HttpResponse:
+    lead = lead_get(user=request.user, lead_id=lead_id)
+    try:
+        plan = selectors.plan_get(user=request.user, plan_id=request.POST.get("plan", ""))
+    except NotFound:
+        plan = None
+    paused = selectors.enrolments_of(lead).filter(plan=plan, state=EnrolmentState.PAUSED).first() if plan else None
+    if paused is None:
+        messages.error(request, "The plan is not paused for this lead any more.")
+        return HttpResponseRedirect(_lead_url(lead), status=303)
+    with transaction.atomic():
+        services.resume(enrolment=paused)
+        tasks.run_after_commit([paused.pk])
+    messages.success(request, f"Plan “{plan.name}” resumed from where it paused.")
     return HttpResponseRedirect(_lead_url(lead), status=303)
 
 

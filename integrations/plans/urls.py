@@ -18,5 +18,6 @@ urlpatterns = [
     path("<int:plan_id>/who/", pages.plan_who, name="plan_who"),
     path("lead/<str:lead_id>/start/", pages.lead_plan_start, name="lead_plan_start"),
     path("lead/<str:lead_id>/stop/", pages.lead_plan_stop, name="lead_plan_stop"),
+    path("lead/<str:lead_id>/resume/", pages.lead_plan_resume, name="lead_plan_resume"),
     path("lead/<str:lead_id>/consent/", pages.lead_consent, name="lead_consent"),
 ]

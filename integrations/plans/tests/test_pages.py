@@ -435,3 +435,24 @@ def test_unknown_or_out_of_range_ids_are_404_not_500(client, manager):
     assert client.post(f"/plans/{plan.pk}/steps/{huge}/move/", {"direction": "up"}).status_code == 404
     response = client.get(f"/plans/{plan.pk}/preview/", {"lead": "lead_" + "f" * 35, "step": huge})
     assert response.status_code == 400
+
+
+def test_a_paused_plan_is_resumed_from_the_lead_page(client, agent):
+    plan = plan_with({"kind": StepKind.WAIT, "wait_minutes": 60}, {"kind": StepKind.SEND_EMAIL}, name="Welcome")
+    lead = LeadFactory(assigned_to=agent)
+    enrolment = services.enrol(lead=lead, plan=plan, reason="t")
+    services.pause_for(lead_pk=lead.pk, why="Paused: the lead replied (text).", setting="pause_on_reply")
+    client.force_login(agent)
+    url = reverse("plans:lead_plan_resume", args=[lead.public_id])
+
+    page = client.get(reverse("leads:lead_detail", args=[lead.public_id])).content.decode()
+    assert "Paused: the lead replied (text)." in page and f'id="enrolment-{enrolment.pk}-resume"' in page
+
+    resumed = client.post(url, {"plan": plan.pk}, follow=True)
+    enrolment.refresh_from_db()
+    assert enrolment.state == EnrolmentState.ACTIVE
+    assert "Plan “Welcome” resumed" in resumed.content.decode()
+    # an active plan cannot be resumed again; a bad plan neither
+    for value in (plan.pk, "nope"):
+        again = client.post(url, {"plan": value}, follow=True)
+        assert "not paused for this lead" in again.content.decode()

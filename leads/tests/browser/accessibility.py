@@ -48,6 +48,7 @@ NOT_PAGES = {
     "plans:step_move": "a form post (the plan editor)",
     "plans:lead_plan_start": "a form post (the lead page's Plans card)",
     "plans:lead_plan_stop": "a form post (the lead page's Plans card)",
+    "plans:lead_plan_resume": "a form post (the lead page's Plans card)",
     "plans:lead_consent": "a form post (the lead page's Plans card)",
     "manifest": "the web app manifest (JSON)",
     "service_worker": "the service worker (JavaScript)",
