@@ -1,6 +1,10 @@
 """The lead page's "Plans" card (``leads.ports.provide_lead_page_section``): the lead's
 enrolments, the plans one may start for it, its consent per channel, and what will
-happen (``selectors.what_will_happen``), times in the lead's zone."""
+happen (``selectors.what_will_happen``), times in the lead's zone.
+
+The lead page itself only places the card (no query): its body is loaded from
+``pages.lead_plans`` once the page is shown, so the dry run, whose cost grows with the
+plans and the lead's enrolments, never slows the page agents live in."""
 
 from django.conf import settings
 from django.template import TemplateSyntaxError
@@ -16,6 +20,12 @@ RECENT_ENROLMENTS = 10
 
 
 def lead_plans_section(lead: Lead) -> dict:
+    """What the lead page needs to place the card (its body loads on its own)."""
+    return {"template": "plans/_lead_placeholder.html", "lead_id": lead.public_id}
+
+
+def lead_plans_card(lead: Lead) -> dict:
+    """The card's body: enrolments, plans to start, what will happen, consent."""
     now = timezone.now()
     zone = rules.lead_zone(lead)
     enrolments = list(selectors.enrolments_of(lead)[:RECENT_ENROLMENTS])
@@ -40,7 +50,6 @@ def lead_plans_section(lead: Lead) -> dict:
             for item in forecast.steps
         ]
     return {
-        "template": "plans/_lead_section.html",
         "zone": zone,
         "zone_name": str(zone),
         "enrolments": enrolments,

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from integrations.plans import editing, rules, selectors, services, tasks, templating
 from integrations.plans.fields import merge_fields
 from integrations.plans.forms import ConsentForm, PlanForm, StepForm
+from integrations.plans.lead_section import lead_plans_card
 from integrations.plans.models import LIVE_STATES, MESSAGE_KINDS, Channel, EnrolmentState, Plan, PlanStep, StepKind
 from integrations.plans.presenters import step_summary
 from leads.accounts import permissions
@@ -283,6 +284,15 @@ def plan_who(request: HttpRequest, plan_id: int) -> HttpResponse:
 
 def _lead_url(lead: Lead) -> str:
     return reverse("leads:lead_detail", args=[lead.public_id]) + "#plans-title"
+
+
+@require_GET
+@agent_page
+def lead_plans(request: HttpRequest, lead_id: str) -> HttpResponse:
+    """The lead page's Plans card (HTMX, loaded into the page), or the same on its own page."""
+    lead = lead_get(user=request.user, lead_id=lead_id)
+    context = {"lead": lead, "section": lead_plans_card(lead)}
+    return render(request, "plans/_lead_section.html" if is_htmx(request) else "plans/lead_plans.html", context)
 
 
 @require_POST

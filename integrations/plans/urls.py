@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:plan_id>/steps/<int:step_id>/move/", pages.step_move, name="step_move"),
     path("<int:plan_id>/preview/", pages.plan_preview, name="plan_preview"),
     path("<int:plan_id>/who/", pages.plan_who, name="plan_who"),
+    path("lead/<str:lead_id>/", pages.lead_plans, name="lead_plans"),
     path("lead/<str:lead_id>/start/", pages.lead_plan_start, name="lead_plan_start"),
     path("lead/<str:lead_id>/stop/", pages.lead_plan_stop, name="lead_plan_stop"),
     path("lead/<str:lead_id>/resume/", pages.lead_plan_resume, name="lead_plan_resume"),

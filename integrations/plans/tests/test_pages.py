@@ -31,6 +31,13 @@ def agent():
     return UserFactory(username="pp_agent", role=Role.AGENT, first_name="Alice", last_name="Nguyen")
 
 
+def card(client, lead: Lead) -> str:
+    """The lead page's Plans card as the page loads it (HTMX)."""
+    response = client.get(reverse("plans:lead_plans", args=[lead.public_id]), headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
 def steps_of(plan: Plan) -> list[tuple[str, str]]:
     return list(plan.steps.order_by("position").values_list("kind", "subject"))
 
@@ -322,14 +329,19 @@ def test_an_agent_starts_and_stops_a_plan_from_the_lead_page(client, agent):
     client.force_login(agent)
     page_url = reverse("leads:lead_detail", args=[lead.public_id])
 
+    # the lead page places the card, which loads its body on its own
     page = client.get(page_url).content.decode()
-    assert 'id="plans-title"' in page and "Not in any plan" in page and ">Welcome<" in page
+    assert 'id="plans-title"' in page and f'hx-get="/plans/lead/{lead.public_id}/"' in page
+    body = card(client, lead)
+    assert "Not in any plan" in body and ">Welcome<" in body and "<html" not in body
+    own_page = client.get(reverse("plans:lead_plans", args=[lead.public_id])).content.decode()
+    assert "<html" in own_page and "Not in any plan" in own_page
 
     started = client.post(reverse("plans:lead_plan_start", args=[lead.public_id]), {"plan": plan.pk}, follow=True)
     enrolment = Enrolment.objects.get()
     assert (enrolment.lead, enrolment.plan, enrolment.started_by) == (lead, plan, agent)
     assert "Plan “Welcome” started" in started.content.decode()
-    assert f'id="enrolment-{enrolment.pk}-stop"' in started.content.decode()
+    assert f'id="enrolment-{enrolment.pk}-stop"' in card(client, lead)
 
     again = client.post(reverse("plans:lead_plan_start", args=[lead.public_id]), {"plan": plan.pk}, follow=True)
     assert "already in the plan" in again.content.decode()
@@ -371,7 +383,7 @@ def test_the_lead_page_shows_what_will_happen_in_the_leads_zone_and_why_not(clie
     services.enrol(lead=lead, plan=plan, reason="by hand")
     client.force_login(agent)
 
-    page = client.get(reverse("leads:lead_detail", args=[lead.public_id])).content.decode()
+    page = card(client, lead)
 
     assert "Times in the lead's zone (America/New_York)" in page
     assert "Email: Hi Kat" in page and "Will send" in page  # the subject as the lead would get it
@@ -395,7 +407,7 @@ def test_consent_is_recorded_from_the_lead_page_and_bad_input_changes_nothing(cl
         agent,
     )
     assert "Consent not saved" in bad.content.decode()
-    page = client.get(reverse("leads:lead_detail", args=[lead.public_id])).content.decode()
+    page = card(client, lead)
     assert "asked on the phone" in page
 
 
@@ -445,7 +457,7 @@ def test_a_paused_plan_is_resumed_from_the_lead_page(client, agent):
     client.force_login(agent)
     url = reverse("plans:lead_plan_resume", args=[lead.public_id])
 
-    page = client.get(reverse("leads:lead_detail", args=[lead.public_id])).content.decode()
+    page = card(client, lead)
     assert "Paused: the lead replied (text)." in page and f'id="enrolment-{enrolment.pk}-resume"' in page
 
     resumed = client.post(url, {"plan": plan.pk}, follow=True)
@@ -456,3 +468,10 @@ def test_a_paused_plan_is_resumed_from_the_lead_page(client, agent):
     for value in (plan.pk, "nope"):
         again = client.post(url, {"plan": value}, follow=True)
         assert "not paused for this lead" in again.content.decode()
+
+
+def test_the_card_of_a_lead_out_of_sight_is_not_found(client, agent):
+    theirs = LeadFactory(assigned_to=UserFactory(username="pp_someone"))
+    client.force_login(agent)
+    assert client.get(reverse("plans:lead_plans", args=[theirs.public_id])).status_code == 404
+    assert client.get(reverse("plans:lead_plans", args=["lead_nope"])).status_code == 404
