@@ -210,7 +210,7 @@ def test_an_agent_opens_a_leads_dry_run_and_stops_a_plan_with_the_keyboard(open_
         log_in(page, agent)
         page.goto(f"/leads/{lead.public_id}/")
         card = page.locator("#plans")
-        card.get_by_text("What will happen").wait_for()
+        card.locator("#what-will-happen-title").wait_for()
         text = card.inner_text()
         assert f"Times in the lead's zone ({city})" in text
         assert "Email: Hi Katherine" in text and "Will send" in text
