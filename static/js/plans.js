@@ -18,7 +18,18 @@
     update();
   }
 
+  // Back on the editor after a step was saved, moved or added: the keyboard goes on from
+  // that step (the page opens at #step-<id>), not from the top of the page.
+  function focusStep() {
+    var match = /^#step-\d+$/.exec(window.location.hash);
+    var step = match && document.getElementById(match[0].slice(1));
+    if (!step) return;
+    step.setAttribute("tabindex", "-1");
+    step.focus({preventScroll: false});
+  }
+
   function init() {
+    focusStep();
     document.querySelectorAll("[data-step-form]").forEach(function (form) { wire(form, "kind", "data-for-kinds"); });
     document.querySelectorAll("#plan-settings").forEach(function (form) { wire(form, "trigger", "data-for-triggers"); });
   }
