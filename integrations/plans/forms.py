@@ -22,12 +22,30 @@ def _tags(value: str) -> list[str]:
 
 
 class DomainErrorsMixin:
+    """Errors from the services on their fields, and each field with an error marked for
+    screen readers (``aria-invalid``, described by its message: ``<auto_id>_error``)."""
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        self.mark_invalid()
+
     def add_domain_errors(self, fields: dict, message: str = "") -> None:
         for name, errors in (fields or {}).items():
             for error in errors:
                 self.add_error(name if name in self.fields else None, error)
         if not fields and message:
             self.add_error(None, message)
+        self.mark_invalid()
+
+    def mark_invalid(self) -> None:
+        for name in self.errors:
+            if name not in self.fields:
+                continue
+            attrs = self.fields[name].widget.attrs
+            error_id = f"{self[name].auto_id}_error"
+            described = attrs.get("aria-describedby", "").split()
+            attrs["aria-invalid"] = "true"
+            attrs["aria-describedby"] = " ".join([*described, error_id] if error_id not in described else described)
 
 
 class PlanForm(DomainErrorsMixin, forms.Form):

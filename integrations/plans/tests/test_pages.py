@@ -475,3 +475,14 @@ def test_the_card_of_a_lead_out_of_sight_is_not_found(client, agent):
     client.force_login(agent)
     assert client.get(reverse("plans:lead_plans", args=[theirs.public_id])).status_code == 404
     assert client.get(reverse("plans:lead_plans", args=["lead_nope"])).status_code == 404
+
+
+def test_a_field_with_an_error_is_marked_for_screen_readers(client, manager):
+    plan = plan_with({"kind": StepKind.SEND_EMAIL})
+    response = client.post(
+        reverse("plans:step_create", args=[plan.pk]), {"kind": "send_text", "body": "{{ nope }}", "from": "editor"}
+    )
+    page = response.content.decode()
+    assert 'aria-invalid="true"' in page
+    assert 'aria-describedby="id_body_helptext id_body_error"' in page
+    assert 'id="id_body_error"' in page
