@@ -187,6 +187,9 @@ class StepForm(DomainErrorsMixin, forms.Form):
         minutes = amount * WAIT_UNITS.get(unit, 1) if amount else None
         if minutes and minutes > MAX_WAIT_MINUTES:
             self.add_error("wait_amount", "Wait at most a year.")
+        until = cleaned.get("wait_until_weekday") is not None or cleaned.get("wait_until_time") is not None
+        if cleaned.get("kind") == StepKind.WAIT and minutes and until:
+            self.add_error("wait_amount", "Either wait for a time, or until a weekday and time: not both.")
         cleaned["wait_minutes"] = minutes
         if not self.errors:
             for name, errors in services.step_check(self.apply_to(PlanStep())).items():

@@ -160,6 +160,7 @@ def test_a_bad_plan_comes_back_with_its_field_errors_and_nothing_saved(client, m
         ({"kind": "wait"}, "wait_amount", "how long to wait"),
         ({"kind": "wait", "wait_amount": "400", "wait_unit": "days"}, "wait_amount", "at most a year"),
         ({"kind": "wait", "wait_until_time": "25:99"}, "wait_until_time", "valid time"),
+        ({"kind": "wait", "wait_amount": "2", "wait_until_weekday": "1"}, "wait_amount", "not both"),
         ({"kind": "change_status"}, "status", "needs this"),
         ({"kind": "add_tag", "tag": ""}, "tag", "needs this"),
         ({"kind": "teleport"}, "kind", "valid choice"),
