@@ -487,3 +487,14 @@ def test_a_field_with_an_error_is_marked_for_screen_readers(client, manager):
     assert 'aria-invalid="true"' in page
     assert 'aria-describedby="id_body_helptext id_body_error"' in page
     assert 'id="id_body_error"' in page
+
+
+def test_managers_get_a_link_to_the_plan_from_the_lead_card_agents_do_not(client, agent, manager):
+    plan = plan_with({"kind": StepKind.WAIT, "wait_minutes": 60}, name="Welcome")
+    lead = LeadFactory(assigned_to=agent)
+    services.enrol(lead=lead, plan=plan, reason="t")
+    link = f'href="/plans/{plan.pk}/"'
+
+    assert link in card(client, lead)  # signed in as the manager
+    client.force_login(agent)
+    assert link not in card(client, lead)
