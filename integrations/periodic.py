@@ -48,6 +48,11 @@ JOBS: dict[str, PeriodicJob] = {
     "rescore_stale_leads": PeriodicJob("integrations.scoring.services.rescore_stale_leads", timedelta(hours=1)),
     # At most one digest per agent per UTC day; running hourly catches up after downtime.
     "overdue_digest": PeriodicJob("integrations.workflows.services.send_overdue_digest", timedelta(hours=1)),
+    # Follow-up plans: due steps (after downtime, everything that fell due meanwhile), their
+    # messages' retries, and the plans started by time (no contact for N days, a date).
+    "run_plan_steps": PeriodicJob("integrations.plans.tasks.run_due_steps", timedelta(seconds=15)),
+    "sweep_plan_deliveries": PeriodicJob("integrations.plans.tasks.sweep_plan_deliveries", timedelta(seconds=30)),
+    "start_plans_by_time": PeriodicJob("integrations.plans.tasks.start_plans_by_time", timedelta(hours=1)),
     # Idempotency-Key answers older than IDEMPOTENCY_KEY_TTL_HOURS.
     "purge_idempotency_keys": PeriodicJob("leads.api.idempotency.purge_expired_keys", timedelta(hours=1)),
     # Folds the lead counters' change rows (leads.reporting.counts); the list sums them per request.

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "integrations.webhooks",
     "integrations.sms",
     "integrations.alerts",
+    "integrations.plans",
 ]
 
 MIDDLEWARE = [
@@ -448,3 +449,30 @@ ALERTS_BACKOFF_MAX_SECONDS = env.int("ALERTS_BACKOFF_MAX_SECONDS", default=60)
 ALERTS_REQUEUE_AFTER_SECONDS = env.int("ALERTS_REQUEUE_AFTER_SECONDS", default=120)
 # Where an offer's "Claim" button goes (the routing engine's claim page).
 ALERTS_CLAIM_PATH = env.str("ALERTS_CLAIM_PATH", default="/leads/{lead_id}/claim/")
+
+# Follow-up plans (integrations.plans). Messages go through their own outbox: a failed
+# send is tried PLANS_MAX_ATTEMPTS times with backoff. A lead gets at most
+# PLANS_DAILY_MESSAGE_CAP automated messages (emails and texts of every plan) per day of its
+# zone; texts go out only between PLANS_TEXT_QUIET_HOURS_END and _START (lead-local, "HH:MM").
+PLANS_MAX_ATTEMPTS = env.int("PLANS_MAX_ATTEMPTS", default=5)
+PLANS_BACKOFF_SECONDS = env.int("PLANS_BACKOFF_SECONDS", default=30)
+PLANS_BACKOFF_MAX_SECONDS = env.int("PLANS_BACKOFF_MAX_SECONDS", default=3600)
+PLANS_REQUEUE_AFTER_SECONDS = env.int("PLANS_REQUEUE_AFTER_SECONDS", default=300)
+PLANS_DAILY_MESSAGE_CAP = env.int("PLANS_DAILY_MESSAGE_CAP", default=3)
+PLANS_TEXT_QUIET_HOURS_END = env.str("PLANS_TEXT_QUIET_HOURS_END", default="09:00")  # texts from
+PLANS_TEXT_QUIET_HOURS_START = env.str("PLANS_TEXT_QUIET_HOURS_START", default="20:00")  # texts until
+# Channels a lead without a Consent row is taken to agree to (an inquiry implies email;
+# automated texts and calls need express consent).
+PLANS_IMPLIED_CONSENT = env.list("PLANS_IMPLIED_CONSENT", default=["email"])
+# Plan emails carry Reply-To: reply+<signed lead token>@PLANS_REPLY_DOMAIN; the mail
+# provider's inbound-parse webhook posts replies to /plans/inbound-email/<PLANS_INBOUND_EMAIL_SECRET>
+# (empty secret: the webhook is off).
+PLANS_REPLY_DOMAIN = env.str("PLANS_REPLY_DOMAIN", default="reply.leads.example.com")
+PLANS_INBOUND_EMAIL_SECRET = env.str("PLANS_INBOUND_EMAIL_SECRET", default="")
+PLANS_BATCH_SIZE = env.int("PLANS_BATCH_SIZE", default=500)
+# With a broker, one run_plan_steps run claims up to this many batches and hands them to the workers.
+PLANS_MAX_BATCHES_PER_RUN = env.int("PLANS_MAX_BATCHES_PER_RUN", default=40)
+PLANS_CLAIM_SECONDS = env.int("PLANS_CLAIM_SECONDS", default=120)
+# The merge field {{ listing_url }}: a matching listing's page on your listings site
+# ("{external_id}" is replaced); empty: the field is empty (the summary still shows).
+PLANS_LISTING_URL = env.str("PLANS_LISTING_URL", default="")

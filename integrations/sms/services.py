@@ -13,6 +13,7 @@ transaction, so a sender can react to "delivered" or "undelivered".
 import logging
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
@@ -43,6 +44,8 @@ PROVIDER_STATUSES = {
 
 StatusListener = Callable[[SmsMessage, str], None]
 _listeners: dict[str, StatusListener] = {}
+InboundListener = Callable[["InboundText"], None]
+_inbound_listeners: dict[str, InboundListener] = {}
 
 
 class SignatureRefused(PermissionDenied):
@@ -53,6 +56,22 @@ def listen(purpose: str, listener: StatusListener) -> None:
     """Call ``listener(message, previous_status)`` whenever a status callback moves a
     message sent for ``purpose`` (inside the callback's transaction)."""
     _listeners[purpose] = listener
+
+
+def listen_inbound(name: str, listener: InboundListener) -> None:
+    """Call ``listener(text)`` for every text a person sends to our number (``record_inbound``),
+    inside the webhook's transaction."""
+    _inbound_listeners[name] = listener
+
+
+@dataclass(frozen=True)
+class InboundText:
+    """A text someone sent to our number, as the provider posted it."""
+
+    sid: str
+    from_number: str
+    to_number: str
+    body: str
 
 
 def status_callback_url(message: SmsMessage) -> str:
@@ -67,7 +86,13 @@ def send_text(*, to: str, body: str, purpose: str) -> SmsMessage:
     calls back about it. Raises the client's ``DeliveryError`` when the provider did not
     take it (the row then says ``not_sent`` and why).
     """
-    message = SmsMessage.objects.create(purpose=purpose, to=to, body=body)
+    return hand_to_provider(SmsMessage.objects.create(purpose=purpose, to=to, body=body))
+
+
+def hand_to_provider(message: SmsMessage) -> SmsMessage:
+    """Send a recorded (committed) message; ``send_text`` for a sender that records the
+    message first, to link it to its own row before the provider is called."""
+    to, body = message.to, message.body
     try:
         sent = send_sms(to=to, body=body, status_callback_url=status_callback_url(message))
     except DeliveryError as error:
@@ -84,6 +109,35 @@ def send_text(*, to: str, body: str, purpose: str) -> SmsMessage:
     return message
 
 
+def check_signature(*, url: str, params: Mapping, signature: str, signature_settings: str = "") -> None:
+    """Raise ``SignatureRefused`` unless ``signature`` (``X-Twilio-Signature``) signs this
+    request with ``SMS_AUTH_TOKEN`` (the ``twilio`` package's ``RequestValidator``)."""
+    validator = RequestValidator(settings.SMS_AUTH_TOKEN)
+    algorithm = get_signature_algorithm(signature_settings)
+    if not settings.SMS_AUTH_TOKEN or not signature or not validator.validate(url, params, signature, algorithm):
+        raise SignatureRefused()
+
+
+def record_inbound(*, url: str, params: Mapping, signature: str, signature_settings: str = "") -> InboundText:
+    """A text someone sent to our number (the provider's incoming-message webhook, which
+    posts ``MessageSid``, ``From``, ``To`` and ``Body``): checks the signature as
+    ``record_status_callback`` does (``SignatureRefused``: nothing is read or written),
+    then hands it to every ``listen_inbound`` listener in one transaction."""
+    check_signature(url=url, params=params, signature=signature, signature_settings=signature_settings)
+    text = InboundText(
+        sid=str(params.get("MessageSid") or params.get("SmsSid") or "")[:64],
+        from_number=str(params.get("From") or "").strip()[:32],
+        to_number=str(params.get("To") or "").strip()[:32],
+        body=str(params.get("Body") or "")[:1600],
+    )
+    if not text.from_number:
+        raise ValidationFailed(fields={"From": ["The sender's number is missing."]})
+    with transaction.atomic():
+        for listener in _inbound_listeners.values():
+            listener(text)
+    return text
+
+
 def record_status_callback(*, token: str, url: str, params: Mapping, signature: str, signature_settings: str = ""):
     """Record a provider's status callback for the message named by ``token``; returns it.
 
@@ -92,10 +146,7 @@ def record_status_callback(*, token: str, url: str, params: Mapping, signature: 
     signature does not match (nothing is read or written), ``ValidationFailed`` for an
     unknown status or another message's sid, ``NotFound`` for an unknown message.
     """
-    validator = RequestValidator(settings.SMS_AUTH_TOKEN)
-    algorithm = get_signature_algorithm(signature_settings)
-    if not settings.SMS_AUTH_TOKEN or not signature or not validator.validate(url, params, signature, algorithm):
-        raise SignatureRefused()
+    check_signature(url=url, params=params, signature=signature, signature_settings=signature_settings)
     word = str(params.get("MessageStatus") or params.get("SmsStatus") or "")
     status = PROVIDER_STATUSES.get(word.lower())
     if status is None:

@@ -30,3 +30,22 @@ def status_callback(request: HttpRequest, token: str) -> HttpResponse:
         body = {"error": {"code": error.code, "message": error.message, "fields": error.fields}}
         return JsonResponse(body, status=error.status_code)
     return HttpResponse(status=204)
+
+
+@csrf_exempt
+@require_POST
+def inbound(request: HttpRequest) -> HttpResponse:
+    """A text sent to our number (the provider's incoming-message webhook): 200 with an
+    empty TwiML answer once recorded; 403 for a bad signature (nothing saved), 400 for bad input."""
+    url = f"{settings.SITE_URL}{request.get_full_path()}"
+    try:
+        services.record_inbound(
+            url=url,
+            params=request.POST,
+            signature=request.headers.get("X-Twilio-Signature", ""),
+            signature_settings=request.headers.get("X-Twilio-Webhooks-Signature-Settings", ""),
+        )
+    except ApplicationError as error:
+        body = {"error": {"code": error.code, "message": error.message, "fields": error.fields}}
+        return JsonResponse(body, status=error.status_code)
+    return HttpResponse('<?xml version="1.0" encoding="UTF-8"?><Response></Response>', content_type="text/xml")

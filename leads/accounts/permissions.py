@@ -186,6 +186,12 @@ def can_manage_routing_rules(user: User | None) -> bool:
     return _manages_leads(user)
 
 
+@_refuses_with("Only managers and admins can manage follow-up plans and see whom a plan would reach.")
+def can_manage_plans(user: User | None) -> bool:
+    """True when ``user`` may edit follow-up plans and run a plan's dry run."""
+    return _manages_leads(user)
+
+
 @_refuses_with("Only managers and admins can manage webhooks.")
 def can_manage_webhooks(user: User | None) -> bool:
     """True when ``user`` may subscribe URLs to lead events and manage their subscriptions."""
@@ -246,6 +252,7 @@ USER_CHECKS: dict[str, Check] = {
         can_import_leads,
         can_see_team_reports,
         can_manage_routing_rules,
+        can_manage_plans,
         can_manage_webhooks,
         can_manage_every_webhook,
         can_use_admin,

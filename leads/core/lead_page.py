@@ -33,6 +33,7 @@ def lead_page_data(lead: Lead) -> dict[str, Any]:
         "insights": lead.metadata.get("lead_insights") or {},
         "score_factors": [factor for factor in lead.score_breakdown or [] if isinstance(factor, dict)],
         "crm_sync": crm_sync_state(lead),
+        "plans": ports.lead_page_section("plans", lead),
         "history": audit.history_lines(audit.recent_entries(lead, limit=HISTORY_ROWS)),
     }
 

@@ -34,6 +34,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from integrations.plans.models import Plan
 from leads.core.services import LeadManagementService
 from leads.models import Role
 from leads.tests.factories import InteractionFactory, LeadFactory, UserFactory
@@ -67,7 +68,7 @@ def fuzz_settings() -> hypothesis_settings:
 
 # Operations only managers may call; the rest are fuzzed as an agent.
 MANAGER_OPERATIONS = ("DELETE /api/v2/leads/{lead_id}", "POST /api/v2/leads/{lead_id}/merge")
-MANAGER_PREFIXES = ("/api/v2/webhooks", "/api/v2/merges")
+MANAGER_PREFIXES = ("/api/v2/webhooks", "/api/v2/merges", "/api/v2/plans")
 
 
 @pytest.fixture
@@ -96,6 +97,8 @@ def callers(db, settings):
     )
     LeadManagementService(manager).update_lead(leads[1].public_id, {"tags": ["fuzz"]})
     relay_recorded_events()
+    plan = Plan.objects.create(name="Fuzz plan", is_active=True)
+    plan.steps.create(position=10, kind="wait", wait_minutes=60)
     return {
         **tokens,
         "ids": {
@@ -103,6 +106,7 @@ def callers(db, settings):
             "merge_id": [merge.json()["merge"]["id"]],
             "subscription_id": [str(subscription.public_id)],
             "delivery_id": [str(subscription.deliveries.get().event_id)],
+            "plan_id": [str(plan.pk)],
         },
     }
 

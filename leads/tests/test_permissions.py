@@ -41,6 +41,7 @@ MATRIX = {
     "import_leads": (Y, Y, Y, Y, N, N),
     "see_team_reports": (N, Y, Y, Y, N, N),
     "manage_routing_rules": (N, Y, Y, Y, N, N),
+    "manage_plans": (N, Y, Y, Y, N, N),
     "manage_webhooks": (N, Y, Y, Y, N, N),
     "manage_every_webhook": (N, N, Y, Y, N, N),
     "use_admin": (N, Y, Y, Y, N, N),

@@ -15,6 +15,9 @@ from drf_spectacular.utils import extend_schema
 from jsonschema import Draft202012Validator
 from rest_framework.views import APIView
 
+from integrations.plans import representations as plan_representations
+from integrations.plans.selectors import what_will_happen, who_would_get
+from integrations.plans.tests.conftest import plan_with
 from integrations.webhooks import representations as webhook_representations
 from integrations.webhooks.models import DeliveryStatus
 from integrations.webhooks.tests.factories import WebhookDeliveryFactory, WebhookSubscriptionFactory
@@ -30,7 +33,7 @@ from leads.tests.factories import ContactFactory, InteractionFactory, LeadFactor
 
 pytestmark = pytest.mark.django_db
 
-RENDERER_MODULES = (representations, bodies, envelope, webhook_representations)
+RENDERER_MODULES = (representations, bodies, envelope, webhook_representations, plan_representations)
 
 
 def shape_validator(shape: type[Shape]) -> Draft202012Validator:
@@ -200,6 +203,48 @@ def delivery_samples(request) -> list[tuple]:
     return [args(WebhookDeliveryFactory(status=status, response_status=500)) for status in DeliveryStatus.values]
 
 
+def plan_forecasts(request):
+    """A lead in a plan of every step kind (one that ran, one still to come), and a manager."""
+    from django.utils import timezone
+
+    from integrations.plans import scheduler, services
+
+    manager = request.getfixturevalue("manager")
+    lead = LeadFactory(assigned_to=request.getfixturevalue("agent"))
+    kinds = ["send_email", "send_text", "wait", "create_task", "add_tag", "remove_tag", "notify_manager"]
+    plan = plan_with(
+        {"kind": "wait", "wait_minutes": 5},
+        *[{"kind": kind, "subject": "s", "body": "b", "tag": "t", "wait_minutes": 1} for kind in kinds],
+        {"kind": "change_status", "status": "nurture"},
+    )
+    enrolment = services.enrol(lead=lead, plan=plan, reason="sample", by=manager)
+    scheduler.run_due()
+    forecasts = what_will_happen(lead, timezone.now())
+    recipients, _ = who_would_get(plan, timezone.now(), user=manager)
+    return enrolment, forecasts, recipients
+
+
+def enrolment_samples(request) -> list[tuple]:
+    enrolment, _, _ = plan_forecasts(request)
+    from integrations.plans.selectors import enrolments_of
+
+    return [args(enrolment), args(enrolments_of(enrolment.lead).get())]
+
+
+def plan_forecast_samples(request) -> list[tuple]:
+    return [args(forecast) for forecast in plan_forecasts(request)[1]]
+
+
+def step_forecast_samples(request) -> list[tuple]:
+    return [args(step) for forecast in plan_forecasts(request)[1] for step in forecast.steps]
+
+
+def recipient_samples(request) -> list[tuple]:
+    from integrations.plans.selectors import Recipient
+
+    return [args(Recipient(LeadFactory(), None))]
+
+
 # Each renderer's builder of sample calls (``args``), from the test's fixtures.
 SAMPLES = {
     representations.lead_data: lead_samples,
@@ -214,6 +259,10 @@ SAMPLES = {
     webhook_representations.subscription_data: subscription_samples,
     webhook_representations.new_subscription_data: subscription_samples,
     webhook_representations.delivery_data: delivery_samples,
+    plan_representations.enrolment_data: enrolment_samples,
+    plan_representations.plan_forecast_data: plan_forecast_samples,
+    plan_representations.step_forecast_data: step_forecast_samples,
+    plan_representations.recipient_data: recipient_samples,
 }
 
 

@@ -35,6 +35,8 @@ class Command(BaseCommand):
         else:
             self._leads(manager, agents, leads)
             self.stdout.write(f"Created {leads} demo leads.")
+        # The follow-up plans (integrations.plans), called by name: leads imports no integration.
+        call_command("seed_plans_demo", stdout=self.stdout)
         self.stdout.write(f"Demo logins (password for each: {DEMO_PASSWORD}):")
         for username, role, *_ in DEMO_USERS:
             self.stdout.write(f"  {username:<8} {role}")

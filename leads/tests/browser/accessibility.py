@@ -42,8 +42,27 @@ NOT_PAGES = {
     "alerts:push_unsubscribe": "a JSON post from the notifications page's script",
     "alerts:push_subscription_remove": "a form post (the notifications page)",
     "sms:status_callback": "the SMS provider's signed status callback",
+    "sms:inbound": "the SMS provider's signed incoming-text webhook",
+    "plans:inbound_email": "the mail provider's inbound-parse webhook (multipart post)",
+    "plans:step_delete": "a form post (the plan editor)",
+    "plans:step_move": "a form post (the plan editor)",
+    "plans:lead_plan_start": "a form post (the lead page's Plans card)",
+    "plans:lead_plan_stop": "a form post (the lead page's Plans card)",
+    "plans:lead_plan_resume": "a form post (the lead page's Plans card)",
+    "plans:lead_consent": "a form post (the lead page's Plans card)",
     "manifest": "the web app manifest (JSON)",
     "service_worker": "the service worker (JavaScript)",
+}
+
+# Pages for managers and admins only: an agent is refused (403), and the tests check that too.
+MANAGER_PAGES = {
+    "plans:plan_list",
+    "plans:plan_create",
+    "plans:plan_detail",
+    "plans:step_create",
+    "plans:step_edit",
+    "plans:plan_preview",
+    "plans:plan_who",
 }
 
 # Pages for visitors who are not signed in; every other page is opened by an agent and a manager.

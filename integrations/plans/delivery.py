@@ -1,0 +1,130 @@
+"""Handing a recorded plan message over: the ``StepRun`` is the outbox row
+(``integrations.outbox``). A run is recorded, rendered, before anything is sent; each
+attempt claims it (one in flight), re-checks the lead's opt-outs and consent (they may
+have changed since the step ran), sends, and records the result. A crash after the run
+was recorded resumes the send (the sweep); a text the provider already took is not sent
+again. The one window left is a crash after the provider or SMTP server took a message
+and before its result was written: that message may go twice (at least once)."""
+
+import logging
+import smtplib
+from contextlib import contextmanager
+
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from integrations.http_delivery import DeliveryError, TransientDeliveryError
+from integrations.outbox import Outbox, Outcome
+from integrations.plans import rules
+from integrations.plans.models import Channel, Consent, RunState, StepKind, StepRun
+from integrations.plans.reply_address import reply_address
+from integrations.sms import services as sms
+from integrations.sms.models import SmsMessage
+
+logger = logging.getLogger(__name__)
+
+SMS_PURPOSE = "plans"
+FINISHED = (RunState.SENT, RunState.DONE, RunState.SKIPPED)
+
+OUTBOX = Outbox(
+    model=StepRun,
+    label="plan message",
+    settings_prefix="PLANS",
+    pending=RunState.PENDING,
+    failed=RunState.RETRYING,
+    dead=RunState.FAILED,
+    related=("enrolment__lead__contact", "sms_message"),
+)
+
+
+def due(now=None) -> QuerySet[StepRun]:
+    now = now or timezone.now()
+    return StepRun.objects.filter(status__in=[RunState.PENDING, RunState.RETRYING], next_attempt_at__lte=now).order_by(
+        "next_attempt_at", "pk"
+    )
+
+
+@contextmanager
+def shared_mail_connection():
+    """One connection to the mail server for many messages (opened at the first send;
+    after a failure the next message opens a fresh one)."""
+    connection = get_connection()
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def deliver(run_id: int, *, connection=None) -> Outcome:
+    """One attempt at sending a recorded plan message (over ``connection`` when given);
+    returns what it came to."""
+    claimed = OUTBOX.claim(run_id, is_done=lambda row: row.status in FINISHED)
+    if isinstance(claimed, Outcome):
+        return claimed
+    lead = claimed.enrolment.lead
+    if claimed.channel in (Channel.EMAIL, Channel.TEXT):
+        consents = {consent.channel: consent for consent in Consent.objects.filter(lead=lead)}
+        refusal = rules.consent_refusal(lead, claimed.channel, consents)
+        if refusal:
+            return _finish(claimed, RunState.SKIPPED, reason=f"At send time: {refusal}")
+    try:
+        if claimed.kind == StepKind.SEND_TEXT:
+            _send_text(claimed)
+        else:
+            reply_to = reply_address(lead.public_id) if claimed.channel else None
+            _send_email(claimed, reply_to=reply_to, connection=connection)
+    except DeliveryError as error:
+        return OUTBOX.record_failure(claimed, error, reason=str(error)[:300])
+    return _finish(claimed, RunState.SENT)
+
+
+def _finish(claimed: StepRun, status: str, *, reason: str = "") -> Outcome:
+    with OUTBOX.settle(claimed) as row:
+        if row is not None:
+            row.status, row.reason, row.finished_at, row.next_attempt_at = status, reason[:300], timezone.now(), None
+    return Outcome.SENT if status == RunState.SENT else Outcome.NOTHING_TO_SEND
+
+
+def _send_email(run: StepRun, *, reply_to: str | None, connection=None) -> None:
+    headers = {}
+    if run.channel == Channel.EMAIL:
+        link = _unsubscribe_link(run)
+        if link:
+            headers["List-Unsubscribe"] = f"<{link}>"
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    headers["X-Plan-Step-Run"] = str(run.pk)
+    message = EmailMultiAlternatives(
+        subject=run.subject,
+        body=run.text,
+        to=[run.recipient],
+        reply_to=[reply_to] if reply_to else None,
+        headers=headers,
+        connection=connection,
+    )
+    if run.html:
+        message.attach_alternative(run.html, "text/html")
+    try:
+        message.send()
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as error:
+        raise DeliveryError(f"The mail server refused it: {error}") from error
+    except (smtplib.SMTPException, OSError) as error:
+        if connection is not None:
+            connection.close()  # a broken shared connection: the next message opens a new one
+        raise TransientDeliveryError(f"Could not reach the mail server: {error}") from error
+
+
+def _unsubscribe_link(run: StepRun) -> str:
+    from integrations.workflows.unsubscribe import unsubscribe_url
+
+    return unsubscribe_url(lead=run.enrolment.lead, channel="email")
+
+
+def _send_text(run: StepRun) -> None:
+    message = run.sms_message
+    if message is not None and message.provider_sid:
+        return  # an earlier attempt handed it over, then stopped before recording it
+    if message is None:
+        message = SmsMessage.objects.create(purpose=SMS_PURPOSE, to=run.recipient, body=run.text)
+        StepRun.objects.filter(pk=run.pk).update(sms_message=message)
+    sms.hand_to_provider(message)
