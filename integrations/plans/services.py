@@ -145,8 +145,9 @@ def is_reply(interaction: Interaction) -> bool:
 
 def lead_replied(interaction: Interaction, *, now: datetime | None = None) -> int:
     """The lead answered (``is_reply``): pause its plans that pause on a reply and, when
-    the lead itself wrote or called, give the agent a task "Lead replied" (once per
-    interaction). Returns how many enrolments were paused."""
+    the lead itself wrote or called, give the agent a task "Lead replied", due now (once
+    per interaction). A reply a person logged by hand needs no task unless it stopped a
+    plan: whoever logged it already knows. Returns how many enrolments were paused."""
     now = now or timezone.now()
     paused = pause_for(
         lead_pk=interaction.lead_id,
@@ -154,15 +155,15 @@ def lead_replied(interaction: Interaction, *, now: datetime | None = None) -> in
         setting="pause_on_reply",
         now=now,
     )
-    if interaction.direction == InteractionDirection.INBOUND:
+    arrived_by_itself = interaction.created_by_id is None
+    if interaction.direction == InteractionDirection.INBOUND and (arrived_by_itself or paused):
         lead = Lead.objects.only("pk", "assigned_to_id").get(pk=interaction.lead_id)
         title = f"{REPLIED_TASK_TITLE} ({interaction.get_type_display().lower()}): {interaction.summary}"[:200]
         FollowUpTask.objects.get_or_create(
             lead_id=lead.pk,
             kind=FollowUpKind.FOLLOW_UP,
             title=title,
-            due_at=interaction.occurred_at,
-            defaults={"assigned_to_id": lead.assigned_to_id},
+            defaults={"assigned_to_id": lead.assigned_to_id, "due_at": now},
         )
     return paused
 

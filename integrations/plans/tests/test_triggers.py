@@ -120,6 +120,29 @@ def test_a_reply_pauses_the_plans_that_pause_on_reply_and_gives_the_agent_a_task
     assert task.assigned_to == lead.assigned_to
 
 
+def test_a_reply_an_agent_logs_by_hand_gives_no_task_unless_it_stopped_a_plan(
+    api_client, lead, django_capture_on_commit_callbacks
+):
+    client = api_client(lead.assigned_to)
+    url = f"/api/v2/leads/{lead.public_id}/interactions"
+    inbound_call = {"type": "call", "direction": "inbound", "summary": "Called back about the condo"}
+
+    # the lead is in no plan: the agent who logged the call needs no reminder of it
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url, inbound_call, format="json").status_code == 201
+    assert not FollowUpTask.objects.filter(lead=lead, title__startswith="Lead replied").exists()
+
+    # in a plan that pauses on a reply: the plan stops, so the agent gets the task, due now
+    from integrations.plans import services
+
+    services.enrol(lead=lead, plan=plan_with({"kind": StepKind.WAIT, "wait_minutes": 5}), reason="t")
+    before = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url, {**inbound_call, "summary": "Called again"}, format="json").status_code == 201
+    (task,) = FollowUpTask.objects.filter(lead=lead, title__startswith="Lead replied")
+    assert task.title.endswith("Called again") and task.due_at >= before
+
+
 def test_a_connected_call_pauses_but_a_voicemail_does_not(api_client, lead, django_capture_on_commit_callbacks):
     from integrations.plans import services
 
