@@ -191,14 +191,16 @@ def who_would_get(plan: Plan, now: datetime, *, user: User) -> tuple[list[Recipi
     each would get and its verdict, at most DRY_RUN_LEAD_LIMIT; and how many in all."""
     leads = candidates(plan, now).filter(pk__in=visible_leads(user).values("pk"))
     total = leads.count()
-    first = plan.steps.filter(kind__in=list(MESSAGE_KINDS)).order_by("position").first()
+    # The steps up to the first message: the waits before it decide when it goes.
+    steps = list(plan.steps.order_by("position", "pk"))
+    first = next((index for index, step in enumerate(steps) if step.kind in MESSAGE_KINDS), None)
     recipients = []
     for lead in leads.select_related("contact", "preferences", "team", "assigned_to__manager")[:DRY_RUN_LEAD_LIMIT]:
         forecast = None
         if first is not None:
             consents = {consent.channel: consent for consent in Consent.objects.filter(lead=lead)}
             sent = {"count": messages_today(lead, now), "day": now.astimezone(rules.lead_zone(lead)).date()}
-            (forecast,) = _forecast(lead, [first], now, now, consents, sent)
+            forecast = _forecast(lead, steps[: first + 1], now, now, consents, sent)[-1]
         recipients.append(Recipient(lead, forecast))
     return recipients, total
 

@@ -95,12 +95,15 @@ def test_who_would_get_lists_the_leads_and_their_first_message(agent, manager):
     LeadFactory(assigned_to=agent, source="website", status="qualified")
     services.enrol(lead=LeadFactory(assigned_to=agent, source="website"), plan=plan, reason="t")
 
-    recipients, total = selectors.who_would_get(plan, timezone.now(), user=manager)
+    now = timezone.now()
+    recipients, total = selectors.who_would_get(plan, now, user=manager)
 
     assert total == 1
     (recipient,) = recipients
     assert recipient.lead == web
     assert recipient.first_message.verdict == "will send"
+    # the five-minute wait before it decides when it goes
+    assert recipient.first_message.due_at == now + timedelta(minutes=5)
     assert recipient.first_message.preview.startswith("Welcome Wendy")
 
 
