@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "integrations.webhooks",
     "integrations.sms",
     "integrations.alerts",
+    "integrations.routing",
 ]
 
 MIDDLEWARE = [
