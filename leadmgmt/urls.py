@@ -28,6 +28,7 @@ urlpatterns = [
     path("unsubscribe/", include("integrations.workflows.urls")),
     path("notifications/", include("integrations.alerts.urls")),
     path("sms/", include("integrations.sms.urls")),
+    path("routing/", include("integrations.routing.urls")),
     # The installable web app: served from the root, so the service worker's scope is the whole site.
     path("manifest.webmanifest", pwa.manifest, name="manifest"),
     path("sw.js", pwa.service_worker, name="service_worker"),

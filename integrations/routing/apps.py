@@ -12,3 +12,7 @@ class RoutingConfig(AppConfig):
 
         # Leads that arrive unassigned are routed once their save commits.
         ports.subscribe("routing", tasks.on_lead_events)
+        # The lead page's routing card: the trace of the lead's decisions.
+        from integrations.routing.lead_card import lead_routing_section
+
+        ports.provide_lead_page_section("routing", lead_routing_section)
