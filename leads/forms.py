@@ -354,6 +354,11 @@ class ImportForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
         error_messages={"required": "Choose a CSV file to upload."},
     )
+    route_unassigned = forms.BooleanField(
+        label="Route unassigned leads",
+        required=False,
+        help_text="Rows that name no agent go through the routing rules, as leads from the API do.",
+    )
 
 
 class BulkActionForm(forms.Form):
