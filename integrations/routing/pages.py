@@ -6,7 +6,6 @@ Views check input and access and call ``services`` / ``selectors``; a domain con
 answered 409 (an HTMX request gets the page with the message, which it swaps in)."""
 
 from django.contrib import messages
-from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -16,11 +15,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from integrations.routing import selectors, services
 from integrations.routing.errors import PondLimitReached
 from integrations.routing.forms import LedgerPeriodForm, RuleForm
-from integrations.routing.models import AgentRoutingProfile, Offer, OfferState, PondEntry, PondStatus, RoutingRule
+from integrations.routing.models import AgentRoutingProfile, Offer, OfferState, RoutingRule
 from integrations.routing.presenters import ledger_chart, ledger_lines, ledger_totals, rule_summary
 from leads.accounts import permissions
+from leads.audit.models import AuditChannel
 from leads.errors import Conflict, ValidationFailed
-from leads.models import Role, Team, User
+from leads.models import Lead, Role, Team, User
 from leads.views.common import agent_page, is_htmx
 
 CLAIMED_FIRST = "Someone else claimed it first."
@@ -135,7 +135,7 @@ def _rule_form_page(request: HttpRequest, *, team: Team | None, rule: RoutingRul
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            target = rule or RoutingRule(team=team, position=_next_position(team))
+            target = rule or RoutingRule(team=team)
             try:
                 saved = services.rule_save(actor=request.user, rule=form.apply_to(target), members=form.members())
             except ValidationFailed as error:
@@ -152,12 +152,6 @@ def _rule_form_page(request: HttpRequest, *, team: Team | None, rule: RoutingRul
         "rules_url": _rules_url(team, request.user),
     }
     return render(request, "routing/rule_form.html", context, status=status)
-
-
-def _next_position(team: Team | None) -> int:
-    """After the team's last rule (the catch-all is tried last whatever its position)."""
-    last = RoutingRule.objects.filter(team=team, is_catch_all=False).aggregate(last=Max("position"))["last"]
-    return (last or 0) + 1
 
 
 @require_POST
@@ -246,49 +240,37 @@ def _conflict_page(request: HttpRequest, template: str, context: dict, message: 
     return render(request, template, context(request), status=200 if is_htmx(request) else 409)
 
 
-def _offer_for(offer_id: int) -> Offer:
-    offer = Offer.objects.select_related("lead", "lead__contact").filter(pk=offer_id).first()
-    if offer is None:
-        raise Http404("No such offer.")
-    return offer
+def _offer_for(request: HttpRequest, offer_id: int) -> Offer:
+    """One of the user's own offers (another agent's is a 404, as in the API)."""
+    return selectors.offer_for(request.user, offer_id)
 
 
 @require_POST
 @agent_page
 def offer_claim(request: HttpRequest, offer_id: int) -> HttpResponse:
-    offer = _offer_for(offer_id)
+    offer = _offer_for(request, offer_id)
     try:
-        lead = services.claim_offer(offer, request.user)
+        lead = services.claim_offer(offer, request.user, channel=AuditChannel.PAGE)
     except Conflict as error:
         message = _claim_refusal(offer, request.user, error)
         return _conflict_page(request, "routing/offers.html", _offers_context, message)
     messages.success(request, f"{lead.contact.full_name} is yours. Call them now.")
-    target = reverse("leads:lead_detail", args=[lead.public_id])
-    if is_htmx(request):
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = target
-        return response
-    return HttpResponseRedirect(target, status=303)
+    return _to_lead(request, lead)
 
 
 def _claim_refusal(offer: Offer, user: User, error: Conflict) -> str:
-    """Words for a refused claim: taken by someone else, not theirs, or answered already."""
+    """Words for a refused claim or pass: lost to a faster agent, or answered or expired already."""
     offer.refresh_from_db(fields=["state"])
-    if offer.agent_id != user.pk:
-        return "This offer is not yours."
-    if offer.state == OfferState.WITHDRAWN:
+    assignee = Lead.objects.filter(pk=offer.lead_id).values_list("assigned_to_id", flat=True).first()
+    if offer.state == OfferState.WITHDRAWN or assignee not in (None, user.pk):
         return CLAIMED_FIRST
-    if offer.state == OfferState.EXPIRED:
-        return "Too late: this offer expired and the lead moved on."
-    if offer.state in (OfferState.PASSED, OfferState.CLAIMED):
-        return f"You already {offer.get_state_display().lower()} this offer."
     return error.message
 
 
 @require_POST
 @agent_page
 def offer_pass(request: HttpRequest, offer_id: int) -> HttpResponse:
-    offer = _offer_for(offer_id)
+    offer = _offer_for(request, offer_id)
     try:
         services.pass_offer(offer, request.user)
     except Conflict as error:
@@ -323,19 +305,21 @@ def pond(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @agent_page
-def pond_take(request: HttpRequest, entry_id: int) -> HttpResponse:
-    entry = PondEntry.objects.select_related("lead", "lead__contact").filter(pk=entry_id).first()
-    if entry is None:
-        raise Http404("No such pond entry.")
+def pond_take(request: HttpRequest, lead_id: str) -> HttpResponse:
     try:
-        lead = services.take_from_pond(entry.lead, request.user)
+        lead = selectors.pond_lead_for(request.user, lead_id)
+        lead = services.take_from_pond(lead, request.user, channel=AuditChannel.PAGE)
     except PondLimitReached as error:
         return _conflict_page(request, "routing/pond.html", _pond_context, error.message)
     except Conflict as error:
-        entry.refresh_from_db(fields=["status"])
-        message = "Someone else took it first." if entry.status != PondStatus.OPEN else error.message
+        message = "Someone else took it first." if "took it" in error.message else error.message
         return _conflict_page(request, "routing/pond.html", _pond_context, message)
     messages.success(request, f"{lead.contact.full_name} is yours. Call them now.")
+    return _to_lead(request, lead)
+
+
+def _to_lead(request: HttpRequest, lead: Lead) -> HttpResponse:
+    """On to the lead's page (an HTMX request is told to go there)."""
     target = reverse("leads:lead_detail", args=[lead.public_id])
     if is_htmx(request):
         response = HttpResponse(status=204)
