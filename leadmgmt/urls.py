@@ -17,6 +17,7 @@ urlpatterns = [
     path("admin/login/", rate_limited_sign_in(admin.site.login)),
     path("admin/", admin.site.urls),
     path("api/v2/", include("integrations.webhooks.api")),
+    path("api/v2/", include("integrations.routing.api")),
     path("api/v2/", include("leads.api.urls")),
     path("api/v2/", include("leads.api.docs")),
     # Sign-in with a budget per address and per username (LOGIN_RATE_LIMIT), password

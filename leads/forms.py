@@ -156,6 +156,7 @@ class LeadForm(ApiValidatedForm):
     phone = _text("Phone", input_type="tel", maxlength=40)
     preferred_contact_method = _choice("Preferred channel", ContactChannel.choices)
     best_time_to_contact = _text("Best time to reach", maxlength=100, placeholder="e.g. weekdays after 6pm")
+    preferred_language = _text("Language", maxlength=8, placeholder="e.g. en, es")
     email_opt_out = forms.BooleanField(label="No emails", required=False)
     sms_opt_out = forms.BooleanField(label="No texts", required=False)
     call_opt_out = forms.BooleanField(label="No calls", required=False)
@@ -190,6 +191,7 @@ class LeadForm(ApiValidatedForm):
         "phone": "contact.phone",
         "preferred_contact_method": "contact.preferred_contact_method",
         "best_time_to_contact": "contact.best_time_to_contact",
+        "preferred_language": "contact.preferred_language",
         "email_opt_out": "contact.email_opt_out",
         "sms_opt_out": "contact.sms_opt_out",
         "call_opt_out": "contact.call_opt_out",
@@ -226,6 +228,7 @@ class LeadForm(ApiValidatedForm):
             "phone",
             "preferred_contact_method",
             "best_time_to_contact",
+            "preferred_language",
             "email_opt_out",
             "sms_opt_out",
             "call_opt_out",
@@ -283,6 +286,7 @@ class LeadForm(ApiValidatedForm):
             "phone": contact.phone,
             "preferred_contact_method": contact.preferred_contact_method,
             "best_time_to_contact": contact.best_time_to_contact,
+            "preferred_language": contact.preferred_language,
             "email_opt_out": contact.email_opt_out,
             "sms_opt_out": contact.sms_opt_out,
             "call_opt_out": contact.call_opt_out,

@@ -104,10 +104,11 @@ def route_lead(
         with writes.lead_write(public_id, context=ROUTING, leads=live_leads()) as write:
             lead = write.lead
             if trigger == RoutingTrigger.ARRIVAL:
-                if lead.assigned_to_id is not None:
-                    return _record(lead, None, RoutingTrigger.ARRIVAL, RoutingOutcome.KEPT, lead.assigned_to, [])
                 if RoutingDecision.objects.filter(lead=lead).exists():
-                    return None
+                    return None  # routed already (the task ran twice)
+                if lead.assigned_to_id is not None:
+                    note = "Had an agent by the time it was routed: kept."
+                    return _record(lead, None, trigger, RoutingOutcome.KEPT, lead.assigned_to, [], note=note)
             rules = rules_for(lead.team_id)
             start = 0
             if after_rule is not None:

@@ -103,7 +103,7 @@ def open_offers(user: User) -> QuerySet[Offer]:
     """The user's open offers (not past their timeout), soonest to expire first."""
     return (
         Offer.objects.filter(agent=user, state=OfferState.OPEN, expires_at__gt=timezone.now())
-        .select_related("lead__contact", "lead__preferences", "lead__timeline", "decision")
+        .select_related("agent", "lead__contact", "lead__preferences", "lead__timeline", "decision")
         .order_by("expires_at", "pk")
     )
 

@@ -4,12 +4,13 @@ agent's offers and the pond (``pages``)."""
 
 from django.urls import path
 
-from integrations.routing import pages
+from integrations.routing import pages, views
 from leads.urls import SmallIdConverter  # noqa: F401  (registers the "id" converter: a bigint, else a 404)
 
 app_name = "routing"
 
 urlpatterns = [
+    path("claim/<str:token>/", views.claim_by_token, name="claim_by_token"),
     path("rules/", pages.rule_list, name="rules"),
     path("rules/new/", pages.rule_create, name="rule_create"),
     path("rules/<id:rule_id>/edit/", pages.rule_edit, name="rule_edit"),

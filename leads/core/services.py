@@ -41,6 +41,7 @@ CONTACT_FIELDS = (
     "phone_is_valid",
     "preferred_contact_method",
     "best_time_to_contact",
+    "preferred_language",
     "email_opt_out",
     "sms_opt_out",
     "call_opt_out",

@@ -43,7 +43,15 @@ logger = logging.getLogger(__name__)
 LIST_SEPARATOR = ";"
 READ_SLICE_CHARS = 1 << 20  # the stored text is read back 1M characters at a time
 
-CONTACT_COLUMNS = ("first_name", "last_name", "email", "phone", "preferred_contact_method", "best_time_to_contact")
+CONTACT_COLUMNS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "preferred_contact_method",
+    "best_time_to_contact",
+    "preferred_language",
+)
 OPT_OUT_COLUMNS = ("email_opt_out", "sms_opt_out", "call_opt_out")
 PREFERENCE_COLUMNS = ("min_price", "max_price", "min_bedrooms", "min_bathrooms", "min_square_feet")
 PREFERENCE_LIST_COLUMNS = ("property_types", "preferred_locations", "must_have_features", "nice_to_have_features")
