@@ -43,6 +43,7 @@ NEW_LEADS = [
     ("Marcus", "Webb", LeadSource.REALTOR_COM, LeadType.BUYER, 520_000, "Round Rock", []),
     ("Hana", "Kobayashi", LeadSource.ZILLOW, LeadType.BUYER_SELLER, 610_000, "Austin", []),
     ("Diego", "Alvarez", LeadSource.OPEN_HOUSE, LeadType.BUYER, 380_000, "Pflugerville", ["open-house"]),
+    ("Samir", "Haddad", LeadSource.REALTOR_COM, LeadType.BUYER, 560_000, "Georgetown", []),
     ("Grace", "Olsen", LeadSource.ZILLOW, LeadType.BUYER, 700_000, "Cedar Park", []),
     ("Tom", "Becker", LeadSource.WEBSITE, LeadType.SELLER, 1_250_000, "Austin", ["luxury"]),
 ]
@@ -288,9 +289,9 @@ def new_leads(manager: User) -> list[Lead]:
 
 def fill_pond(team: Team, *, now: datetime) -> int:
     """Let the portal leads' first offers run out, as if their timeout had passed: they
-    go to the pond by the rule's fallback (open offers of the newest lead stay open)."""
+    go to the pond by the rule's fallback (the offers of the two newest stay open)."""
     open_offers = Offer.objects.filter(state=OfferState.OPEN, lead__team=team).order_by("lead__created_at")
-    lead_ids = list(dict.fromkeys(open_offers.values_list("lead_id", flat=True)))[:-1]
+    lead_ids = list(dict.fromkeys(open_offers.values_list("lead_id", flat=True)))[:-2]
     Offer.objects.filter(lead_id__in=lead_ids, state=OfferState.OPEN).update(expires_at=now - timedelta(seconds=1))
     return services.expire_offers(now=now)
 
