@@ -202,11 +202,14 @@ def ledger(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     start, end, first_day, last_day = form.bounds(now)
     rows = selectors.fairness_ledger(team, start, end)
+    period = form.cleaned_data["period"] if form.is_bound and form.is_valid() else form.data.get("period", "7d")
+    if not form.errors:  # show the period's days in From and To
+        form = LedgerPeriodForm(initial={"period": period, "start": first_day, "end": last_day})
     context = {
         "team": team,
         "teams": _teams_for(request.user) if permissions.can_view_all_leads(request.user) else [],
         "form": form,
-        "period": form.cleaned_data.get("period", "7d") if form.is_bound and form.is_valid() else "7d",
+        "period": period,
         "first_day": first_day,
         "last_day": last_day,
         "lines": ledger_lines(rows),

@@ -54,7 +54,7 @@ def rule_conditions(rule: RoutingRule) -> list[str]:
     if rule.sources:
         phrases.append(f"from {_either(_labels(rule.sources, LeadSource))}")
     if rule.lead_types:
-        phrases.append(f"lead type {_either(_labels(rule.lead_types, LeadType))}")
+        phrases.append(f"lead type {_either([label.lower() for label in _labels(rule.lead_types, LeadType)])}")
     if rule.urgencies:
         phrases.append(f"urgency {_either([label.lower() for label in _labels(rule.urgencies, UrgencyLevel)])}")
     price = price_phrase(rule.min_price, rule.max_price)
