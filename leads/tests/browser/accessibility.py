@@ -44,7 +44,15 @@ NOT_PAGES = {
     "sms:status_callback": "the SMS provider's signed status callback",
     "manifest": "the web app manifest (JSON)",
     "service_worker": "the service worker (JavaScript)",
+    "routing:rule_delete": "a form post (the rules page)",
+    "routing:rule_move": "a form post (the rules page)",
+    "routing:offer_claim": "a form post (the offers page, or HTMX)",
+    "routing:offer_pass": "a form post (the offers page, swapped in by HTMX)",
+    "routing:pond_take": "a form post (the pond, or HTMX)",
 }
+
+# Pages for managers and admins only: an agent is refused (403), and the tests check that too.
+MANAGER_PAGES = {"routing:rules", "routing:rule_create", "routing:rule_edit", "routing:ledger"}
 
 # Pages for visitors who are not signed in; every other page is opened by an agent and a manager.
 PUBLIC_PAGES = {
@@ -54,12 +62,14 @@ PUBLIC_PAGES = {
     "password_reset_confirm",
     "password_reset_complete",
     "workflows:unsubscribe",
+    "routing:claim_by_token",
 }
 
 # More states of a page worth checking: filters, scopes.
 VARIANTS = {
     "leads:lead_list": ["?status=new&ordering=created_at", "?search=a&source=website&score_min=20&urgency=high"],
     "leads:follow_ups": ["?scope=team"],
+    "routing:ledger": ["?period=30d", "?period=custom&start=2026-02-10&end=2026-02-01"],
 }
 
 
