@@ -118,7 +118,7 @@ def test_offers_nobody_claims_in_time_expire_to_the_next_rule(claim_rule, catch_
     claim_rule.fallback = Fallback.NEXT_RULE
     claim_rule.save()
     backstop = RuleMemberFactory(rule=catch_all).agent
-    lead, by_agent = offered(claim_rule)
+    lead, _by_agent = offered(claim_rule)
 
     assert services.expire_offers(timezone.now() + timedelta(minutes=4)) == 0
     assert services.expire_offers(timezone.now() + timedelta(minutes=5, seconds=1)) == 3
@@ -186,7 +186,7 @@ def test_a_forged_or_foreign_token_claims_nothing(claim_rule, token):
 
 def test_a_token_for_another_agent_of_the_offer_does_not_match(claim_rule):
     _, by_agent = offered(claim_rule)
-    (first, offer), (second, _) = list(by_agent.items())[:2]
+    (_first, offer), (second, _) = list(by_agent.items())[:2]
     forged = signing.dumps({"offer": offer.pk, "agent": second.pk}, salt=offers.TOKEN_SALT, compress=True)
 
     with pytest.raises(NotFound):
@@ -223,7 +223,7 @@ def test_a_manager_assigning_an_offered_lead_withdraws_its_offers(claim_rule, ma
     from leads.core.services import LeadManagementService
     from leads.events.models import LeadEvent
 
-    lead, by_agent = offered(claim_rule)
+    lead, _by_agent = offered(claim_rule)
     LeadManagementService(manager).assign(lead.public_id, manager)
 
     arrivals.plan_routes(list(LeadEvent.objects.filter(lead=lead)))

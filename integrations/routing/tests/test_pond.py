@@ -1,8 +1,7 @@
 """The pond: who may take which leads, the daily limit in the agent's own day, and a
 lead taken twice."""
 
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -65,12 +64,12 @@ def test_the_daily_limit_counts_the_agents_own_day(agent):
     agent.save()
     AgentRoutingProfileFactory(user=agent, pond_daily_limit=1)
     # 07:00 UTC is 23:00 the day before in Los Angeles
-    yesterday_evening = datetime(2026, 12, 7, 7, 0, tzinfo=dt_timezone.utc)
+    yesterday_evening = datetime(2026, 12, 7, 7, 0, tzinfo=UTC)
     PondEntryFactory(status=PondStatus.TAKEN, taken_by=agent, taken_at=yesterday_evening)
 
     # still that evening in Los Angeles; then past its midnight (08:00 UTC), though the same UTC day
-    assert selectors.pond_takes_today(agent, now=datetime(2026, 12, 7, 7, 30, tzinfo=dt_timezone.utc)) == 1
-    assert selectors.pond_takes_today(agent, now=datetime(2026, 12, 7, 8, 30, tzinfo=dt_timezone.utc)) == 0
+    assert selectors.pond_takes_today(agent, now=datetime(2026, 12, 7, 7, 30, tzinfo=UTC)) == 1
+    assert selectors.pond_takes_today(agent, now=datetime(2026, 12, 7, 8, 30, tzinfo=UTC)) == 0
 
 
 def test_agents_see_and_take_only_their_teams_pond():
