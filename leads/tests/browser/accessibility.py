@@ -54,6 +54,7 @@ PUBLIC_PAGES = {
     "password_reset_confirm",
     "password_reset_complete",
     "workflows:unsubscribe",
+    "routing:claim_by_token",
 }
 
 # More states of a page worth checking: filters, scopes.

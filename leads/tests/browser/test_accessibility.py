@@ -18,6 +18,8 @@ from django.http import QueryDict
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from integrations.routing.offers import claim_token
+from integrations.routing.tests.factories import OfferFactory
 from integrations.workflows.unsubscribe import unsubscribe_token
 from leads.core.selectors import visible_leads
 from leads.imports import services as imports
@@ -46,7 +48,11 @@ IMPORT_CSV = (
 )
 # The URL arguments the pages take, and where the tests find a value for each.
 SIGNED_IN_ARGUMENTS = {"lead_id", "import_id"}
-PUBLIC_ARGUMENTS = {"password_reset_confirm": {"uidb64", "token"}, "workflows:unsubscribe": {"token"}}
+PUBLIC_ARGUMENTS = {
+    "password_reset_confirm": {"uidb64", "token"},
+    "workflows:unsubscribe": {"token"},
+    "routing:claim_by_token": {"token"},
+}
 
 
 @pytest.fixture
@@ -73,6 +79,8 @@ def signed_in_arguments(user: User) -> dict:
 
 
 def public_arguments(route_name: str, user: User) -> dict:
+    if route_name == "routing:claim_by_token":
+        return {"token": lambda: claim_token(OfferFactory(agent=user, decision__lead__team=user.team))}
     if route_name == "workflows:unsubscribe":
         return {"token": lambda: unsubscribe_token(lead=visible_leads(user).order_by("pk").first())}
     return {
