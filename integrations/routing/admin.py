@@ -3,7 +3,7 @@
 catch-all can be edited but neither deleted nor deactivated), agents' routing
 profiles, and read-only decisions (the trace), offers, pond entries and pending routes."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.http import HttpRequest
 
 from integrations.routing.models import (
@@ -38,12 +38,6 @@ class RoutingRuleAdmin(admin.ModelAdmin):
         if obj is not None and obj.is_catch_all:
             return False
         return super().has_delete_permission(request, obj)
-
-    def delete_queryset(self, request, queryset):
-        kept = queryset.filter(is_catch_all=True).count()
-        if kept:
-            messages.warning(request, "The catch-all rules were kept: a lead always has a route.")
-        super().delete_queryset(request, queryset.filter(is_catch_all=False))
 
 
 @admin.register(AgentRoutingProfile)

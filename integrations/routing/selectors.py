@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from integrations.routing import pond
@@ -21,6 +21,7 @@ from integrations.routing.models import (
     RoutingDecision,
     RoutingOutcome,
     RoutingRule,
+    RoutingTrigger,
     RuleMember,
 )
 from integrations.routing.validation import rule_warnings
@@ -160,7 +161,7 @@ def fairness_ledger(team: Team | None, start: datetime, end: datetime) -> list[L
     decisions = RoutingDecision.objects.filter(created_at__gte=start, created_at__lt=end)
     decisions = decisions.filter(lead__team=team) if team is not None else decisions.filter(lead__team__isnull=True)
     rows: dict[int, LedgerRow] = {}
-    users = {user.pk: user for user in User.objects.filter(team=team) if team is not None}
+    users = {user.pk: user for user in User.objects.filter(team=team)} if team is not None else {}
 
     def row(agent_id: int) -> LedgerRow:
         if agent_id not in rows:
@@ -169,6 +170,7 @@ def fairness_ledger(team: Team | None, start: datetime, end: datetime) -> list[L
         return rows[agent_id]
 
     expected: dict[int, Decimal] = defaultdict(Decimal)
+    got: dict[int, int] = defaultdict(int)
     placed = 0
     for decision in decisions.only("pk", "candidates", "outcome", "assignee_id", "trigger", "method"):
         eligible = [c for c in decision.candidates if c.get("eligible") and c.get("agent_id")]
@@ -179,6 +181,9 @@ def fairness_ledger(team: Team | None, start: datetime, end: datetime) -> list[L
                 expected[candidate["agent_id"]] += Decimal(candidate.get("weight") or 1) / total
         if decision.outcome == RoutingOutcome.ASSIGNED and decision.assignee_id:
             row(decision.assignee_id).assigned += 1
+            # a turn of the weighted methods: a claim, or a pick among the eligible (not a fallback)
+            if decision.trigger == RoutingTrigger.CLAIM or any(c["agent_id"] == decision.assignee_id for c in eligible):
+                got[decision.assignee_id] += 1
     offers = Offer.objects.filter(offered_at__gte=start, offered_at__lt=end, agent__isnull=False)
     offers = offers.filter(lead__team=team) if team is not None else offers.filter(lead__team__isnull=True)
     for agent_id, state in offers.values_list("agent_id", "state"):
@@ -189,22 +194,9 @@ def fairness_ledger(team: Team | None, start: datetime, end: datetime) -> list[L
         entry.timed_out += state == OfferState.EXPIRED
     for agent_id in expected:
         row(agent_id)
-    got = _placed_by_agent(decisions)
     total_got = sum(got.values())
     for agent_id, entry in rows.items():
         entry.expected_leads = expected.get(agent_id, Decimal(0)).quantize(Decimal("0.01"))
         entry.expected_share = (expected.get(agent_id, Decimal(0)) / placed) if placed else Decimal(0)
         entry.actual_share = Decimal(got.get(agent_id, 0)) / total_got if total_got else Decimal(0)
     return sorted(rows.values(), key=lambda entry: (-entry.assigned, str(entry.agent)))
-
-
-def _placed_by_agent(decisions: QuerySet[RoutingDecision]) -> dict[int, int]:
-    """Leads the weighted decisions placed with each agent: a round-robin assignment, or
-    the claim that settled a first-to-claim offer."""
-    got: dict[int, int] = defaultdict(int)
-    weighted = decisions.filter(
-        Q(outcome=RoutingOutcome.ASSIGNED, method__in=["weighted_round_robin", "first_to_claim"])
-    ).exclude(assignee=None)
-    for agent_id in weighted.values_list("assignee_id", flat=True):
-        got[agent_id] += 1
-    return got

@@ -1,10 +1,11 @@
 """The one-tap Claim of an offer alert (``/routing/claim/<token>/``): public, the signed
 token in the link is the permission (bound to the offer and its agent, for claiming
 only, until the offer expires). GET shows the offer and claims it at once from a small
-script (the button does the same without scripts); POST claims. A claim lost to a
+script (a POST asking for JSON; the page says how it went in place); without scripts
+the button posts the form and the answer is the page. A claim lost to a
 faster agent, or an expired offer, says so (409); a bad link is a 404 page."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods
@@ -26,13 +27,21 @@ def _lead_url(request: HttpRequest, lead: Lead, agent_pk: int) -> str:
         return ""
 
 
+def _answer(request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
+    """The page, or for the page's script (``Accept: application/json``) what it says, as JSON."""
+    if request.method == "POST" and "application/json" in request.headers.get("Accept", ""):
+        keys = ("heading", "message", "lead_url")
+        return JsonResponse({key: context.get(key) or "" for key in keys}, status=status)
+    return render(request, "routing/claim.html", context, status=status)
+
+
 @require_http_methods(["GET", "POST"])
 def claim_by_token(request: HttpRequest, token: str) -> HttpResponse:
     try:
         offer = offers.offer_from_token(token)
     except NotFound as error:
         context = {"heading": "This claim link does not work", "message": error.message}
-        return render(request, "routing/claim.html", context, status=404)
+        return _answer(request, context, status=404)
     lead = Lead.objects.select_related("contact", "preferences", "timeline").get(pk=offer.lead_id)
     context = {"token": token, "summary": lead_summary_data(lead), "heading": "Lead up for grabs"}
     status = 200
@@ -43,10 +52,10 @@ def claim_by_token(request: HttpRequest, token: str) -> HttpResponse:
             offer.refresh_from_db()
             if offer.state != OfferState.CLAIMED:
                 context.update(heading="Too late", message=error.message)
-                return render(request, "routing/claim.html", context, status=409)
+                return _answer(request, context, status=409)
         context.update(heading="It's yours", message="You claimed this lead: call them now.")
         context["lead_url"] = _lead_url(request, lead, offer.agent_id)
-        return render(request, "routing/claim.html", context)
+        return _answer(request, context)
     if offer.state == OfferState.CLAIMED:
         context.update(
             heading="It's yours", message="You claimed this lead.", lead_url=_lead_url(request, lead, offer.agent_id)

@@ -15,6 +15,8 @@ from drf_spectacular.utils import extend_schema
 from jsonschema import Draft202012Validator
 from rest_framework.views import APIView
 
+from integrations.routing import representations as routing_representations
+from integrations.routing.tests import samples as routing_samples
 from integrations.webhooks import representations as webhook_representations
 from integrations.webhooks.models import DeliveryStatus
 from integrations.webhooks.tests.factories import WebhookDeliveryFactory, WebhookSubscriptionFactory
@@ -30,7 +32,7 @@ from leads.tests.factories import ContactFactory, InteractionFactory, LeadFactor
 
 pytestmark = pytest.mark.django_db
 
-RENDERER_MODULES = (representations, bodies, envelope, webhook_representations)
+RENDERER_MODULES = (representations, bodies, envelope, webhook_representations, routing_representations)
 
 
 def shape_validator(shape: type[Shape]) -> Draft202012Validator:
@@ -214,6 +216,7 @@ SAMPLES = {
     webhook_representations.subscription_data: subscription_samples,
     webhook_representations.new_subscription_data: subscription_samples,
     webhook_representations.delivery_data: delivery_samples,
+    **routing_samples.SAMPLES,
 }
 
 

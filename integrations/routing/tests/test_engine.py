@@ -2,7 +2,7 @@
 skipped), the fallbacks, weighted round robin's shares, and what an assignment writes."""
 
 from collections import Counter
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 import pytest
 
@@ -23,7 +23,7 @@ from leads.tests.factories import LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-MONDAY_NOON = datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc)
+MONDAY_NOON = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
 
 def group(rule, *weights):
@@ -136,7 +136,7 @@ def test_nobody_eligible_sends_the_lead_to_the_pond_by_default(catch_all):
 
 def test_nobody_eligible_gives_the_lead_to_the_fallback_agent(catch_all):
     backup = UserFactory()
-    rule = RoutingRuleFactory(fallback=Fallback.AGENT, fallback_agent=backup)
+    RoutingRuleFactory(fallback=Fallback.AGENT, fallback_agent=backup)
 
     decision, lead = route(new_lead())  # an empty group
 
@@ -184,7 +184,7 @@ def test_a_fixed_agent_who_was_deleted_is_skipped_as_deleted(catch_all):
     star.delete()
     rule.refresh_from_db()
 
-    decision, lead = route(new_lead())
+    decision, _lead = route(new_lead())
 
     assert decision.candidates == [
         {"agent_id": None, "name": "(deleted agent)", "weight": 1, "eligible": False, "skipped_because": "deleted"}
@@ -226,7 +226,7 @@ def test_an_assignment_goes_through_the_lead_write_path(catch_all):
     lead = new_lead()
     version = lead.version
 
-    decision, lead = route(lead)
+    _decision, lead = route(lead)
 
     assert lead.version == version + 1
     entry = AuditEntry.objects.get(lead=lead, field="assigned_to")
