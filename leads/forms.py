@@ -248,9 +248,10 @@ class LeadForm(ApiValidatedForm):
     def __init__(self, *args, actor: User, agents: list[User] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         if permissions.can_reassign(actor) and agents is not None:
-            self.fields["assigned_to"].widget.choices = [("", "Unassigned")] + [
-                (agent.username, str(agent)) for agent in agents
-            ]
+            # a new lead left unassigned is routed by the team's rules once it is saved
+            blank = "Unassigned" if self.partial else "Route by the rules (no agent yet)"
+            choices = [(agent.username, str(agent)) for agent in agents]
+            self.fields["assigned_to"].widget.choices = [("", blank), *choices]
         else:
             del self.fields["assigned_to"]  # agents keep their own leads
         if not self.partial:
