@@ -24,6 +24,7 @@ from integrations.routing.models import (
 )
 from integrations.routing.tests.conftest import new_lead, route
 from integrations.routing.tests.factories import (
+    OfferFactory,
     PondEntryFactory,
     RoutingRuleFactory,
     RuleMemberFactory,
@@ -572,3 +573,44 @@ def test_ensure_catch_all_is_shown_even_when_a_team_has_none_yet(client):
     assert response.status_code == 200
     assert RoutingRule.objects.filter(team=team, is_catch_all=True).exists()
     assert engine.ensure_catch_all(team).name in response.content.decode()
+
+
+# --- queries ---------------------------------------------------------------------------------
+
+
+def _queries(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_the_rules_page_reads_a_fixed_number_of_queries_whatever_the_rules(client, manager, catch_all):
+    client.force_login(manager)
+    RuleMemberFactory(rule=RoutingRuleFactory(fixed_agent=UserFactory(), fallback_agent=UserFactory()))
+    few = _queries(client, reverse("routing:rules"))
+    for _ in range(5):
+        rule = RoutingRuleFactory(fixed_agent=UserFactory(), fallback_agent=UserFactory(), min_price=10)
+        RuleMemberFactory(rule=rule)
+        RuleMemberFactory(rule=rule)
+
+    many = _queries(client, reverse("routing:rules"))
+
+    assert many == few
+
+
+def test_the_trace_card_reads_a_fixed_number_of_queries_whatever_the_trace(client, agent, other_agent, catch_all):
+    lead, offers = offered_lead(agent, other_agent)
+    client.force_login(agent)
+    client.post(reverse("routing:offer_claim", args=[offers[agent].pk]))
+    url = reverse("leads:lead_detail", args=[lead.public_id])
+    few = _queries(client, url)
+    for _ in range(3):  # more decisions, each with more offers
+        decision = engine.record(lead, first_to_claim(), "arrival", "offered", None, [])
+        OfferFactory.create_batch(2, decision=decision, lead=lead)
+
+    many = _queries(client, url)
+
+    assert many == few
