@@ -15,6 +15,14 @@ from leads.models import Lead
 TEMPLATE = "routing/_lead_card.html"
 METHODS = dict(RoutingMethod.choices)
 SKIPS = dict(SkipReason.choices)
+# An offer's state in the words of the fairness ledger.
+OFFER_WORDS = {
+    "open": "open",
+    "claimed": "claimed",
+    "passed": "passed",
+    "expired": "timed out",
+    "withdrawn": "withdrawn",
+}
 
 
 def lead_routing_section(lead: Lead) -> dict:
@@ -48,7 +56,7 @@ def trace_step(decision: RoutingDecision) -> dict:
         "headline": headline(decision, offers),
         "eligible": eligible,
         "skipped": skipped,
-        "offers": offers,
+        "offers": [{"offer": offer, "state": OFFER_WORDS.get(offer.state, offer.state)} for offer in offers],
     }
 
 

@@ -44,6 +44,7 @@
       if (!node) { return; }
       var data = JSON.parse(node.textContent);
       var colors = ["#adb5bd", "#3b5bdb"];
+      var still = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
       new window.Chart(canvas, {
         type: "bar",
         data: {
@@ -55,7 +56,7 @@
         options: {
           responsive: true,
           maintainAspectRatio: false,
-          animation: { duration: 300 },
+          animation: still ? false : { duration: 300 },
           plugins: {
             legend: { display: true, position: "bottom", labels: { boxWidth: 10, boxHeight: 10 } },
             tooltip: { callbacks: { label: function (item) { return item.dataset.label + ": " + item.raw + "%"; } } }
