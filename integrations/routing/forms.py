@@ -288,3 +288,22 @@ class LedgerPeriodForm(forms.Form):
         start = timezone.make_aware(datetime.combine(first, time.min))
         end = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min))
         return start, end, first, last
+
+
+class AgentSettingsForm(forms.Form):
+    """An agent's routing settings, as a manager sets them."""
+
+    paused = forms.BooleanField(label="Paused (takes no routed leads)", required=False)
+    capacity = forms.IntegerField(
+        label="Capacity (open new leads at most)",
+        required=False,
+        min_value=0,
+        max_value=10_000,
+        widget=forms.NumberInput(attrs={"min": "0", "inputmode": "numeric", "placeholder": "no cap"}),
+    )
+    pond_daily_limit = forms.IntegerField(
+        label="Pond leads a day",
+        min_value=0,
+        max_value=10_000,
+        widget=forms.NumberInput(attrs={"min": "0", "inputmode": "numeric"}),
+    )

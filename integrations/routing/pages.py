@@ -13,15 +13,16 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from integrations.routing import selectors, services
+from integrations.routing.eligibility import Candidate, evaluate
 from integrations.routing.errors import PondLimitReached
-from integrations.routing.forms import LedgerPeriodForm, RuleForm
-from integrations.routing.models import AgentRoutingProfile, Offer, OfferState, RoutingRule
+from integrations.routing.forms import AgentSettingsForm, LedgerPeriodForm, RuleForm
+from integrations.routing.models import AgentRoutingProfile, Offer, OfferState, RoutingRule, SkipReason
 from integrations.routing.presenters import ledger_chart, ledger_lines, ledger_totals, rule_summary
 from leads.accounts import permissions
 from leads.audit.models import AuditChannel
 from leads.errors import Conflict, ValidationFailed
 from leads.models import Lead, Role, Team, User
-from leads.views.common import agent_page, is_htmx
+from leads.views.common import agent_page, is_htmx, safe_next
 
 CLAIMED_FIRST = "Someone else claimed it first."
 
@@ -190,6 +191,83 @@ def rule_move(request: HttpRequest, rule_id: int) -> HttpResponse:
     return HttpResponseRedirect(_rules_url(rule.team, request.user) + f"#rule-{rule.pk}", status=303)
 
 
+# --- the agents' routing settings ------------------------------------------------
+
+
+def _agent_rows(team: Team | None, forms: dict[int, AgentSettingsForm] | None = None) -> list[dict]:
+    """Each agent of the team with their settings' form and whether a lead would reach
+    them right now (working hours, time off, pause, capacity: the routing's own checks)."""
+    agents = _agents_of(team)
+    profiles = {profile.user_id: profile for profile in AgentRoutingProfile.objects.filter(user__in=agents)}
+    now_rule = RoutingRule(allow_off_hours=False)
+    verdicts = evaluate([Candidate(agent, 1) for agent in agents], rule=now_rule, at=timezone.now())
+    skips = dict(SkipReason.choices)
+    rows = []
+    for agent, verdict in zip(agents, verdicts, strict=True):
+        profile = profiles.get(agent.pk)
+        initial = {
+            "paused": bool(profile and profile.paused),
+            "capacity": profile.capacity if profile else None,
+            "pond_daily_limit": profile.pond_daily_limit if profile else AgentRoutingProfile.DEFAULT_POND_DAILY_LIMIT,
+        }
+        form = (forms or {}).get(agent.pk) or AgentSettingsForm(initial=initial, prefix=f"agent-{agent.pk}")
+        rows.append({"agent": agent, "form": form, "now": skips.get(verdict.skipped_because, "")})
+    return rows
+
+
+def _agents_page(request: HttpRequest, team: Team | None, forms=None, status: int = 200) -> HttpResponse:
+    context = {
+        "team": team,
+        "teams": _teams_for(request.user) if permissions.can_view_all_leads(request.user) else [],
+        "team_query": _team_query(team, request.user),
+        "rows": _agent_rows(team, forms),
+        "zone": timezone.get_current_timezone_name(),
+    }
+    return render(request, "routing/agents.html", context, status=status)
+
+
+@require_GET
+@agent_page
+def agent_list(request: HttpRequest) -> HttpResponse:
+    _require_rules_access(request.user)
+    return _agents_page(request, _chosen_team(request))
+
+
+@require_POST
+@agent_page
+def agent_settings(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Save one agent's paused / capacity / pond limit (the page again with errors: 422)."""
+    _require_rules_access(request.user)
+    agent = User.objects.filter(pk=user_id, is_active=True).first()
+    if agent is None or not (permissions.can_view_all_leads(request.user) or agent.team_id == request.user.team_id):
+        raise Http404("No such agent.")
+    form = AgentSettingsForm(request.POST, prefix=f"agent-{agent.pk}")
+    if form.is_valid():
+        try:
+            services.profile_update(actor=request.user, user=agent, **form.cleaned_data)
+        except ValidationFailed as error:
+            for name, problems in error.fields.items():
+                for problem in problems:
+                    form.add_error(name if name in form.fields else None, problem)
+        else:
+            messages.success(request, f"Saved: {agent}'s routing settings.")
+            return HttpResponseRedirect(reverse("routing:agents") + _team_query(agent.team, request.user), status=303)
+    return _agents_page(request, agent.team, forms={agent.pk: form}, status=422)
+
+
+@require_POST
+@agent_page
+def pause_toggle(request: HttpRequest) -> HttpResponse:
+    """An agent pauses or resumes taking routed leads (offers, round robin, the pond)."""
+    paused = request.POST.get("paused") == "on"
+    services.profile_update(actor=request.user, user=request.user, paused=paused)
+    if paused:
+        messages.success(request, "Paused: no new leads are routed to you until you resume.")
+    else:
+        messages.success(request, "Welcome back: new leads are routed to you again.")
+    return HttpResponseRedirect(safe_next(request, reverse("routing:offers")), status=303)
+
+
 # --- the fairness ledger ---------------------------------------------------------
 
 
@@ -224,7 +302,9 @@ def ledger(request: HttpRequest) -> HttpResponse:
 
 
 def _offers_context(request: HttpRequest) -> dict:
+    profile = AgentRoutingProfile.objects.filter(user=request.user).first()
     return {
+        "paused": bool(profile and profile.paused),
         "offers": list(selectors.open_offers(request.user)),
         "now": timezone.now(),
         "zone": timezone.get_current_timezone_name(),

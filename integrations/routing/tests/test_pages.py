@@ -614,3 +614,71 @@ def test_the_trace_card_reads_a_fixed_number_of_queries_whatever_the_trace(clien
     many = _queries(client, url)
 
     assert many == few
+
+
+# --- agents' settings and pausing ----------------------------------------------------------
+
+
+def test_a_manager_sets_an_agents_capacity_pond_limit_and_pause(client, manager, agent, catch_all):
+    client.force_login(manager)
+    prefix = f"agent-{agent.pk}"
+
+    page = client.get(reverse("routing:agents")).content.decode()
+    response = client.post(
+        reverse("routing:agent_settings", args=[agent.pk]),
+        {f"{prefix}-paused": "on", f"{prefix}-capacity": "4", f"{prefix}-pond_daily_limit": "2"},
+    )
+
+    assert f'id="agent-{agent.pk}"' in page and "Right now: takes leads" in page
+    assert response.status_code == 303
+    profile = AgentRoutingProfile.objects.get(user=agent)
+    assert (profile.paused, profile.capacity, profile.pond_daily_limit) == (True, 4, 2)
+    assert "Right now: paused" in client.get(reverse("routing:agents")).content.decode()
+
+
+@pytest.mark.parametrize(
+    "values, field",
+    [({"capacity": "-1", "pond_daily_limit": "2"}, "capacity"), ({"pond_daily_limit": ""}, "pond_daily_limit")],
+    ids=["negative capacity", "no pond limit"],
+)
+def test_bad_agent_settings_are_field_errors_and_change_nothing(client, manager, agent, catch_all, values, field):
+    client.force_login(manager)
+    prefix = f"agent-{agent.pk}"
+
+    response = client.post(
+        reverse("routing:agent_settings", args=[agent.pk]), {f"{prefix}-{key}": value for key, value in values.items()}
+    )
+
+    assert response.status_code == 422
+    assert field in next(row["form"] for row in response.context["rows"] if row["agent"] == agent).errors
+    assert not AgentRoutingProfile.objects.filter(user=agent).exists()
+
+
+def test_agents_may_not_change_anyones_routing_settings(client, agent, other_agent, catch_all):
+    client.force_login(agent)
+    prefix = f"agent-{other_agent.pk}"
+
+    page = client.get(reverse("routing:agents"))
+    response = client.post(
+        reverse("routing:agent_settings", args=[other_agent.pk]),
+        {f"{prefix}-paused": "on", f"{prefix}-pond_daily_limit": "0"},
+    )
+
+    assert (page.status_code, response.status_code) == (403, 403)
+    assert not AgentRoutingProfile.objects.filter(user=other_agent).exists()
+
+
+def test_an_agent_pauses_and_resumes_and_is_skipped_while_paused(client, agent, catch_all):
+    RuleMemberFactory(rule=catch_all, agent=agent)
+    client.force_login(agent)
+
+    client.post(reverse("routing:pause"), {"paused": "on"})
+    paused_page = client.get(reverse("routing:offers")).content.decode()
+    decision, lead = route(new_lead())
+    client.post(reverse("routing:pause"))
+
+    assert 'id="resume"' in paused_page and 'id="paused-notice"' in paused_page
+    assert lead.assigned_to is None and decision.candidates[0]["skipped_because"] == "paused"
+    assert AgentRoutingProfile.objects.get(user=agent).paused is False
+    _decision, lead = route(new_lead())
+    assert lead.assigned_to == agent

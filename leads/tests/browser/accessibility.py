@@ -49,10 +49,12 @@ NOT_PAGES = {
     "routing:offer_claim": "a form post (the offers page, or HTMX)",
     "routing:offer_pass": "a form post (the offers page, swapped in by HTMX)",
     "routing:pond_take": "a form post (the pond, or HTMX)",
+    "routing:agent_settings": "a form post (the agents' settings page)",
+    "routing:pause": "a form post (the offers page)",
 }
 
 # Pages for managers and admins only: an agent is refused (403), and the tests check that too.
-MANAGER_PAGES = {"routing:rules", "routing:rule_create", "routing:rule_edit", "routing:ledger"}
+MANAGER_PAGES = {"routing:rules", "routing:rule_create", "routing:rule_edit", "routing:ledger", "routing:agents"}
 
 # Pages for visitors who are not signed in; every other page is opened by an agent and a manager.
 PUBLIC_PAGES = {
