@@ -73,10 +73,12 @@ def ensure_catch_all(team: Team | None) -> RoutingRule:
 
 
 def rules_for(team_id: int | None) -> list[RoutingRule]:
-    """The team's active rules in the order they are tried, the catch-all last."""
-    ensure_catch_all(Team(pk=team_id) if team_id else None)
+    """The team's active rules in the order they are tried, the catch-all last (made when missing)."""
     rules = RoutingRule.objects.filter(team_id=team_id, is_active=True).select_related("fixed_agent", "fallback_agent")
-    return list(rules.order_by("is_catch_all", "position", "pk"))
+    found = list(rules.order_by("is_catch_all", "position", "pk"))
+    if not found or not found[-1].is_catch_all:
+        found.append(ensure_catch_all(Team(pk=team_id) if team_id else None))
+    return found
 
 
 def route_lead(

@@ -216,7 +216,7 @@ def expire_offers(now: datetime | None = None) -> int:
     now = now or timezone.now()
     expired = 0
     due = Offer.objects.filter(state=OfferState.OPEN, expires_at__lte=now)
-    for decision_id in list(due.values_list("decision_id", flat=True).distinct()[:500]):
+    for decision_id in list(due.order_by().values_list("decision_id", flat=True).distinct()[:500]):
         with transaction.atomic():
             count = Offer.objects.filter(decision_id=decision_id, state=OfferState.OPEN, expires_at__lte=now).update(
                 state=OfferState.EXPIRED, answered_at=now
@@ -233,7 +233,7 @@ def withdraw_unavailable_offers(now: datetime | None = None) -> int:
     now = now or timezone.now()
     withdrawn = 0
     gone = Offer.objects.filter(state=OfferState.OPEN).filter(Q(agent=None) | Q(agent__is_active=False))
-    for decision_id in list(gone.values_list("decision_id", flat=True).distinct()[:500]):
+    for decision_id in list(gone.order_by().values_list("decision_id", flat=True).distinct()[:500]):
         with transaction.atomic():
             count = (
                 Offer.objects.filter(decision_id=decision_id, state=OfferState.OPEN)

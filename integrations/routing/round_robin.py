@@ -13,8 +13,10 @@ from integrations.routing.models import RoundRobinState, RoutingRule
 
 def next_turn(rule: RoutingRule, eligible: list[Candidate]) -> Candidate:
     """The eligible candidate whose turn it is; moves the rule's state on (in the current transaction)."""
-    RoundRobinState.objects.get_or_create(rule=rule)
-    state = RoundRobinState.objects.select_for_update().get(rule=rule)
+    state = RoundRobinState.objects.select_for_update().filter(rule=rule).first()
+    if state is None:  # the rule's first turn: made, then locked like any other
+        RoundRobinState.objects.get_or_create(rule=rule)
+        state = RoundRobinState.objects.select_for_update().get(rule=rule)
     current = {str(key): int(value) for key, value in (state.current or {}).items()}
     total = sum(candidate.weight for candidate in eligible)
     best, best_value = None, None

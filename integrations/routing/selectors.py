@@ -89,6 +89,12 @@ def lead_trace(user: User, lead_id: str) -> Trace:
     lead = lead_selectors.visible_leads(user).filter(public_id=lead_id).select_related("assigned_to").first()
     if lead is None:
         raise NotFound("Lead not found.")
+    return trace_of(lead)
+
+
+def trace_of(lead: Lead) -> Trace:
+    """The trace of ``lead``, for a page that has checked its viewer may see it (the
+    lead page's section); the same queries as ``lead_trace``."""
     offers = Offer.objects.select_related("agent").order_by("offered_at", "pk")
     decisions = list(
         RoutingDecision.objects.filter(lead=lead)

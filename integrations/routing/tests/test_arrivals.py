@@ -115,3 +115,21 @@ def test_the_api_accepts_and_shows_the_preferred_language(api_client, agent):
     assert created.json()["lead"]["contact"]["preferred_language"] == "pt-br"
     assert refused.status_code == 400
     assert "contact.preferred_language" in refused.json()["error"]["fields"]
+
+
+def test_a_route_whose_task_was_lost_is_sent_again_by_the_sweep(agents):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from integrations.routing import tasks
+    from integrations.routing.tests.conftest import new_lead
+
+    lead = new_lead()
+    PendingRoute.objects.create(lead=lead, dispatched_at=None)
+    PendingRoute.objects.filter(lead=lead).update(created_at=timezone.now() - timedelta(minutes=1))
+
+    assert tasks.sweep_routing()["resent"] == 1
+
+    assert Lead.objects.get(pk=lead.pk).assigned_to in agents
+    assert not PendingRoute.objects.exists()
