@@ -2,9 +2,8 @@
 the lead's trace, oldest decision first: the rule that matched, who was eligible, who
 was skipped and why, who got it, the offers and how each was answered."""
 
+from integrations.routing import selectors
 from integrations.routing.models import (
-    PondEntry,
-    PondStatus,
     RoutingDecision,
     RoutingMethod,
     RoutingOutcome,
@@ -26,16 +25,14 @@ OFFER_WORDS = {
 
 
 def lead_routing_section(lead: Lead) -> dict:
-    """``{"template", "steps", "pond_entry"}`` for the lead page's generic section include.
-    Two queries (decisions with their assignees, their offers) and one for the pond."""
-    decisions = (
-        RoutingDecision.objects.filter(lead=lead)
-        .select_related("assignee")
-        .prefetch_related("offers")
-        .order_by("created_at", "id")
-    )
-    pond_entry = PondEntry.objects.filter(lead=lead, status=PondStatus.OPEN).first()
-    return {"template": TEMPLATE, "steps": [trace_step(decision) for decision in decisions], "pond_entry": pond_entry}
+    """``{"template", "steps", "pond_entry"}`` for the lead page's generic section include
+    (``selectors.trace_of``: the decisions with their offers, and the open pond entry)."""
+    trace = selectors.trace_of(lead)
+    return {
+        "template": TEMPLATE,
+        "steps": [trace_step(decision) for decision in trace.decisions],
+        "pond_entry": trace.pond_entry,
+    }
 
 
 def trace_step(decision: RoutingDecision) -> dict:
