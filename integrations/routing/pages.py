@@ -21,6 +21,7 @@ from integrations.routing.presenters import ledger_chart, ledger_lines, ledger_t
 from leads.accounts import permissions
 from leads.audit.models import AuditChannel
 from leads.errors import Conflict, ValidationFailed
+from leads.errors import PermissionDenied as DomainPermissionDenied
 from leads.models import Lead, Role, Team, User
 from leads.views.common import agent_page, is_htmx, safe_next
 
@@ -317,10 +318,10 @@ def offer_list(request: HttpRequest) -> HttpResponse:
     return render(request, "routing/offers.html", _offers_context(request))
 
 
-def _conflict_page(request: HttpRequest, template: str, context: dict, message: str) -> HttpResponse:
-    """The page again with ``message``: 409, or 200 for HTMX (which swaps only 2xx and 422)."""
+def _conflict_page(request: HttpRequest, template: str, context, message: str, *, status: int = 409) -> HttpResponse:
+    """The page again with ``message``: ``status``, or 200 for HTMX (which swaps only 2xx and 422)."""
     messages.error(request, message)
-    return render(request, template, context(request), status=200 if is_htmx(request) else 409)
+    return render(request, template, context(request), status=200 if is_htmx(request) else status)
 
 
 def _offer_for(request: HttpRequest, offer_id: int) -> Offer:
@@ -375,6 +376,7 @@ def _pond_context(request: HttpRequest) -> dict:
         "taken_today": taken,
         "daily_limit": limit,
         "limit_reached": taken >= limit,
+        "paused": bool(profile and profile.paused),
         "now": timezone.now(),
         "zone": timezone.get_current_timezone_name(),
     }
@@ -394,6 +396,8 @@ def pond_take(request: HttpRequest, lead_id: str) -> HttpResponse:
         lead = services.take_from_pond(lead, request.user, channel=AuditChannel.PAGE)
     except PondLimitReached as error:
         return _conflict_page(request, "routing/pond.html", _pond_context, error.message)
+    except DomainPermissionDenied as error:  # paused, or another team's pond
+        return _conflict_page(request, "routing/pond.html", _pond_context, error.message, status=403)
     except Conflict as error:
         message = "Someone else took it first." if "took it" in error.message else error.message
         return _conflict_page(request, "routing/pond.html", _pond_context, message)

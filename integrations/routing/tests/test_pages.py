@@ -682,3 +682,16 @@ def test_an_agent_pauses_and_resumes_and_is_skipped_while_paused(client, agent, 
     assert AgentRoutingProfile.objects.get(user=agent).paused is False
     _decision, lead = route(new_lead())
     assert lead.assigned_to == agent
+
+
+def test_a_paused_agent_is_told_to_resume_before_taking_from_the_pond(client, agent, catch_all):
+    AgentRoutingProfile.objects.create(user=agent, paused=True)
+    entry = PondEntryFactory()
+    client.force_login(agent)
+
+    response = client.post(reverse("routing:pond_take", args=[entry.lead.public_id]))
+
+    assert response.status_code == 403
+    assert "resume" in response.content.decode().lower()
+    entry.lead.refresh_from_db()
+    assert entry.lead.assigned_to is None
