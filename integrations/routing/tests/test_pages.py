@@ -695,3 +695,20 @@ def test_a_paused_agent_is_told_to_resume_before_taking_from_the_pond(client, ag
     assert "resume" in response.content.decode().lower()
     entry.lead.refresh_from_db()
     assert entry.lead.assigned_to is None
+
+
+def test_an_admin_chooses_the_team_whose_rules_they_see_and_write(client, admin_user, catch_all):
+    north = TeamFactory(name="North")
+    RoutingRuleFactory(team=north, name="North rule")
+    RoutingRuleFactory(team=None, name="Teamless rule")
+    client.force_login(admin_user)
+
+    north_page = client.get(reverse("routing:rules"), {"team": north.pk}).content.decode()
+    none_page = client.get(reverse("routing:rules"), {"team": "none"}).content.decode()
+    created = client.post(reverse("routing:rule_create") + f"?team={north.pk}", rule_form(name="Made for North"))
+
+    assert "North rule" in north_page and "Teamless rule" not in north_page
+    assert "Teamless rule" in none_page and "North rule" not in none_page
+    assert created.status_code == 303 and created["Location"].endswith(f"?team={north.pk}")
+    assert RoutingRule.objects.get(name="Made for North").team == north
+    assert client.get(reverse("routing:rules"), {"team": "424242"}).status_code == 404
