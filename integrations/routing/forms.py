@@ -17,6 +17,7 @@ HAS_PHONE_CHOICES = [("", "Any lead"), ("yes", "Only leads with a phone"), ("no"
 MAX_WEIGHT = 100
 MAX_LIST_ITEMS = 200
 LEDGER_MAX_DAYS = 366
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2199, 12, 31)
 
 
 class WordListField(forms.CharField):
@@ -264,6 +265,13 @@ class LedgerPeriodForm(forms.Form):
         if period != "custom":
             return cleaned
         start, end = cleaned.get("start"), cleaned.get("end")
+        out_of_range = [
+            name for name, day in (("start", start), ("end", end)) if day and not EARLIEST_DAY <= day <= LATEST_DAY
+        ]
+        for name in out_of_range:
+            self.add_error(name, f"Choose a day between {EARLIEST_DAY:%Y} and {LATEST_DAY:%Y}.")
+        if out_of_range:
+            return cleaned
         if start is None and "start" not in self.errors:
             self.add_error("start", "Choose the first day.")
         if end is None and "end" not in self.errors:

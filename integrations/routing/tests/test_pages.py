@@ -352,10 +352,12 @@ def test_a_bad_custom_range_is_a_field_error_not_a_500(client, manager, catch_al
     backwards = client.get(reverse("routing:ledger"), {"period": "custom", "start": "2026-12-04", "end": "2026-11-01"})
     garbage = client.get(reverse("routing:ledger"), {"period": "custom", "start": "soon", "end": ""})
     unknown = client.get(reverse("routing:ledger"), {"period": "forever"})
+    last_day = client.get(reverse("routing:ledger"), {"period": "custom", "start": "9999-12-31", "end": "9999-12-31"})
 
     assert backwards.status_code == 200 and backwards.context["form"].errors["end"]
     assert garbage.status_code == 200 and garbage.context["form"].errors["start"]
     assert unknown.status_code == 200 and unknown.context["form"].errors["period"]
+    assert last_day.status_code == 200 and last_day.context["form"].errors["start"]
 
 
 def test_the_ledger_period_is_counted_in_the_viewers_zone(client, catch_all):
