@@ -137,3 +137,21 @@ def test_a_rule_with_bad_input_comes_back_with_its_errors_and_the_keyboard_reach
     assert "no lead could match" in page.locator("#id_max_price_error").inner_text()
     assert RoutingRule.objects.filter(name="Upside down").count() == 0
     assert Lead.objects.count() == 2
+
+
+def test_a_manager_deletes_a_rule_with_the_keyboard_after_confirming(open_page, crew):
+    rule = crew["rule"]
+    page, _ = open_page(width=390)
+    log_in(page, crew["manager"])
+    page.goto("/routing/rules/")
+
+    tab_to(page, f"#rule-{rule.pk} summary")
+    page.keyboard.press("Enter")  # opens the confirmation
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == f"rule-{rule.pk}-delete"
+    assert_focus_ring(page, "the confirming Delete button")
+    page.keyboard.press("Enter")
+
+    page.locator("#flash").get_by_text('Rule "Portal buyers" deleted.').wait_for()
+    assert not RoutingRule.objects.filter(pk=rule.pk).exists()
+    assert RoutingRule.objects.filter(is_catch_all=True).exists()
