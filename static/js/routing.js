@@ -70,7 +70,25 @@
     });
   }
 
+  /* The rule form shows the fields of the chosen method and fallback only (all are there
+     without scripts; a field with an error stays shown). */
+  function showChosen(form) {
+    form.querySelectorAll("[data-when]").forEach(function (part) {
+      var chosen = form.querySelector('[name="' + part.dataset.when + '"]:checked, select[name="' + part.dataset.when + '"]');
+      var value = chosen ? chosen.value : "";
+      part.hidden = part.dataset.is.split(" ").indexOf(value) < 0 && !part.querySelector(".has-error");
+    });
+  }
+
+  function wireRuleForm() {
+    var form = document.querySelector(".rule-form");
+    if (!form) { return; }
+    showChosen(form);
+    form.addEventListener("change", function () { showChosen(form); });
+  }
+
   function start() {
+    wireRuleForm();
     drawLedger(document);
     if (document.getElementById("offers")) {
       tick();
