@@ -369,6 +369,7 @@ def main(argv: list[str] | None = None) -> dict:
     setup_django(url)
     from bench.report import _git_commit
 
+    load_at_start = os.getloadavg()[0]
     team = build_team()
     timed, rr_leads, trials = (200, 1_100, 50) if args.quick else (1_000, 10_000, 1_000)
     log(f"Routing time over {timed} leads ...")
@@ -385,6 +386,7 @@ def main(argv: list[str] | None = None) -> dict:
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "quick": args.quick,
         "agents": AGENTS,
+        "load": [load_at_start, os.getloadavg()[0]],
         "rules": team["rule_count"],
         "routing_time": routing_time,
         "round_robin": round_robin,
