@@ -363,6 +363,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="1,100 round-robin leads and 50 races")
     parser.add_argument("--output", type=Path, default=Path(__file__).resolve().parent / "ROUTING.md")
     parser.add_argument("--database", default="leadmgmt_bench_routing")
+    parser.add_argument("--json", type=Path, default=ARTIFACTS / "routing.json", help="where the raw figures go")
+    parser.add_argument("--sizes", help="timed leads, round-robin leads, races (e.g. 20,110,5 for a smoke run)")
     args = parser.parse_args(argv)
     log(f"Preparing {args.database} ...")
     url = prepare_database(args.database)
@@ -372,6 +374,8 @@ def main(argv: list[str] | None = None) -> dict:
     load_at_start = os.getloadavg()[0]
     team = build_team()
     timed, rr_leads, trials = (200, 1_100, 50) if args.quick else (1_000, 10_000, 1_000)
+    if args.sizes:
+        timed, rr_leads, trials = (int(part) for part in args.sizes.split(","))
     log(f"Routing time over {timed} leads ...")
     routing_time = measure_routing_time(team, timed + 20)
     log(f"  p50 {routing_time['p50_ms']:.1f} ms, p95 {routing_time['p95_ms']:.1f} ms")
@@ -392,8 +396,8 @@ def main(argv: list[str] | None = None) -> dict:
         "round_robin": round_robin,
         "claim_race": claim_race,
     }
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "routing.json").write_text(json.dumps(found, indent=1, default=str))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(found, indent=1, default=str))
     args.output.write_text(render(found))
     log(f"Wrote {args.output}")
     from django.db import connections
