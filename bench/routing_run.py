@@ -102,7 +102,7 @@ def build_team() -> dict:
     AgentRoutingProfile.objects.bulk_create(
         AgentRoutingProfile(user=agent, capacity=100_000, paused=(n % 17 == 16)) for n, agent in enumerate(agents)
     )
-    sources = ["zillow", "realtor", "referral", "website", "open_house", "facebook"]
+    sources = ["zillow", "realtor_com", "referral", "website", "open_house", "social_media"]
     cities = ["Austin", "Dallas", "Houston", "Denver", "Boise", "Miami"]
     rules = []
     for n in range(RULES - 2):
@@ -156,7 +156,7 @@ def make_leads(manager, count: int, *, source: str, tags: list[str], spread: boo
     from leads.core.services import LeadManagementService
 
     service = LeadManagementService(manager, channel=AuditChannel.SYSTEM)
-    sources = ["zillow", "realtor", "referral", "website", "open_house", "facebook", "other"]
+    sources = ["zillow", "realtor_com", "referral", "website", "open_house", "social_media", "other"]
     ids: list[str] = []
     stamp = time.time_ns()
     for start in range(0, count, 500):
@@ -313,6 +313,26 @@ def measure_claim_race(team: dict, trials: int) -> dict:
     }
 
 
+def measure_push(url: str, team: dict, *, seconds: float) -> dict | None:
+    from bench import routing_push, servers
+    from leads.models import User
+
+    redis_url = servers.bench_redis_url(int(os.environ.get("BENCH_ROUTING_REDIS_DB", "3")))
+    if not servers.redis_reachable(redis_url):
+        log(f"Save -> push skipped: Redis is not reachable at {redis_url}")
+        return None
+    log("Save -> routed -> push delivered ...")
+    agents = list(User.objects.filter(username__startswith="bench_agent_"))
+    found = routing_push.measure(
+        url, redis_url, agents=agents, manager=team["manager"], rate=20, seconds=seconds, log=log
+    )
+    log(
+        f"  p50 {found['p50_ms'] or 0:.0f} ms, p95 {found['p95_ms'] or 0:.0f} ms "
+        f"({found['pushed']} of {found['saved']} pushed)"
+    )
+    return found
+
+
 def render(found: dict) -> str:
     timing, rr, race = found["routing_time"], found["round_robin"], found["claim_race"]
 
@@ -335,7 +355,7 @@ def render(found: dict) -> str:
         f"| first to claim, 10 agents racing, {race['trials']:,} trials | exactly one winner each "
         f"| {race['exactly_one_winner']:,} of {race['trials']:,} "
         f"| {verdict(race['exactly_one_winner'] == race['trials'])} |",
-        "| save -> routed -> push delivered p95 at 20 leads/s | under 2 s | not measured by this harness | - |",
+        _push_row(found.get("push")),
         "",
         f"Queries for one routed lead: {timing['queries_per_lead']}. Outcomes of the timed leads: "
         + ", ".join(f"{key} {value}" for key, value in sorted(timing["outcomes"].items()))
@@ -358,19 +378,39 @@ def render(found: dict) -> str:
     return "\n".join(lines)
 
 
+def _push_row(push: dict | None) -> str:
+    figure = "save -> routed -> push delivered p95 at 20 leads/s"
+    if not push:
+        return f"| {figure} | under 2 s | not measured (no Redis, or --no-push) | - |"
+    ok = push["p95_ms"] is not None and push["p95_ms"] < 2000 and push["pushed"] == push["saved"]
+    return (
+        f"| {figure} (p50 / p95 / max; {push['pushed']} of {push['saved']} pushed, achieved "
+        f"{push['achieved_rate'] or 0:.1f}/s, {push['refused_pushes']} refused) | under 2 s "
+        f"| {push['p50_ms'] or 0:.0f} / {push['p95_ms'] or 0:.0f} / {push['max_ms'] or 0:.0f} ms "
+        f"| {'met' if ok else '**missed**'} |"
+    )
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench.routing_run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1,100 round-robin leads and 50 races")
     parser.add_argument("--output", type=Path, default=Path(__file__).resolve().parent / "ROUTING.md")
     parser.add_argument("--database", default="leadmgmt_bench_routing")
+    parser.add_argument("--json", type=Path, default=ARTIFACTS / "routing.json", help="where the raw figures go")
+    parser.add_argument("--no-push", action="store_true", help="skip save -> push (needs Redis)")
+    parser.add_argument("--push-seconds", type=float, help="seconds of creates at 20 leads/s (default 30; quick 10)")
+    parser.add_argument("--sizes", help="timed leads, round-robin leads, races (e.g. 20,110,5 for a smoke run)")
     args = parser.parse_args(argv)
     log(f"Preparing {args.database} ...")
     url = prepare_database(args.database)
     setup_django(url)
     from bench.report import _git_commit
 
+    load_at_start = os.getloadavg()[0]
     team = build_team()
     timed, rr_leads, trials = (200, 1_100, 50) if args.quick else (1_000, 10_000, 1_000)
+    if args.sizes:
+        timed, rr_leads, trials = (int(part) for part in args.sizes.split(","))
     log(f"Routing time over {timed} leads ...")
     routing_time = measure_routing_time(team, timed + 20)
     log(f"  p50 {routing_time['p50_ms']:.1f} ms, p95 {routing_time['p95_ms']:.1f} ms")
@@ -380,18 +420,23 @@ def main(argv: list[str] | None = None) -> dict:
     log(f"First to claim, {trials} races of 10 ...")
     claim_race = measure_claim_race(team, trials)
     log(f"  exactly one winner in {claim_race['exactly_one_winner']} of {claim_race['trials']}")
+    push = None
+    if not args.no_push:
+        push = measure_push(url, team, seconds=args.push_seconds or (10 if args.quick else 30))
     found = {
+        "push": push,
         "commit": _git_commit(),
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "quick": args.quick,
         "agents": AGENTS,
+        "load": [load_at_start, os.getloadavg()[0]],
         "rules": team["rule_count"],
         "routing_time": routing_time,
         "round_robin": round_robin,
         "claim_race": claim_race,
     }
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "routing.json").write_text(json.dumps(found, indent=1, default=str))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(found, indent=1, default=str))
     args.output.write_text(render(found))
     log(f"Wrote {args.output}")
     from django.db import connections

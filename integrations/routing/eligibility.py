@@ -38,8 +38,8 @@ def group_of(rule: RoutingRule) -> list[Candidate]:
     """The rule's candidates before any check: its fixed agent, or its members by weight."""
     if rule.method == RoutingMethod.FIXED_AGENT:
         return [Candidate(rule.fixed_agent if rule.fixed_agent_id else None, 1)]
-    members = RuleMember.objects.filter(rule=rule).select_related("agent__team").order_by("pk")
-    return [Candidate(member.agent, member.weight) for member in members]
+    members = RuleMember.objects.filter(rule=rule).select_related("agent__team", "agent__routing_profile")
+    return [Candidate(member.agent, member.weight) for member in members.order_by("pk")]
 
 
 def evaluate(
@@ -48,7 +48,7 @@ def evaluate(
     """Mark each candidate eligible or skipped (with the reason), in place; returns them."""
     agents = [candidate.agent for candidate in candidates if candidate.agent is not None]
     ids = [agent.pk for agent in agents]
-    profiles = {profile.user_id: profile for profile in AgentRoutingProfile.objects.filter(user_id__in=ids)}
+    profiles = _profiles(agents)
     hours = _hours(ids) if not rule.allow_off_hours else {}
     days_off = _days_off(ids, at)
     capped = [pk for pk, profile in profiles.items() if profile.capacity is not None]
@@ -86,6 +86,21 @@ def _skip_reason(agent, *, rule, at, exclude, profile, hours, days_off, open_cou
     if profile is not None and profile.capacity is not None and open_count >= profile.capacity:
         return SkipReason.AT_CAPACITY
     return None
+
+
+def _profiles(agents: list[User]) -> dict[int, AgentRoutingProfile]:
+    """The agents' routing profiles: those selected with them (``group_of``), the rest read at once."""
+    descriptor = User.routing_profile
+    found = {}
+    unread = []
+    for agent in agents:
+        if not descriptor.is_cached(agent):
+            unread.append(agent.pk)
+        elif (profile := descriptor.related.get_cached_value(agent)) is not None:
+            found[agent.pk] = profile
+    if unread:
+        found.update({profile.user_id: profile for profile in AgentRoutingProfile.objects.filter(user_id__in=unread)})
+    return found
 
 
 def _hours(user_ids: list[int]) -> dict[int, list[WorkingHours]]:

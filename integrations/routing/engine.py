@@ -189,7 +189,8 @@ def assign(
     lead = write.lead
     lead.assigned_to = agent
     lead.team_id = agent.team_id or lead.team_id
-    settle_elsewhere(lead, now=timezone.now())
+    if trigger != RoutingTrigger.ARRIVAL:  # a lead just arrived has no offers nor pond entry yet
+        settle_elsewhere(lead, now=timezone.now())
     return _record(lead, rule, trigger, RoutingOutcome.ASSIGNED, agent, candidates, note=note)
 
 
