@@ -361,6 +361,8 @@ def render(found: dict) -> str:
         + ", ".join(f"{key} {value}" for key, value in sorted(timing["outcomes"].items()))
         + ".",
         "",
+        _stages_line(found.get("push")),
+        "",
         "## Round robin shares",
         "",
         "| agent | weight | leads | expected share | actual share |",
@@ -389,6 +391,17 @@ def _push_row(push: dict | None) -> str:
         f"| {push['p50_ms'] or 0:.0f} / {push['p95_ms'] or 0:.0f} / {push['max_ms'] or 0:.0f} ms "
         f"| {'met' if ok else '**missed**'} |"
     )
+
+
+def _stages_line(push: dict | None) -> str:
+    if not push or not push.get("stages"):
+        return ""
+    parts = [
+        f"{name.replace('_', ' ')} p50 {values['p50']:.2f} s / p95 {values['p95']:.2f} s"
+        for name, values in push["stages"].items()
+        if values
+    ]
+    return "Save -> push, stage by stage (from the rows' timestamps): " + "; ".join(parts) + "."
 
 
 def main(argv: list[str] | None = None) -> dict:
