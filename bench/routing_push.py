@@ -63,6 +63,39 @@ def lead_payload(index: int, tag: str) -> dict:
     }
 
 
+def stages(lead_ids: list[str]) -> dict:
+    """Where the time went, from the rows' own timestamps (p50 / p95 seconds): the save to
+    the routing decision (the events' relay and the routing task waiting in the queue),
+    the decision to the alert (the assignment's relay), the alert to its push delivered
+    (the delivery task's wait and the push itself)."""
+    from integrations.alerts.models import AlertDelivery
+    from integrations.routing.models import RoutingDecision, RoutingTrigger
+    from leads.models import Lead
+
+    created = dict(Lead.objects.filter(public_id__in=lead_ids).values_list("pk", "created_at"))
+    decided = dict(
+        RoutingDecision.objects.filter(lead_id__in=created, trigger=RoutingTrigger.ARRIVAL).values_list(
+            "lead_id", "created_at"
+        )
+    )
+    alerted, delivered = {}, {}
+    for lead_pk, alert_at, delivered_at in AlertDelivery.objects.filter(
+        alert__lead_id__in=created, channel="push", delivered_at__isnull=False
+    ).values_list("alert__lead_id", "alert__created_at", "delivered_at"):
+        alerted.setdefault(lead_pk, alert_at)
+        delivered.setdefault(lead_pk, delivered_at)
+
+    def spread(pairs) -> dict:
+        seconds = [(end - start).total_seconds() for start, end in pairs]
+        return {"p50": percentile(seconds, 50), "p95": percentile(seconds, 95)} if seconds else {}
+
+    return {
+        "save_to_routed": spread((created[pk], decided[pk]) for pk in decided),
+        "routed_to_alert": spread((decided[pk], alerted[pk]) for pk in alerted if pk in decided),
+        "alert_to_push": spread((alerted[pk], delivered[pk]) for pk in delivered),
+    }
+
+
 def measure(database_url: str, redis_url: str, *, agents, manager, rate: float, seconds: float, log) -> dict:
     from rest_framework.authtoken.models import Token
 
@@ -123,6 +156,7 @@ def measure(database_url: str, redis_url: str, *, agents, manager, rate: float, 
         push_service.first_push_at[lead] - at for lead, at in saved.items() if lead in push_service.first_push_at
     ]
     return {
+        "stages": stages(list(saved)),
         "target_rate": rate,
         "achieved_rate": sent.requests / sent.wall_seconds if sent.wall_seconds else None,
         "saved": len(saved),

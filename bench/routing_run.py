@@ -198,11 +198,12 @@ def measure_routing_time(team: dict, count: int) -> dict:
     lead_pks = make_leads(team["manager"], count, source="", tags=[], spread=True)
     for pk in lead_pks[:20]:  # warm up: imports, caches, the first connection
         engine.route_lead(pk)
-    times = []
+    times, cpu = [], []
     for pk in lead_pks[20:]:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         engine.route_lead(pk)
         times.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - cpu_started) * 1000)
     counted = make_leads(team["manager"], 1, source="zillow", tags=[])[0]
     with CaptureQueriesContext(connection) as queries:
         engine.route_lead(counted)
@@ -214,6 +215,7 @@ def measure_routing_time(team: dict, count: int) -> dict:
         "p50_ms": percentile(times, 0.50),
         "p95_ms": percentile(times, 0.95),
         "max_ms": max(times),
+        "app_cpu_mean_ms": statistics.fmean(cpu),
         "queries_per_lead": len(queries),
         "outcomes": dict(outcomes),
         "rules_hit": rules_hit,
@@ -357,9 +359,13 @@ def render(found: dict) -> str:
         f"| {verdict(race['exactly_one_winner'] == race['trials'])} |",
         _push_row(found.get("push")),
         "",
-        f"Queries for one routed lead: {timing['queries_per_lead']}. Outcomes of the timed leads: "
+        f"Queries for one routed lead: {timing['queries_per_lead']}; the app's own CPU per routed lead "
+        f"{timing.get('app_cpu_mean_ms', 0):.1f} ms (the rest of the wall time is PostgreSQL, the commit's fsync "
+        "and waiting for a core). Outcomes of the timed leads: "
         + ", ".join(f"{key} {value}" for key, value in sorted(timing["outcomes"].items()))
         + ".",
+        "",
+        _stages_line(found.get("push")),
         "",
         "## Round robin shares",
         "",
@@ -389,6 +395,17 @@ def _push_row(push: dict | None) -> str:
         f"| {push['p50_ms'] or 0:.0f} / {push['p95_ms'] or 0:.0f} / {push['max_ms'] or 0:.0f} ms "
         f"| {'met' if ok else '**missed**'} |"
     )
+
+
+def _stages_line(push: dict | None) -> str:
+    if not push or not push.get("stages"):
+        return ""
+    parts = [
+        f"{name.replace('_', ' ')} p50 {values['p50']:.2f} s / p95 {values['p95']:.2f} s"
+        for name, values in push["stages"].items()
+        if values
+    ]
+    return "Save -> push, stage by stage (from the rows' timestamps): " + "; ".join(parts) + "."
 
 
 def main(argv: list[str] | None = None) -> dict:

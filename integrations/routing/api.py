@@ -3,8 +3,8 @@
 - ``GET /api/v2/leads/{lead_id}/routing``: the lead's trace (whoever may see the lead);
 - ``GET /api/v2/routing/offers``: the caller's open offers;
 - ``POST /api/v2/routing/offers/{offer_id}/claim`` and ``.../pass``: answer one of them
-  (another agent's offer is a 404, an offer already answered or a lead claimed by
-  someone else a 409);
+  (another agent's offer, an offer already answered or a lead claimed by someone
+  else is a 409; an unknown offer a 404);
 - ``GET /api/v2/routing/pond``: the pond leads the caller may take;
 - ``POST /api/v2/routing/pond/{lead_id}/take``: take one (409 when taken meanwhile or
   past the daily limit).
@@ -94,8 +94,8 @@ class OfferClaimView(RoutingAPIView):
         operation_id="routing_offers_claim",
         summary="Claim an offered lead",
         description="The first claim wins: the lead is yours and the other offers are withdrawn. 409 when the offer "
-        "is no longer open (claimed by someone else, passed, expired) or the lead already has an agent; 404 for an "
-        "offer that is not yours.",
+        "is another agent's, or no longer open (claimed by someone else, passed, expired), or the lead already has "
+        "an agent; 404 for an unknown offer.",
         responses={200: ClaimEnvelope},
         errors=(404, 409),
         parameters=[OFFER_ID],
@@ -113,7 +113,7 @@ class OfferPassView(RoutingAPIView):
         operation_id="routing_offers_pass",
         summary="Pass on an offered lead",
         description="Once every agent offered the lead has passed (or timed out) it goes to the rule's fallback. "
-        "409 when the offer is no longer open; 404 for an offer that is not yours.",
+        "409 when the offer is another agent's or no longer open; 404 for an unknown offer.",
         responses={200: OfferEnvelope},
         errors=(404, 409),
         parameters=[OFFER_ID],

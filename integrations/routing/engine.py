@@ -26,6 +26,8 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from integrations.alerts import payloads
+from integrations.alerts import tasks as alerts
 from integrations.routing import eligibility, matching, round_robin
 from integrations.routing.eligibility import Candidate
 from integrations.routing.models import (
@@ -103,23 +105,56 @@ def route_lead(
     if public_id is None:
         return None
     try:
-        with writes.lead_write(public_id, context=ROUTING, leads=live_leads()) as write:
-            lead = write.lead
-            if trigger == RoutingTrigger.ARRIVAL:
-                if RoutingDecision.objects.filter(lead=lead).exists():
-                    return None  # routed already (the task ran twice)
-                if lead.assigned_to_id is not None:
-                    note = "Had an agent by the time it was routed: kept."
-                    return _record(lead, None, trigger, RoutingOutcome.KEPT, lead.assigned_to, [], note=note)
-            rules = rules_for(lead.team_id)
-            start = 0
-            if after_rule is not None:
-                start = next((i + 1 for i, rule in enumerate(rules) if rule.pk == after_rule.pk), len(rules))
-            elif from_rule is not None:
-                start = next((i for i, rule in enumerate(rules) if rule.pk == from_rule.pk), 0)
-            return route_from(write, rules, start, trigger=trigger, exclude=exclude_agents, now=now)
+        with transaction.atomic():
+            with writes.lead_write(public_id, context=ROUTING, leads=live_leads()) as write:
+                decision = _route_locked(write, trigger, after_rule, from_rule, exclude_agents, now)
+            alert_assignee(write.lead, decision)
+            return decision
     except NotFound:
         return None
+
+
+def _route_locked(write, trigger, after_rule, from_rule, exclude_agents, now) -> RoutingDecision | None:
+    lead = write.lead
+    if trigger == RoutingTrigger.ARRIVAL:
+        if RoutingDecision.objects.filter(lead=lead).exists():
+            return None  # routed already (the task ran twice)
+        if lead.assigned_to_id is not None:
+            note = "Had an agent by the time it was routed: kept."
+            return _record(lead, None, trigger, RoutingOutcome.KEPT, lead.assigned_to, [], note=note)
+    rules = rules_for(lead.team_id)
+    start = 0
+    if after_rule is not None:
+        start = next((i + 1 for i, rule in enumerate(rules) if rule.pk == after_rule.pk), len(rules))
+    elif from_rule is not None:
+        start = next((i for i, rule in enumerate(rules) if rule.pk == from_rule.pk), 0)
+    return route_from(write, rules, start, trigger=trigger, exclude=exclude_agents, now=now)
+
+
+# Assignments the routing makes on its own (not a claim or a pond take, which the agent did).
+ALERTED_TRIGGERS = frozenset(
+    {
+        RoutingTrigger.ARRIVAL,
+        RoutingTrigger.CLAIM_TIMEOUT,
+        RoutingTrigger.PASS,
+        RoutingTrigger.SLA_BREACH,
+        RoutingTrigger.WITHDRAWN,
+    }
+)
+
+
+def alert_assignee(lead: Lead, decision: RoutingDecision | None) -> None:
+    """Alert the agent the routing just gave the lead to, in the transaction that did it
+    (after the lead's write, so at its new version) and sent once it commits: the alert
+    leaves without waiting for the ``lead.assigned`` event's relay, whose subscriber then
+    finds it made (same key: one alert per assignment)."""
+    if decision is None or decision.outcome != RoutingOutcome.ASSIGNED or decision.trigger not in ALERTED_TRIGGERS:
+        return
+    if decision.assignee is None or lead.assigned_to_id != decision.assignee_id:
+        return
+    alerts.send_agent_alert(
+        user=decision.assignee, lead=lead, reason="assigned", actions=payloads.assignment_actions(lead)
+    )
 
 
 def route_from(

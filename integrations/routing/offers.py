@@ -190,24 +190,31 @@ def _settle_decision(decision_id: int, *, trigger: str, now: datetime) -> Routin
     rule's fallback to the lead (locked), unless a later decision already moved it on."""
     decision = RoutingDecision.objects.select_related("lead", "rule__fallback_agent").get(pk=decision_id)
     try:
-        with writes.lead_write(decision.lead.public_id, context=engine.ROUTING, leads=engine.live_leads()) as write:
-            latest = RoutingDecision.objects.filter(lead=write.lead).order_by("-created_at", "-pk").first()
-            if latest is None or latest.pk != decision.pk or write.lead.assigned_to_id is not None:
-                return None
-            offers = Offer.objects.filter(decision=decision)
-            if offers.filter(state__in=[OfferState.OPEN, OfferState.CLAIMED]).exists():
-                return None
-            note = {
-                RoutingTrigger.CLAIM_TIMEOUT: "Nobody claimed in time",
-                RoutingTrigger.PASS: "Every agent passed",
-            }.get(trigger, "The offers were withdrawn")
-            offered = frozenset(offers.exclude(agent=None).values_list("agent_id", flat=True))
-            rule = decision.rule
-            if rule is None:
-                return engine.send_to_pond(write, None, trigger=trigger, candidates=[], note=f"{note}: the pond.")
-            return engine.fall_back(write, rule, trigger=trigger, candidates=[], exclude=offered, now=now, note=note)
+        with transaction.atomic():
+            with writes.lead_write(decision.lead.public_id, context=engine.ROUTING, leads=engine.live_leads()) as write:
+                settled = _fall_back_locked(write, decision, trigger=trigger, now=now)
+            engine.alert_assignee(write.lead, settled)
+            return settled
     except NotFound:
         return None
+
+
+def _fall_back_locked(write, decision: RoutingDecision, *, trigger: str, now: datetime) -> RoutingDecision | None:
+    latest = RoutingDecision.objects.filter(lead=write.lead).order_by("-created_at", "-pk").first()
+    if latest is None or latest.pk != decision.pk or write.lead.assigned_to_id is not None:
+        return None
+    offers = Offer.objects.filter(decision=decision)
+    if offers.filter(state__in=[OfferState.OPEN, OfferState.CLAIMED]).exists():
+        return None
+    note = {
+        RoutingTrigger.CLAIM_TIMEOUT: "Nobody claimed in time",
+        RoutingTrigger.PASS: "Every agent passed",
+    }.get(trigger, "The offers were withdrawn")
+    offered = frozenset(offers.exclude(agent=None).values_list("agent_id", flat=True))
+    rule = decision.rule
+    if rule is None:
+        return engine.send_to_pond(write, None, trigger=trigger, candidates=[], note=f"{note}: the pond.")
+    return engine.fall_back(write, rule, trigger=trigger, candidates=[], exclude=offered, now=now, note=note)
 
 
 def expire_offers(now: datetime | None = None) -> int:

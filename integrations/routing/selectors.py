@@ -116,11 +116,13 @@ def open_offers(user: User) -> QuerySet[Offer]:
 
 
 def offer_for(user: User, offer_id: int) -> Offer:
-    """One of the user's offers (any state); NotFound for another agent's or an unknown id,
-    so offers are not probed."""
-    offer = Offer.objects.select_related("lead", "decision__rule").filter(pk=offer_id, agent=user).first()
+    """One of the user's offers (any state). RoutingConflict (409) for another agent's
+    offer (the lead was offered, but not to them), NotFound for an unknown id."""
+    offer = Offer.objects.select_related("lead", "decision__rule").filter(pk=offer_id).first()
     if offer is None:
         raise NotFound("Offer not found.")
+    if offer.agent_id != user.pk:
+        raise RoutingConflict("This offer was made to another agent.")
     return offer
 
 

@@ -11,6 +11,7 @@ not archived, and no SLA-breach decision in its trace yet."""
 
 from datetime import datetime
 
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -67,27 +68,34 @@ def on_sla_breach(lead: Lead, *, now: datetime | None = None) -> str:
         return SlaBreachAction.ALERT_MANAGER
     rule = decision.rule
     try:
-        with writes.lead_write(lead.public_id, context=engine.ROUTING, leads=engine.live_leads()) as write:
-            current = write.lead.assigned_to_id
-            if current is None or write.lead.first_contacted_at is not None:
+        with transaction.atomic():
+            with writes.lead_write(lead.public_id, context=engine.ROUTING, leads=engine.live_leads()) as write:
+                decision = _act_locked(write, rule, now=now)
+            if decision is None:
                 return SlaBreachAction.ALERT_MANAGER
-            write.lead.assigned_to = None
-            note = "First-contact SLA breached"
-            if rule.sla_breach_action == SlaBreachAction.POND:
-                engine.send_to_pond(
-                    write, rule, trigger=RoutingTrigger.SLA_BREACH, candidates=[], note=f"{note}: the pond."
-                )
-            else:
-                rules = engine.rules_for(write.lead.team_id)
-                start = next((index for index, other in enumerate(rules) if other.pk == rule.pk), None)
-                if start is None:  # the rule was deactivated or deleted since: its fallback, else the pond
-                    engine.send_to_pond(
-                        write, rule, trigger=RoutingTrigger.SLA_BREACH, candidates=[], note=f"{note}: the pond."
-                    )
-                else:
-                    engine.route_from(
-                        write, rules, start, trigger=RoutingTrigger.SLA_BREACH, exclude=frozenset({current}), now=now
-                    )
+            engine.alert_assignee(write.lead, decision)
     except NotFound:
         return SlaBreachAction.ALERT_MANAGER
     return rule.sla_breach_action
+
+
+def _act_locked(write, rule, *, now: datetime):
+    """The breach action on the locked lead; the final decision, None when nothing was to be done."""
+    current = write.lead.assigned_to_id
+    if current is None or write.lead.first_contacted_at is not None:
+        return None
+    write.lead.assigned_to = None
+    note = "First-contact SLA breached"
+    if rule.sla_breach_action == SlaBreachAction.POND:
+        return engine.send_to_pond(
+            write, rule, trigger=RoutingTrigger.SLA_BREACH, candidates=[], note=f"{note}: the pond."
+        )
+    rules = engine.rules_for(write.lead.team_id)
+    start = next((index for index, other in enumerate(rules) if other.pk == rule.pk), None)
+    if start is None:  # the rule was deactivated or deleted since: the pond
+        return engine.send_to_pond(
+            write, rule, trigger=RoutingTrigger.SLA_BREACH, candidates=[], note=f"{note}: the pond."
+        )
+    return engine.route_from(
+        write, rules, start, trigger=RoutingTrigger.SLA_BREACH, exclude=frozenset({current}), now=now
+    )

@@ -149,13 +149,17 @@ def test_claiming_an_unknown_offer_is_a_404(openapi, api_client, agent, offer_id
     assert (status, body["error"]["code"]) == (404, "not_found")
 
 
-def test_someone_elses_offer_is_a_404_to_claim_or_pass(openapi, api_client, agent, claim_rule):
+def test_someone_elses_offer_is_a_409_to_claim_or_pass(openapi, api_client, agent, claim_rule):
     _, lead = route(new_lead())
     offer = next(iter(offers_of(lead).values()))
     stranger = UserFactory()
 
-    assert call(openapi, api_client(stranger), "POST", CLAIM, offer_id=offer.pk)[0] == 404
-    assert call(openapi, api_client(stranger), "POST", PASS, offer_id=offer.pk)[0] == 404
+    claimed = call(openapi, api_client(stranger), "POST", CLAIM, offer_id=offer.pk)
+    passed = call(openapi, api_client(stranger), "POST", PASS, offer_id=offer.pk)
+
+    assert (claimed[0], claimed[1]["error"]["code"]) == (409, "routing_conflict")
+    assert "another agent" in claimed[1]["error"]["message"]
+    assert passed[0] == 409
     assert Offer.objects.get(pk=offer.pk).state == OfferState.OPEN
 
 

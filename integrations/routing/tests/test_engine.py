@@ -263,3 +263,18 @@ def test_an_archived_lead_is_not_routed(catch_all):
     decision, _ = route(lead)
 
     assert decision is None and not RoutingDecision.objects.exists()
+
+
+def test_the_agent_given_the_lead_is_alerted_at_once_and_only_once(catch_all):
+    from integrations.alerts.models import AgentAlert
+    from integrations.alerts.services import assignment_key
+    from leads.tests.lead_events import relay_recorded_events
+
+    (agent,) = group(catch_all, 1)
+
+    _, lead = route(new_lead())
+    made = list(AgentAlert.objects.filter(user=agent, lead=lead).values_list("reason", "key"))
+    relay_recorded_events()  # the lead.assigned event's subscriber finds it made
+
+    assert made == [("assigned", assignment_key(lead_pk=lead.pk, lead_version=lead.version, user_pk=agent.pk))]
+    assert AgentAlert.objects.filter(user=agent, lead=lead).count() == 1

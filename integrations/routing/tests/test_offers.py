@@ -231,3 +231,26 @@ def test_a_manager_assigning_an_offered_lead_withdraws_its_offers(claim_rule, ma
     arrivals.plan_routes(list(LeadEvent.objects.filter(lead=lead)))
 
     assert set(Offer.objects.filter(lead=lead).values_list("state", flat=True)) == {OfferState.WITHDRAWN}
+
+
+def test_the_winner_of_a_claim_is_not_alerted_about_their_own_claim(claim_rule):
+    from leads.tests.lead_events import relay_recorded_events
+
+    lead, by_agent = offered(claim_rule)
+    winner = next(iter(by_agent))
+    services.claim_offer(by_agent[winner], winner)
+
+    relay_recorded_events()
+
+    assert not AgentAlert.objects.filter(user=winner, lead=lead, reason="assigned").exists()
+
+
+def test_the_fallback_agent_after_a_timeout_is_alerted(claim_rule):
+    backup = UserFactory()
+    claim_rule.fallback, claim_rule.fallback_agent = Fallback.AGENT, backup
+    claim_rule.save()
+    lead, _ = offered(claim_rule)
+
+    services.expire_offers(timezone.now() + timedelta(minutes=6))
+
+    assert AgentAlert.objects.filter(user=backup, lead=lead, reason="assigned").count() == 1

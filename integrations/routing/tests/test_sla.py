@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from integrations import periodic
+from integrations.alerts.models import AgentAlert
 from integrations.routing import sla
 from integrations.routing.models import PondEntry, PondStatus, RoutingDecision, RoutingTrigger, SlaBreachAction
 from integrations.routing.tests.conftest import new_lead, route
@@ -54,6 +55,7 @@ def test_a_breach_reassigns_to_another_agent_of_the_group(rule):
     lead.refresh_from_db()
     assert lead.assigned_to not in (None, first)
     assert lead.assigned_to in {member.agent for member in rule.members.all()}
+    assert AgentAlert.objects.filter(user=lead.assigned_to, lead=lead, reason="assigned").count() == 1
 
 
 def test_a_breach_is_acted_on_once(rule):
