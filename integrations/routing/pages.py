@@ -324,15 +324,21 @@ def _conflict_page(request: HttpRequest, template: str, context, message: str, *
     return render(request, template, context(request), status=200 if is_htmx(request) else status)
 
 
-def _offer_for(request: HttpRequest, offer_id: int) -> Offer:
-    """One of the user's own offers (another agent's is a 404, as in the API)."""
-    return selectors.offer_for(request.user, offer_id)
+def _own_offer(request: HttpRequest, offer_id: int) -> Offer | HttpResponse:
+    """One of the user's own offers; another agent's is the offers page with the reason
+    (409, as in the API); an unknown id is a 404."""
+    try:
+        return selectors.offer_for(request.user, offer_id)
+    except Conflict as error:
+        return _conflict_page(request, "routing/offers.html", _offers_context, error.message)
 
 
 @require_POST
 @agent_page
 def offer_claim(request: HttpRequest, offer_id: int) -> HttpResponse:
-    offer = _offer_for(request, offer_id)
+    offer = _own_offer(request, offer_id)
+    if isinstance(offer, HttpResponse):
+        return offer
     try:
         lead = services.claim_offer(offer, request.user, channel=AuditChannel.PAGE)
     except Conflict as error:
@@ -354,7 +360,9 @@ def _claim_refusal(offer: Offer, user: User, error: Conflict) -> str:
 @require_POST
 @agent_page
 def offer_pass(request: HttpRequest, offer_id: int) -> HttpResponse:
-    offer = _offer_for(request, offer_id)
+    offer = _own_offer(request, offer_id)
+    if isinstance(offer, HttpResponse):
+        return offer
     try:
         services.pass_offer(offer, request.user)
     except Conflict as error:

@@ -409,14 +409,15 @@ def test_an_htmx_claim_is_sent_to_the_lead_page(client, agent, catch_all):
     assert response["HX-Redirect"] == reverse("leads:lead_detail", args=[lead.public_id])
 
 
-def test_an_agent_cannot_claim_or_pass_another_agents_offer(client, agent, other_agent, catch_all):
+def test_an_agent_cannot_claim_or_pass_another_agents_offer_409(client, agent, other_agent, catch_all):
     lead, offers = offered_lead(agent, other_agent)
     client.force_login(agent)
 
     claim = client.post(reverse("routing:offer_claim", args=[offers[other_agent].pk]))
     passing = client.post(reverse("routing:offer_pass", args=[offers[other_agent].pk]))
 
-    assert (claim.status_code, passing.status_code) == (404, 404)
+    assert (claim.status_code, passing.status_code) == (409, 409)
+    assert "made to another agent" in claim.content.decode()
     lead.refresh_from_db()
     assert lead.assigned_to is None
     assert Offer.objects.get(pk=offers[other_agent].pk).state == OfferState.OPEN
@@ -517,6 +518,13 @@ def test_the_daily_pond_limit_is_a_409_with_the_limit_in_words(client, agent, ca
     assert "daily limit" in response.content.decode()
     assert "1 of 1" in response.content.decode()
     assert PondEntry.objects.get(pk=second.pk).status == PondStatus.OPEN
+
+
+def test_an_unknown_offer_is_a_404(client, agent, catch_all):
+    client.force_login(agent)
+
+    assert client.post(reverse("routing:offer_claim", args=[424242])).status_code == 404
+    assert client.post(reverse("routing:offer_pass", args=[424242])).status_code == 404
 
 
 def test_an_unknown_pond_lead_is_a_404(client, agent, catch_all):
