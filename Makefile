@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test lint format bench bench-quick worker clean
+.PHONY: run test lint format bench bench-quick bench-routing worker clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(PY) -m bench --quick $(ARGS)
+
+# Routing (issue 11): routing time per lead, round-robin shares, first-to-claim races; writes bench/ROUTING.md.
+bench-routing: $(STAMP)
+	$(PY) -m bench.routing_run $(ARGS)
 
 worker: $(STAMP)
 	$(VENV)/bin/celery -A leadmgmt worker --beat --loglevel=INFO

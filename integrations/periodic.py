@@ -44,6 +44,10 @@ JOBS: dict[str, PeriodicJob] = {
     "sweep_alert_deliveries": PeriodicJob("integrations.alerts.tasks.sweep_alert_deliveries", timedelta(seconds=10)),
     # Speed to lead: settle met/breached SLAs and escalate breaches to the agent's manager.
     "mark_sla_breaches": PeriodicJob("integrations.workflows.services.mark_sla_breaches", timedelta(minutes=1)),
+    # Routing: lost routes sent again, offers of departed agents withdrawn, unclaimed offers expired to the fallback.
+    "sweep_routing": PeriodicJob("integrations.routing.tasks.sweep_routing", timedelta(seconds=10)),
+    # Routing: breached first-contact SLAs sent back to the pond or to another agent (the rule's setting).
+    "route_sla_breaches": PeriodicJob("integrations.routing.sla.handle_sla_breaches", timedelta(minutes=1)),
     # Engagement decays with time, so scores are refreshed even when nothing is saved.
     "rescore_stale_leads": PeriodicJob("integrations.scoring.services.rescore_stale_leads", timedelta(hours=1)),
     # At most one digest per agent per UTC day; running hourly catches up after downtime.

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "integrations.sms",
     "integrations.alerts",
     "integrations.plans",
+    "integrations.routing",
 ]
 
 MIDDLEWARE = [

@@ -18,6 +18,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v2/", include("integrations.webhooks.api")),
     path("api/v2/", include("integrations.plans.api")),
+    path("api/v2/", include("integrations.routing.api")),
     path("api/v2/", include("leads.api.urls")),
     path("api/v2/", include("leads.api.docs")),
     # Sign-in with a budget per address and per username (LOGIN_RATE_LIMIT), password
@@ -30,6 +31,7 @@ urlpatterns = [
     path("notifications/", include("integrations.alerts.urls")),
     path("sms/", include("integrations.sms.urls")),
     path("plans/", include("integrations.plans.urls")),
+    path("routing/", include("integrations.routing.urls")),
     # The installable web app: served from the root, so the service worker's scope is the whole site.
     path("manifest.webmanifest", pwa.manifest, name="manifest"),
     path("sw.js", pwa.service_worker, name="service_worker"),

@@ -156,6 +156,7 @@ class LeadForm(ApiValidatedForm):
     phone = _text("Phone", input_type="tel", maxlength=40)
     preferred_contact_method = _choice("Preferred channel", ContactChannel.choices)
     best_time_to_contact = _text("Best time to reach", maxlength=100, placeholder="e.g. weekdays after 6pm")
+    preferred_language = _text("Language", maxlength=8, placeholder="e.g. en, es")
     email_opt_out = forms.BooleanField(label="No emails", required=False)
     sms_opt_out = forms.BooleanField(label="No texts", required=False)
     call_opt_out = forms.BooleanField(label="No calls", required=False)
@@ -190,6 +191,7 @@ class LeadForm(ApiValidatedForm):
         "phone": "contact.phone",
         "preferred_contact_method": "contact.preferred_contact_method",
         "best_time_to_contact": "contact.best_time_to_contact",
+        "preferred_language": "contact.preferred_language",
         "email_opt_out": "contact.email_opt_out",
         "sms_opt_out": "contact.sms_opt_out",
         "call_opt_out": "contact.call_opt_out",
@@ -226,6 +228,7 @@ class LeadForm(ApiValidatedForm):
             "phone",
             "preferred_contact_method",
             "best_time_to_contact",
+            "preferred_language",
             "email_opt_out",
             "sms_opt_out",
             "call_opt_out",
@@ -245,9 +248,10 @@ class LeadForm(ApiValidatedForm):
     def __init__(self, *args, actor: User, agents: list[User] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         if permissions.can_reassign(actor) and agents is not None:
-            self.fields["assigned_to"].widget.choices = [("", "Unassigned")] + [
-                (agent.username, str(agent)) for agent in agents
-            ]
+            # a new lead left unassigned is routed by the team's rules once it is saved
+            blank = "Unassigned" if self.partial else "Route by the rules (no agent yet)"
+            choices = [(agent.username, str(agent)) for agent in agents]
+            self.fields["assigned_to"].widget.choices = [("", blank), *choices]
         else:
             del self.fields["assigned_to"]  # agents keep their own leads
         if not self.partial:
@@ -283,6 +287,7 @@ class LeadForm(ApiValidatedForm):
             "phone": contact.phone,
             "preferred_contact_method": contact.preferred_contact_method,
             "best_time_to_contact": contact.best_time_to_contact,
+            "preferred_language": contact.preferred_language,
             "email_opt_out": contact.email_opt_out,
             "sms_opt_out": contact.sms_opt_out,
             "call_opt_out": contact.call_opt_out,
@@ -353,6 +358,11 @@ class ImportForm(forms.Form):
         label="CSV file",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
         error_messages={"required": "Choose a CSV file to upload."},
+    )
+    route_unassigned = forms.BooleanField(
+        label="Route unassigned leads",
+        required=False,
+        help_text="Rows that name no agent go through the routing rules, as leads from the API do.",
     )
 
 

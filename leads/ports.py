@@ -5,7 +5,8 @@
 
 - ``subscribe(name, handler)``: receive every committed lead event (``leads.events``);
 - ``provide_lead_page_section(name, provider)``: show ``provider(lead)`` on a lead's page
-  (``"crm_sync"``: where the CRM sync stands);
+  (``"crm_sync"``: where the CRM sync stands; ``"routing"``: ``{"template", ...}``, a card
+  the page includes with the dict as ``section``, the lead's routing trace);
 - ``provide_manager_notices(name, provider)``: warn managers on the dashboard with
   ``provider()``'s items (``"failing_jobs"``: periodic jobs whose last run failed).
 

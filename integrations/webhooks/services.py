@@ -185,6 +185,7 @@ def _interactions_of(events: list[LeadEvent]) -> dict[int, Interaction]:
 
 def _payload(event: LeadEvent, lead: Lead, interactions: dict[int, Interaction]) -> dict:
     details = dict(event.data)
+    details.pop("route", None)  # internal: a CSV import asking the routing to route its leads
     if event.kind == WebhookEvent.INTERACTION_ADDED:
         interaction = interactions.get(details.pop("interaction_id", None))
         details["interaction"] = interaction_data(interaction) if interaction else None

@@ -170,12 +170,21 @@ class ContactInput(serializers.Serializer):
     phone = Text(max_length=40, required=False)
     preferred_contact_method = Choice(ContactChannel.choices, required=False)
     best_time_to_contact = Text(max_length=100, required=False)
+    preferred_language = Text(
+        max_length=8, required=False, help_text='A short language code, e.g. "en" or "es" (routing rules match on it).'
+    )
     email_opt_out = StrictBoolean(required=False)
     sms_opt_out = StrictBoolean(required=False)
     call_opt_out = StrictBoolean(required=False)
 
     def validate_email(self, value):
         return validation.normalize_email(value)
+
+    def validate_preferred_language(self, value):
+        try:
+            return validation.normalize_language(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
 
     def validate(self, attrs):
         if "phone" in attrs:

@@ -1,5 +1,6 @@
 """Reads for a lead's page: its story as one timeline, the market figures as chart
-series, the score and the CRM sync state. Each part degrades to an empty state
+series, the score, the CRM sync state and the sections integrations provide (the
+routing trace). Each part degrades to an empty state
 while the after-save work has not produced it yet."""
 
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ def lead_page_data(lead: Lead) -> dict[str, Any]:
         "score_factors": [factor for factor in lead.score_breakdown or [] if isinstance(factor, dict)],
         "crm_sync": crm_sync_state(lead),
         "plans": ports.lead_page_section("plans", lead),
+        "routing": ports.lead_page_section("routing", lead),
         "history": audit.history_lines(audit.recent_entries(lead, limit=HISTORY_ROWS)),
     }
 

@@ -195,6 +195,11 @@ class Contact(models.Model):
         max_length=8, choices=ContactChannel.choices, default=ContactChannel.EMAIL
     )
     best_time_to_contact = models.CharField(max_length=100, blank=True)
+    preferred_language = models.CharField(
+        max_length=8,
+        blank=True,
+        help_text='A short code ("en", "es"); routing matches on it.',
+    )
     email_opt_out = models.BooleanField(default=False)
     sms_opt_out = models.BooleanField(default=False)
     call_opt_out = models.BooleanField(default=False)

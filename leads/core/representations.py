@@ -163,6 +163,7 @@ class LeadContactShape(Shape):
     )
     preferred_contact_method = choice(ContactChannel.choices)
     best_time_to_contact = text(allow_null=True)
+    preferred_language = text(allow_null=True, help_text='A short language code ("en", "es"); null when not known.')
     email_opt_out = serializers.BooleanField()
     sms_opt_out = serializers.BooleanField()
     call_opt_out = serializers.BooleanField()
@@ -269,6 +270,7 @@ def lead_data(lead: Lead) -> dict:
             "phone_is_valid": contact.phone_is_valid if contact.phone else None,
             "preferred_contact_method": contact.preferred_contact_method,
             "best_time_to_contact": contact.best_time_to_contact or None,
+            "preferred_language": contact.preferred_language or None,
             "email_opt_out": contact.email_opt_out,
             "sms_opt_out": contact.sms_opt_out,
             "call_opt_out": contact.call_opt_out,

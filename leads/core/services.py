@@ -41,6 +41,7 @@ CONTACT_FIELDS = (
     "phone_is_valid",
     "preferred_contact_method",
     "best_time_to_contact",
+    "preferred_language",
     "email_opt_out",
     "sms_opt_out",
     "call_opt_out",
@@ -206,13 +207,16 @@ class LeadManagementService:
         return LeadIntake(lead=lead if match.visible else None, created=False, existing=match)
 
     @transaction.atomic
-    def create_leads_batch(self, items: Sequence[dict[str, Any]]) -> list[BatchItemResult]:
+    def create_leads_batch(
+        self, items: Sequence[dict[str, Any]], *, created_data: dict[str, Any] | None = None
+    ) -> list[BatchItemResult]:
         """Create many leads (validated values, as for ``create_lead``) in one transaction.
 
         Each item is checked like ``create_lead(reject_duplicates=True)``; one that
         fails is reported and the others are still created. A duplicate of a team lead
         or of an earlier item is reported as "duplicate". Rows are written with bulk
-        inserts. Results are in input order.
+        inserts. Results are in input order. ``created_data`` goes into each ``lead.created``
+        event (the CSV import's ``{"route": true}`` asks the routing to route its unassigned leads).
         """
         results: list[BatchItemResult | None] = [None] * len(items)
         accepted: list[tuple[int, dict[str, Any], User | None]] = []
@@ -249,7 +253,7 @@ class LeadManagementService:
             if phone:
                 by_phone.setdefault(phone, lead)
 
-        writes.insert_leads(new_leads, context=self.audit_context)
+        writes.insert_leads(new_leads, context=self.audit_context, created_data=created_data)
 
         visible = duplicates.visible_to(self.actor, {lead.pk for lead, _ in duplicate_of.values()})
         for index, (lead, fields) in duplicate_of.items():

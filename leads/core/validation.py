@@ -40,6 +40,17 @@ def normalize_email(value: str) -> str:
     return BaseUserManager.normalize_email(value)
 
 
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,4})?$")
+
+
+def normalize_language(value: str) -> str:
+    """A short language code, lower-cased ("EN" -> "en", "pt-BR" -> "pt-br"); '' stays ''."""
+    value = clean_text(value).lower().replace("_", "-")
+    if value and not LANGUAGE_CODE.match(value):
+        raise ValidationError('Use a short language code such as "en" or "es".')
+    return value
+
+
 def normalize_phone(value: str) -> tuple[str, bool]:
     """Return (number, is_valid) for a 7-15 digit number.
 

@@ -200,11 +200,15 @@ def lock(leads: QuerySet[Lead], lead_ids: Iterable[str]) -> list[Lead]:
 
 
 def insert_leads(
-    new_leads: Sequence[tuple[Lead, Sequence[Contact | Preferences | Timeline]]], *, context: audit.AuditContext
+    new_leads: Sequence[tuple[Lead, Sequence[Contact | Preferences | Timeline]]],
+    *,
+    context: audit.AuditContext,
+    created_data: dict[str, Any] | None = None,
 ) -> list[Lead]:
     """Insert new leads with their parts (unsaved instances, ids drawn), each with its
-    first status change, its "created" audit entry and its ``lead.created`` event;
-    one query per table whatever their number. Returns the leads."""
+    first status change, its "created" audit entry and its ``lead.created`` event
+    (whose data is ``created_data``, {} by default); one query per table whatever their
+    number. Returns the leads."""
     leads = [lead for lead, _ in new_leads]
     if not leads:
         return []
@@ -223,7 +227,9 @@ def insert_leads(
         ]
     )
     audit.record_created_many(leads, context)
-    created = [events.NewEvent(lead.pk, lead.version, LeadEventKind.CREATED, {}) for lead in leads]
+    created = [
+        events.NewEvent(lead.pk, lead.version, LeadEventKind.CREATED, dict(created_data or {})) for lead in leads
+    ]
     _record_events(created, context=context, at=timezone.now())
     return leads
 

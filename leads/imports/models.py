@@ -24,6 +24,9 @@ class LeadImport(models.Model):
     created_by = models.ForeignKey(User, on_delete=models.CASCADE, related_name="lead_imports")
     file_name = models.CharField(max_length=255)
     source_text = models.TextField()
+    route_unassigned = models.BooleanField(
+        default=False, help_text="Route the rows that name no agent through the routing rules."
+    )
     status = models.CharField(max_length=8, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)

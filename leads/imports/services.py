@@ -43,7 +43,15 @@ logger = logging.getLogger(__name__)
 LIST_SEPARATOR = ";"
 READ_SLICE_CHARS = 1 << 20  # the stored text is read back 1M characters at a time
 
-CONTACT_COLUMNS = ("first_name", "last_name", "email", "phone", "preferred_contact_method", "best_time_to_contact")
+CONTACT_COLUMNS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "preferred_contact_method",
+    "best_time_to_contact",
+    "preferred_language",
+)
 OPT_OUT_COLUMNS = ("email_opt_out", "sms_opt_out", "call_opt_out")
 PREFERENCE_COLUMNS = ("min_price", "max_price", "min_bedrooms", "min_bathrooms", "min_square_feet")
 PREFERENCE_LIST_COLUMNS = ("property_types", "preferred_locations", "must_have_features", "nice_to_have_features")
@@ -101,14 +109,16 @@ def max_import_rows() -> int:
 # --- upload ----------------------------------------------------------------
 
 
-def import_create(*, actor: User, file_name: str, content: bytes) -> LeadImport:
+def import_create(*, actor: User, file_name: str, content: bytes, route_unassigned: bool = False) -> LeadImport:
     """Check and store an uploaded CSV as a queued import job (``leads.imports.tasks.start_import``
     also queues it to run).
 
     Raises ValidationFailed (field ``file``) for a file that is too large (bytes or
     rows: ``IMPORT_MAX_BYTES``, ``IMPORT_MAX_ROWS``), not UTF-8 text, not CSV, has
     no header with the required columns, or has no rows; PermissionDenied for a user
-    who may not import (``permissions.can_import_leads``).
+    who may not import (``permissions.can_import_leads``). With ``route_unassigned`` the
+    rows that name no agent are routed by the routing rules (their ``lead.created``
+    events say ``"route": true``), as leads created through the API are.
     """
     permissions.require(permissions.can_import_leads, actor)
     text = _decode(content)
@@ -126,7 +136,11 @@ def import_create(*, actor: User, file_name: str, content: bytes) -> LeadImport:
         )
 
     return LeadImport.objects.create(
-        created_by=actor, file_name=(file_name or "leads.csv")[:255], source_text=text, total_rows=row_count
+        created_by=actor,
+        file_name=(file_name or "leads.csv")[:255],
+        source_text=text,
+        total_rows=row_count,
+        route_unassigned=route_unassigned,
     )
 
 
@@ -257,7 +271,9 @@ def _import_rows(job: LeadImport) -> None:
             if not progress.still_ours():
                 logger.info("Lead import %s: another worker has it; this one stops", job.pk)
                 return
-            created, left_out = import_chunk(service=service, rows=chunk, assignees=assignees)
+            created, left_out = import_chunk(
+                service=service, rows=chunk, assignees=assignees, route_unassigned=job.route_unassigned
+            )
             progress.add(len(chunk), created, left_out)
     LeadImport.objects.filter(pk=job.pk, status=ImportStatus.RUNNING, processed_rows=progress.done).update(
         status=ImportStatus.DONE, finished_at=timezone.now()
@@ -290,7 +306,11 @@ def _data_rows(pieces: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
 
 
 def import_chunk(
-    *, service: LeadManagementService, rows: list[tuple[int, dict[str, str]]], assignees: "_AssigneeCache"
+    *,
+    service: LeadManagementService,
+    rows: list[tuple[int, dict[str, str]]],
+    assignees: "_AssigneeCache",
+    route_unassigned: bool = False,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Validate rows like API creates and create the good ones in one batch, unless
     the team already has them (earlier chunks' leads included). Returns how many
@@ -317,7 +337,8 @@ def import_chunk(
         else:
             valid.append((line_number, raw, data))
 
-    outcomes = service.create_leads_batch([data for _, _, data in valid]) if valid else []
+    created_data = {"route": True} if route_unassigned else None
+    outcomes = service.create_leads_batch([data for _, _, data in valid], created_data=created_data) if valid else []
     created = 0
     for (line_number, raw, _), outcome in zip(valid, outcomes, strict=True):
         if outcome.status == BatchItemResult.CREATED:

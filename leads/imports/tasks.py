@@ -22,11 +22,13 @@ def import_leads(import_id: int) -> None:
     imports.run_import(import_id=import_id)
 
 
-def start_import(*, actor: User, file_name: str, content: bytes) -> LeadImport:
+def start_import(*, actor: User, file_name: str, content: bytes, route_unassigned: bool = False) -> LeadImport:
     """Check and store an uploaded CSV (``imports.import_create``) and queue its import
     once that commits."""
     with transaction.atomic():
-        job = imports.import_create(actor=actor, file_name=file_name, content=content)
+        job = imports.import_create(
+            actor=actor, file_name=file_name, content=content, route_unassigned=route_unassigned
+        )
         transaction.on_commit(partial(enqueue_import, job.pk))
     return job
 

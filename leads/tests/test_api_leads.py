@@ -84,6 +84,7 @@ def test_create_with_the_seed_body_answers_201_with_the_lead_envelope(api_client
         "phone_is_valid": False,  # kept, but flagged: not a real number in its region
         "preferred_contact_method": "email",
         "best_time_to_contact": None,
+        "preferred_language": None,
         "email_opt_out": False,
         "sms_opt_out": False,
         "call_opt_out": False,

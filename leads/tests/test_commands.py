@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from leads.demo import DEMO_EMAIL_DOMAIN
 from leads.models import FollowUpTask, Interaction, Lead, LeadStatus, Role, StatusChange, User
 
 pytestmark = pytest.mark.django_db
@@ -140,10 +141,11 @@ def test_api_token_for_an_inactive_user_is_an_error(agent):
 def test_seed_demo_loads_users_and_leads_across_every_status():
     output = run("seed_demo", "--leads", "18")
 
+    story = Lead.objects.filter(contact__email__endswith=DEMO_EMAIL_DOMAIN)  # (routing's demo adds arrivals)
     assert {user.role for user in User.objects.all()} == {Role.MANAGER, Role.AGENT}
-    assert Lead.objects.count() == 18
-    assert set(Lead.objects.values_list("status", flat=True)) == set(LeadStatus.values)
-    assert Lead.objects.filter(assigned_to__role=Role.AGENT).count() == 18
+    assert story.count() == 18
+    assert set(story.values_list("status", flat=True)) == set(LeadStatus.values)
+    assert story.filter(assigned_to__role=Role.AGENT).count() == 18
     assert Interaction.objects.exists()
     assert StatusChange.objects.filter(to_status=LeadStatus.CLOSED).exists()
     assert "Demo logins" in output
@@ -155,7 +157,7 @@ def test_seed_demo_leads_are_valid_through_the_api(api_client):
 
     body = api_client(manager).get("/api/v2/leads?page_size=100").json()
 
-    assert body["total_count"] == 9
+    assert body["total_count"] == Lead.objects.count() >= 9
     assert all(lead["contact"]["phone_is_valid"] for lead in body["leads"])
 
 

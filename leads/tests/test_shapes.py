@@ -18,6 +18,8 @@ from rest_framework.views import APIView
 from integrations.plans import representations as plan_representations
 from integrations.plans.selectors import what_will_happen, who_would_get
 from integrations.plans.tests.conftest import plan_with
+from integrations.routing import representations as routing_representations
+from integrations.routing.tests import samples as routing_samples
 from integrations.webhooks import representations as webhook_representations
 from integrations.webhooks.models import DeliveryStatus
 from integrations.webhooks.tests.factories import WebhookDeliveryFactory, WebhookSubscriptionFactory
@@ -33,7 +35,14 @@ from leads.tests.factories import ContactFactory, InteractionFactory, LeadFactor
 
 pytestmark = pytest.mark.django_db
 
-RENDERER_MODULES = (representations, bodies, envelope, webhook_representations, plan_representations)
+RENDERER_MODULES = (
+    representations,
+    bodies,
+    envelope,
+    webhook_representations,
+    plan_representations,
+    routing_representations,
+)
 
 
 def shape_validator(shape: type[Shape]) -> Draft202012Validator:
@@ -263,6 +272,7 @@ SAMPLES = {
     plan_representations.plan_forecast_data: plan_forecast_samples,
     plan_representations.step_forecast_data: step_forecast_samples,
     plan_representations.recipient_data: recipient_samples,
+    **routing_samples.SAMPLES,
 }
 
 

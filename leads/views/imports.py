@@ -26,7 +26,10 @@ def import_page(request):
             upload = form.cleaned_data["file"]
             try:
                 job = tasks.start_import(
-                    actor=request.user, file_name=upload.name, content=upload.read(imports.max_import_bytes() + 1)
+                    actor=request.user,
+                    file_name=upload.name,
+                    content=upload.read(imports.max_import_bytes() + 1),
+                    route_unassigned=form.cleaned_data["route_unassigned"],
                 )
             except ValidationFailed as exc:
                 for message in exc.fields.get("file", [exc.message]):

@@ -1,14 +1,21 @@
 """Demo agents and a recent, plausible history of their leads (``leads.demo``). Safe to
-run again: once the demo leads exist, nothing is added."""
+run again: once the demo leads exist, nothing is added.
 
-from django.core.management import call_command
+The agents work in one team with a time zone and working hours. Integrations add their
+part of the story after the leads through ``seed_<name>_demo`` commands listed in
+``DEMO_HOOKS`` when installed (``leads`` imports none of them): routing's rules, pond
+and trace; the follow-up plans."""
+
+from datetime import time
+
+from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
 from leads.accounts.permissions import staff_flags_for
 from leads.demo import DEMO_EMAIL_DOMAIN, plan_leads, write_plan
-from leads.models import Lead, Role, User
+from leads.models import Lead, Role, Team, User, WorkingHours
 
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_USERS = [
@@ -17,6 +24,16 @@ DEMO_USERS = [
     ("bob", Role.AGENT, "Bob", "Okafor"),
     ("carmen", Role.AGENT, "Carmen", "Silva"),
 ]
+DEMO_TEAM = ("Downtown office", "America/Chicago")
+# Weekly hours in the team's zone (Monday 0): the office, and each agent's shift, so that
+# at most hours someone is working and someone is not (routing skips agents off hours).
+OFFICE_HOURS = {day: (time(8), time(19)) for day in range(6)}
+SHIFTS = {
+    "alice": {day: (time(7), time(16)) for day in range(5)},
+    "bob": {day: (time(11), time(20)) for day in range(1, 7)},
+    "carmen": {day: (time(9), time(18)) for day in (0, 2, 3, 4, 5)},
+}
+DEMO_HOOKS = ["seed_routing_demo", "seed_plans_demo"]
 
 
 class Command(BaseCommand):
@@ -27,7 +44,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, leads: int, **options):
         call_command("seed_market_demo", stdout=self.stdout)  # leads are analysed against it on create
-        users = self._users()
+        team = self._team()
+        users = self._users(team)
         manager, agents = users["manager"], [users[name] for name, *_ in DEMO_USERS[1:]]
         existing = Lead.objects.filter(contact__email__endswith=DEMO_EMAIL_DOMAIN).count()
         if existing:
@@ -35,13 +53,25 @@ class Command(BaseCommand):
         else:
             self._leads(manager, agents, leads)
             self.stdout.write(f"Created {leads} demo leads.")
-        # The follow-up plans (integrations.plans), called by name: leads imports no integration.
-        call_command("seed_plans_demo", stdout=self.stdout)
+        installed = get_commands()
+        for hook in DEMO_HOOKS:
+            if hook in installed:
+                call_command(hook, stdout=self.stdout)
         self.stdout.write(f"Demo logins (password for each: {DEMO_PASSWORD}):")
         for username, role, *_ in DEMO_USERS:
             self.stdout.write(f"  {username:<8} {role}")
 
-    def _users(self) -> dict[str, User]:
+    def _team(self) -> Team:
+        name, zone = DEMO_TEAM
+        team, created = Team.objects.get_or_create(name=name, defaults={"time_zone": zone})
+        if created:
+            WorkingHours.objects.bulk_create(
+                WorkingHours(team=team, weekday=day, starts_at=start, ends_at=end)
+                for day, (start, end) in OFFICE_HOURS.items()
+            )
+        return team
+
+    def _users(self, team: Team) -> dict[str, User]:
         users = {}
         for username, role, first, last in DEMO_USERS:
             user, created = User.objects.get_or_create(
@@ -52,11 +82,16 @@ class Command(BaseCommand):
                     "last_name": last,
                     "email": f"{username}@demo.example.com",
                     "is_staff": staff_flags_for(role)["is_staff"],
+                    "team": team,
                 },
             )
             if created:
                 user.set_password(DEMO_PASSWORD)
                 user.save()
+                WorkingHours.objects.bulk_create(
+                    WorkingHours(user=user, weekday=day, starts_at=start, ends_at=end)
+                    for day, (start, end) in SHIFTS.get(username, {}).items()
+                )
             users[username] = user
         for username, *_ in DEMO_USERS[1:]:  # the agents report to the manager
             if users[username].manager_id is None:

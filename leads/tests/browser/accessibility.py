@@ -52,6 +52,13 @@ NOT_PAGES = {
     "plans:lead_consent": "a form post (the lead page's Plans card)",
     "manifest": "the web app manifest (JSON)",
     "service_worker": "the service worker (JavaScript)",
+    "routing:rule_delete": "a form post (the rules page)",
+    "routing:rule_move": "a form post (the rules page)",
+    "routing:offer_claim": "a form post (the offers page, or HTMX)",
+    "routing:offer_pass": "a form post (the offers page, swapped in by HTMX)",
+    "routing:pond_take": "a form post (the pond, or HTMX)",
+    "routing:agent_settings": "a form post (the agents' settings page)",
+    "routing:pause": "a form post (the offers page)",
 }
 
 # Pages for managers and admins only: an agent is refused (403), and the tests check that too.
@@ -63,6 +70,11 @@ MANAGER_PAGES = {
     "plans:step_edit",
     "plans:plan_preview",
     "plans:plan_who",
+    "routing:rules",
+    "routing:rule_create",
+    "routing:rule_edit",
+    "routing:ledger",
+    "routing:agents",
 }
 
 # Pages for visitors who are not signed in; every other page is opened by an agent and a manager.
@@ -73,12 +85,14 @@ PUBLIC_PAGES = {
     "password_reset_confirm",
     "password_reset_complete",
     "workflows:unsubscribe",
+    "routing:claim_by_token",
 }
 
 # More states of a page worth checking: filters, scopes.
 VARIANTS = {
     "leads:lead_list": ["?status=new&ordering=created_at", "?search=a&source=website&score_min=20&urgency=high"],
     "leads:follow_ups": ["?scope=team"],
+    "routing:ledger": ["?period=30d", "?period=custom&start=2026-02-10&end=2026-02-01"],
 }
 
 
