@@ -8,10 +8,12 @@ and before its result was written: that message may go twice (at least once)."""
 
 import logging
 import smtplib
+from collections import defaultdict
 from contextlib import contextmanager
 
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db.models import QuerySet
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from integrations.http_delivery import DeliveryError, TransientDeliveryError
@@ -79,6 +81,61 @@ def deliver(run_id: int, *, connection=None) -> Outcome:
     return _finish(claimed, RunState.SENT)
 
 
+def deliver_many(run_ids: list[int], *, connection) -> int:
+    """Send recorded plan messages together (the batch path): the emails are claimed in
+    one statement, their leads' consents re-read in one query, sent over ``connection``
+    and their results written in one statement per outcome; anything else (texts, a
+    run another attempt holds) goes through ``deliver`` one at a time. Returns how many
+    were sent. The claim and the results follow ``deliver``'s: a result is written only
+    while the claim still stands, a lost worker's runs are the sweep's."""
+    if not run_ids:
+        return 0
+    now = timezone.now()
+    until = OUTBOX.requeue_time(now)
+    with transaction.atomic():
+        rows = list(
+            StepRun.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("enrolment__lead__contact")
+            .filter(pk__in=list(run_ids), kind=StepKind.SEND_EMAIL, status=RunState.PENDING)
+            .filter(attempts__lt=OUTBOX.setting("MAX_ATTEMPTS"))
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+            .order_by("pk")
+        )
+        StepRun.objects.filter(pk__in=[row.pk for row in rows]).update(
+            attempts=F("attempts") + 1, last_attempt_at=now, claimed_until=until, next_attempt_at=until, updated_at=now
+        )
+    taken = {row.pk for row in rows}
+    sent = sum(deliver(run_id, connection=connection) == Outcome.SENT for run_id in run_ids if run_id not in taken)
+    consents: dict[int, dict] = defaultdict(dict)
+    for consent in Consent.objects.filter(lead_id__in={row.enrolment.lead_id for row in rows}):
+        consents[consent.lead_id][consent.channel] = consent
+    done: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for row in rows:
+        row.attempts, row.last_attempt_at, row.claimed_until, row.next_attempt_at = row.attempts + 1, now, until, until
+        lead = row.enrolment.lead
+        refusal = rules.consent_refusal(lead, row.channel, consents[lead.pk])
+        if refusal:
+            done[(RunState.SKIPPED, f"At send time: {refusal}"[:300])].append(row.pk)
+            continue
+        try:
+            _send_email(row, reply_to=reply_address(lead.public_id), connection=connection)
+        except DeliveryError as error:
+            OUTBOX.record_failure(row, error, reason=str(error)[:300])
+            continue
+        done[(RunState.SENT, "")].append(row.pk)
+    finished_at = timezone.now()
+    for (status, reason), ids in done.items():
+        StepRun.objects.filter(pk__in=ids, claimed_until=until).update(
+            status=status,
+            reason=reason,
+            finished_at=finished_at,
+            next_attempt_at=None,
+            claimed_until=None,
+            updated_at=finished_at,
+        )
+    return sent + len(done.get((RunState.SENT, ""), ()))
+
+
 def _finish(claimed: StepRun, status: str, *, reason: str = "") -> Outcome:
     with OUTBOX.settle(claimed) as row:
         if row is not None:
@@ -94,6 +151,7 @@ def _send_email(run: StepRun, *, reply_to: str | None, connection=None) -> None:
             headers["List-Unsubscribe"] = f"<{link}>"
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     headers["X-Plan-Step-Run"] = str(run.pk)
+    headers["X-Plan-Enrolment"] = str(run.enrolment_id)
     message = EmailMultiAlternatives(
         subject=run.subject,
         body=run.text,
