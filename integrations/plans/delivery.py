@@ -163,6 +163,8 @@ def _send_email(run: StepRun, *, reply_to: str | None, connection=None) -> None:
     if run.html:
         message.attach_alternative(run.html, "text/html")
     try:
+        if connection is not None:
+            connection.open()  # kept open for the next message (send() would open and close it each time)
         message.send()
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as error:
         raise DeliveryError(f"The mail server refused it: {error}") from error
