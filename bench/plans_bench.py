@@ -167,6 +167,8 @@ def main() -> None:
         while len(inbox.counts) < args.leads and time.monotonic() - started < args.timeout:
             time.sleep(1)
             peak = [max(old, tree_rss(worker.pid)) for old, worker in zip(peak, workers, strict=True)]
+            if "worker_rss_kib_warm" not in result and len(inbox.counts) >= args.leads // 10:
+                result["worker_rss_kib_warm"] = [tree_rss(worker.pid) for worker in workers]  # after the first 10%
             if int(time.monotonic() - started) % 15 == 0:
                 print(f"{int(time.monotonic() - started)} s: {len(inbox.counts)} received", flush=True)
         seconds = time.monotonic() - started
