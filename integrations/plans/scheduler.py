@@ -9,6 +9,13 @@ on, together. Two schedulers never run the same step; a scheduler that crashed l
 either nothing (rolled back: the step runs when its lease expires) or a committed run
 (a message then waits in its outbox, ``delivery``, and is sent once by the sweep).
 
+**In chunks.** ``run_claimed`` runs the claimed enrolments CHUNK at a time through
+``batch.run_chunk``: the same rules in one transaction per chunk, with a constant number
+of queries (the chunk's enrolments and leads locked, the runs inserted in one statement,
+still unique per enrolment and step); the emails it recorded are then sent over one SMTP
+connection and settled in bulk (``delivery.deliver_many``). Steps other than messages and
+waits run one enrolment at a time (``run_enrolment``), as does a chunk that failed.
+
 **Send time.** Consent, opt-outs, quiet hours and the daily cap are read when the step
 runs, not when the lead was enrolled: a step on a channel without consent is recorded
 as skipped with the reason; a text due in quiet hours, or a message past the daily cap,
