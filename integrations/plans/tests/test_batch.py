@@ -81,3 +81,25 @@ def test_one_chunk_keeps_opt_outs_the_daily_cap_across_plans_and_other_step_kind
 
     # and a second pass runs nothing again
     assert scheduler.run_due() == 0
+
+
+def test_the_job_hands_out_no_more_than_a_runs_worth_until_the_workers_took_it(agent, smtp_inbox, settings):
+    from integrations.plans.tasks import run_claimed_enrolments
+
+    # given 6 leads due, batches of 2, at most 2 batches in flight
+    settings.PLANS_BATCH_SIZE, settings.PLANS_MAX_BATCHES_PER_RUN = 2, 2
+    _enrol_many(agent, plan_with({"kind": StepKind.SEND_EMAIL}), 6)
+    handed: list[tuple[list[int], object]] = []
+
+    def hand(ids, lease):
+        handed.append((ids, lease))
+
+    # when the job runs twice before the workers took anything, then once after
+    first, second = scheduler.run_due(fan_out=hand), scheduler.run_due(fan_out=hand)
+    for ids, lease in handed:
+        run_claimed_enrolments(ids, lease.isoformat())
+    third = scheduler.run_due(fan_out=hand)
+
+    # then the second run waited for the first's work, and the third handed out the rest
+    assert (first, second, third) == (4, 0, 2)
+    assert len(smtp_inbox.envelopes) == 4
