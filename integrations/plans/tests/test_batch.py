@@ -2,11 +2,14 @@
 enrolments costs the same number of queries however many it holds, and keeps every
 send-time rule of the one-at-a-time path."""
 
+from datetime import timedelta
+
 from django.utils import timezone
 
-from integrations.plans import scheduler, services
+from integrations.plans import batch, delivery, scheduler, services
 from integrations.plans.models import Enrolment, EnrolmentState, RunState, StepKind, StepRun
-from integrations.plans.tests.conftest import plan_with, received
+from integrations.plans.tasks import run_claimed_enrolments
+from integrations.plans.tests.conftest import deliver_due, plan_with, received
 from leads.tests.factories import LeadFactory
 
 MAX_QUERIES_PER_CHUNK = 16
@@ -84,8 +87,6 @@ def test_one_chunk_keeps_opt_outs_the_daily_cap_across_plans_and_other_step_kind
 
 
 def test_the_job_hands_out_no_more_than_a_runs_worth_until_the_workers_took_it(agent, smtp_inbox, settings):
-    from integrations.plans.tasks import run_claimed_enrolments
-
     # given 6 leads due, batches of 2, at most 2 batches in flight
     settings.PLANS_BATCH_SIZE, settings.PLANS_MAX_BATCHES_PER_RUN = 2, 2
     _enrol_many(agent, plan_with({"kind": StepKind.SEND_EMAIL}), 6)
@@ -103,3 +104,24 @@ def test_the_job_hands_out_no_more_than_a_runs_worth_until_the_workers_took_it(a
     # then the second run waited for the first's work, and the third handed out the rest
     assert (first, second, third) == (4, 0, 2)
     assert len(smtp_inbox.envelopes) == 4
+
+
+def test_a_chunk_recorded_by_a_worker_that_died_before_sending_is_sent_once_by_the_sweep(agent, smtp_inbox):
+    # given a chunk whose runs were recorded, and whose worker died before sending them
+    _enrol_many(agent, plan_with({"kind": StepKind.SEND_EMAIL, "subject": "Once"}), 5)
+    ids, lease = scheduler.claim_due()
+    result = batch.run_chunk(ids, lease, timezone.now())
+    assert len(result.messages) == 5 and smtp_inbox.envelopes == []
+
+    # when the scheduler runs again, a late bulk send holds one run, and the sweep comes twice
+    assert scheduler.run_due() == 0
+    held = delivery.OUTBOX.claim(result.messages[0])
+    assert delivery.deliver_many(result.messages[:1], connection=None) == 0  # in flight elsewhere
+    delivery._finish(held, RunState.SENT)  # that attempt sent it (counted below as the server saw it)
+    later = timezone.now() + timedelta(seconds=301)
+    first, second = deliver_due(later), deliver_due(later)
+
+    # then each of the other four went exactly once
+    assert (sorted(first), second) == (["sent"] * 4, [])
+    assert len(smtp_inbox.envelopes) == 4
+    assert len({tuple(envelope.rcpt_tos) for envelope in smtp_inbox.envelopes}) == 4
