@@ -101,6 +101,15 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used (its own, /proc/<pid>/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def tree_rss(pid: int) -> int:
     """RSS of the worker and its children (the prefork pool), KiB."""
     children = Path(f"/proc/{pid}/task/{pid}/children")
@@ -161,6 +170,7 @@ def main() -> None:
         workers = [stack.start_worker(), stack.start_worker()]
         time.sleep(3)
         result["worker_rss_kib_start"] = [tree_rss(worker.pid) for worker in workers]
+        cpu_start = [cpu_seconds(worker.pid) for worker in workers]
         started = time.monotonic()
         driver = stack._spawn([PYTHON, "manage.py", "shell", "-c", DRIVE], {})
         peak = list(result["worker_rss_kib_start"])
@@ -175,6 +185,11 @@ def main() -> None:
         result["seconds_until_all_sent"] = round(seconds, 1)
         result["messages_per_second"] = round(len(inbox.counts) / seconds, 1)
         result["load_average_during"] = [round(x, 1) for x in os.getloadavg()]
+        # CPU the workers used (whatever the machine's load): what a message costs them.
+        used = sum(cpu_seconds(worker.pid) - before for worker, before in zip(workers, cpu_start, strict=True))
+        result["worker_cpu_seconds"] = round(used, 1)
+        result["worker_cpu_ms_per_message"] = round(1000 * used / max(1, len(inbox.counts)), 2)
+        result["worker_cpu_share_of_a_core"] = round(used / seconds, 2)
         time.sleep(10)  # anything doubled (a resend by the sweep) arrives now
         result["received"] = len(inbox.counts)
         result["messages_received"] = inbox.messages
