@@ -50,7 +50,7 @@ class ChunkDoubled(RuntimeError):
 @dataclass
 class ChunkResult:
     ran: int = 0
-    messages: list[int] = field(default_factory=list)  # recorded messages to send, once committed
+    messages: list[StepRun] = field(default_factory=list)  # recorded messages to send, once committed
     again: list[int] = field(default_factory=list)  # their next step is due now too: still claimed
     one_by_one: list[int] = field(default_factory=list)  # a step of another kind: still claimed
 
@@ -90,7 +90,7 @@ def run_chunk(enrolment_ids: list[int], lease: datetime, now: datetime) -> Chunk
             raise ChunkDoubled(f"A step of the chunk already ran: {error}") from None
         _save(enrolments, exclude=set(result.one_by_one))
     result.ran = len(runs)
-    result.messages = [run.pk for run in runs if run.status == RunState.PENDING]
+    result.messages = [run for run in runs if run.status == RunState.PENDING]
     return result
 
 
@@ -163,6 +163,7 @@ def _next(enrolment: Enrolment, loaded: _Loaded, now: datetime, result: ChunkRes
     if lead is None or lead.archived_at is not None:
         _end(enrolment, EnrolmentState.STOPPED, "The lead was archived.", now)
         return None
+    enrolment.lead = lead  # with its contact: what delivery.deliver_many reads
     step = _next_step(enrolment, loaded)
     if step is None:
         _end(enrolment, EnrolmentState.FINISHED, "Every step ran.", now)
@@ -206,6 +207,7 @@ def _message(run: StepRun, step: PlanStep, lead: Lead, hold: str | None, loaded:
         run.status, run.reason = RunState.FAILED, f"The template does not render: {error}"[:300]
         return
     run.status, run.next_attempt_at = RunState.PENDING, OUTBOX.requeue_time(now)
+    run.unsubscribe_link = fields["unsubscribe_url"] if run.channel == Channel.EMAIL else ""  # for its header
     loaded.sent_today[lead.pk] += 1
 
 

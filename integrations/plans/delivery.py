@@ -81,38 +81,42 @@ def deliver(run_id: int, *, connection=None) -> Outcome:
     return _finish(claimed, RunState.SENT)
 
 
-def deliver_many(run_ids: list[int], *, connection) -> int:
-    """Send recorded plan messages together (the batch path): the emails are claimed in
-    one statement, their leads' consents re-read in one query, sent over ``connection``
-    and their results written in one statement per outcome; anything else (texts, a
-    run another attempt holds) goes through ``deliver`` one at a time. Returns how many
-    were sent. The claim and the results follow ``deliver``'s: a result is written only
-    while the claim still stands, a lost worker's runs are the sweep's."""
-    if not run_ids:
+def deliver_many(runs: list[StepRun], *, connection) -> int:
+    """Send messages a chunk just recorded (``runs``: its in-memory rows, their enrolment,
+    lead and contact attached): the emails are claimed in one statement, which also reads
+    the leads' opt-outs as they are now; their consents are re-read in one query; they are
+    sent over ``connection`` and their results written in one statement per outcome.
+    Anything else (texts, a run another attempt holds) goes through ``deliver`` one at a
+    time. Returns how many were sent. The claim and the results follow ``deliver``'s: a
+    result is written only while the claim still stands; a lost worker's runs are the sweep's."""
+    if not runs:
         return 0
     now = timezone.now()
     until = OUTBOX.requeue_time(now)
+    emails = {run.pk: run for run in runs if run.kind == StepKind.SEND_EMAIL}
     with transaction.atomic():
-        rows = list(
-            StepRun.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("enrolment__lead__contact")
-            .filter(pk__in=list(run_ids), kind=StepKind.SEND_EMAIL, status=RunState.PENDING)
-            .filter(attempts__lt=OUTBOX.setting("MAX_ATTEMPTS"))
+        taken = {
+            pk: (attempts, opted_out)
+            for pk, attempts, opted_out in StepRun.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk__in=list(emails), status=RunState.PENDING, attempts__lt=OUTBOX.setting("MAX_ATTEMPTS"))
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
             .order_by("pk")
-        )
-        StepRun.objects.filter(pk__in=[row.pk for row in rows]).update(
+            .values_list("pk", "attempts", "enrolment__lead__contact__email_opt_out")
+        }
+        StepRun.objects.filter(pk__in=list(taken)).update(
             attempts=F("attempts") + 1, last_attempt_at=now, claimed_until=until, next_attempt_at=until, updated_at=now
         )
-    taken = {row.pk for row in rows}
-    sent = sum(deliver(run_id, connection=connection) == Outcome.SENT for run_id in run_ids if run_id not in taken)
+    sent = sum(deliver(run.pk, connection=connection) == Outcome.SENT for run in runs if run.pk not in taken)
+    rows = [emails[pk] for pk in sorted(taken)]
     consents: dict[int, dict] = defaultdict(dict)
     for consent in Consent.objects.filter(lead_id__in={row.enrolment.lead_id for row in rows}):
         consents[consent.lead_id][consent.channel] = consent
     done: dict[tuple[str, str], list[int]] = defaultdict(list)
     for row in rows:
-        row.attempts, row.last_attempt_at, row.claimed_until, row.next_attempt_at = row.attempts + 1, now, until, until
+        attempts, opted_out = taken[row.pk]
+        row.attempts, row.last_attempt_at, row.claimed_until, row.next_attempt_at = attempts + 1, now, until, until
         lead = row.enrolment.lead
+        lead.contact.email_opt_out = opted_out  # as it is now, not as the chunk read it
         refusal = rules.consent_refusal(lead, row.channel, consents[lead.pk])
         if refusal:
             done[(RunState.SKIPPED, f"At send time: {refusal}"[:300])].append(row.pk)
@@ -175,6 +179,8 @@ def _send_email(run: StepRun, *, reply_to: str | None, connection=None) -> None:
 
 
 def _unsubscribe_link(run: StepRun) -> str:
+    if getattr(run, "unsubscribe_link", ""):  # the link its body was rendered with (batch), not signed again
+        return run.unsubscribe_link
     from integrations.workflows.unsubscribe import unsubscribe_url
 
     return unsubscribe_url(lead=run.enrolment.lead, channel="email")

@@ -115,7 +115,7 @@ def test_a_chunk_recorded_by_a_worker_that_died_before_sending_is_sent_once_by_t
 
     # when the scheduler runs again, a late bulk send holds one run, and the sweep comes twice
     assert scheduler.run_due() == 0
-    held = delivery.OUTBOX.claim(result.messages[0])
+    held = delivery.OUTBOX.claim(result.messages[0].pk)
     assert delivery.deliver_many(result.messages[:1], connection=None) == 0  # in flight elsewhere
     delivery._finish(held, RunState.SENT)  # that attempt sent it (counted below as the server saw it)
     later = timezone.now() + timedelta(seconds=301)
@@ -125,3 +125,21 @@ def test_a_chunk_recorded_by_a_worker_that_died_before_sending_is_sent_once_by_t
     assert (sorted(first), second) == (["sent"] * 4, [])
     assert len(smtp_inbox.envelopes) == 4
     assert len({tuple(envelope.rcpt_tos) for envelope in smtp_inbox.envelopes}) == 4
+
+
+def test_an_opt_out_between_a_chunk_and_its_bulk_send_is_honoured(agent, smtp_inbox):
+    # given a chunk of two recorded emails, and one lead opting out before they are sent
+    leads = _enrol_many(agent, plan_with({"kind": StepKind.SEND_EMAIL}), 2)
+    ids, lease = scheduler.claim_due()
+    result = batch.run_chunk(ids, lease, timezone.now())
+    leads[0].contact.email_opt_out = True
+    leads[0].contact.save()
+
+    # when the chunk's emails are sent
+    with delivery.shared_mail_connection() as mail:
+        assert delivery.deliver_many(result.messages, connection=mail) == 1
+
+    # then only the other lead's arrived, and the opt-out is recorded at send time
+    assert [envelope.rcpt_tos for envelope in smtp_inbox.envelopes] == [[leads[1].contact.email]]
+    skipped = StepRun.objects.get(enrolment__lead=leads[0])
+    assert skipped.status == RunState.SKIPPED and skipped.reason.startswith("At send time: The lead opted out")
