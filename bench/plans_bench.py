@@ -3,16 +3,19 @@ minute, two Celery worker processes, a loopback SMTP server counting what arrive
 
     .venv/bin/python -m bench.plans_bench --leads 100000
 
-Needs PostgreSQL (DATABASE_URL or 127.0.0.1:5432 as postgres) and Redis (REDIS_URL or
-127.0.0.1:6379, db 5). Prints and writes artifacts/bench/plans-<N>.json: seconds until
-every email arrived, emails received twice (must be 0), and the workers' memory (RSS)
-at the start and the end. A driver process plays beat: run_plan_steps and
-sweep_plan_deliveries every 2 seconds.
+Needs PostgreSQL (DATABASE_URL or 127.0.0.1:5432 as postgres; the bench creates and
+drops the database ``--db-name``) and Redis (REDIS_URL or 127.0.0.1:6379, db
+``--redis-db``). Prints and writes artifacts/bench/plans-<N>.json: seconds until every
+email arrived, messages per second, enrolments whose email the SMTP server received
+twice or more (counted at the server by the X-Plan-Enrolment header: must be 0), the
+workers' memory (RSS) at the start, peak and end, and the load average. A driver
+process plays beat: run_plan_steps and sweep_plan_deliveries every 2 seconds.
 """
 
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -68,14 +71,23 @@ while True:
 """
 
 
+ENROLMENT_HEADER = re.compile(rb"^X-Plan-Enrolment: *(\d+)", re.MULTILINE | re.IGNORECASE)
+
+
 class CountingInbox:
+    """Counts the messages received per enrolment (its X-Plan-Enrolment header)."""
+
     def __init__(self):
         self.counts: Counter = Counter()
+        self.messages = 0
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
+        head = envelope.original_content.split(b"\r\n\r\n", 1)[0]
+        found = ENROLMENT_HEADER.search(head)
         with self.lock:
-            self.counts.update(envelope.rcpt_tos)
+            self.messages += 1
+            self.counts[int(found.group(1)) if found else 0] += 1
         return "250 OK"
 
 
@@ -89,6 +101,15 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used (its own, /proc/<pid>/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def tree_rss(pid: int) -> int:
     """RSS of the worker and its children (the prefork pool), KiB."""
     children = Path(f"/proc/{pid}/task/{pid}/children")
@@ -100,17 +121,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--leads", type=int, default=10_000)
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--db-name", default="leadmgmt_plans_bench", help="created and dropped by the bench")
+    parser.add_argument("--redis-db", type=int, default=5)
     args = parser.parse_args()
     base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
     import psycopg
 
-    name = "leadmgmt_plans_bench"
+    name = args.db_name
     admin = urlunsplit(urlsplit(base)._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     database_url = urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
-    redis_url = urlunsplit(urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")._replace(path="/5"))
+    redis_url = urlunsplit(
+        urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")._replace(path=f"/{args.redis_db}")
+    )
 
     import logging
 
@@ -127,7 +152,7 @@ def main() -> None:
         EMAIL_PORT=str(smtp.port),
         PLANS_DAILY_MESSAGE_CAP="100",
     )
-    result: dict = {"leads": args.leads}
+    result: dict = {"leads": args.leads, "load_average_before": [round(x, 1) for x in os.getloadavg()]}
     try:
         stack.manage("migrate", "--noinput")
         started = time.monotonic()
@@ -145,18 +170,31 @@ def main() -> None:
         workers = [stack.start_worker(), stack.start_worker()]
         time.sleep(3)
         result["worker_rss_kib_start"] = [tree_rss(worker.pid) for worker in workers]
+        cpu_start = [cpu_seconds(worker.pid) for worker in workers]
         started = time.monotonic()
         driver = stack._spawn([PYTHON, "manage.py", "shell", "-c", DRIVE], {})
         peak = list(result["worker_rss_kib_start"])
         while len(inbox.counts) < args.leads and time.monotonic() - started < args.timeout:
             time.sleep(1)
             peak = [max(old, tree_rss(worker.pid)) for old, worker in zip(peak, workers, strict=True)]
+            if "worker_rss_kib_warm" not in result and len(inbox.counts) >= args.leads // 10:
+                result["worker_rss_kib_warm"] = [tree_rss(worker.pid) for worker in workers]  # after the first 10%
             if int(time.monotonic() - started) % 15 == 0:
                 print(f"{int(time.monotonic() - started)} s: {len(inbox.counts)} received", flush=True)
-        result["seconds_until_all_sent"] = round(time.monotonic() - started, 1)
-        time.sleep(5)  # anything doubled arrives now
+        seconds = time.monotonic() - started
+        result["seconds_until_all_sent"] = round(seconds, 1)
+        result["messages_per_second"] = round(len(inbox.counts) / seconds, 1)
+        result["load_average_during"] = [round(x, 1) for x in os.getloadavg()]
+        # CPU the workers used (whatever the machine's load): what a message costs them.
+        used = sum(cpu_seconds(worker.pid) - before for worker, before in zip(workers, cpu_start, strict=True))
+        result["worker_cpu_seconds"] = round(used, 1)
+        result["worker_cpu_ms_per_message"] = round(1000 * used / max(1, len(inbox.counts)), 2)
+        result["worker_cpu_share_of_a_core"] = round(used / seconds, 2)
+        time.sleep(10)  # anything doubled (a resend by the sweep) arrives now
         result["received"] = len(inbox.counts)
+        result["messages_received"] = inbox.messages
         result["received_twice_or_more"] = sum(1 for count in inbox.counts.values() if count > 1)
+        result["without_enrolment_header"] = inbox.counts.get(0, 0)
         result["worker_rss_kib_peak"] = peak
         result["worker_rss_kib_end"] = [tree_rss(worker.pid) for worker in workers]
         driver.terminate()

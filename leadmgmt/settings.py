@@ -471,7 +471,9 @@ PLANS_IMPLIED_CONSENT = env.list("PLANS_IMPLIED_CONSENT", default=["email"])
 PLANS_REPLY_DOMAIN = env.str("PLANS_REPLY_DOMAIN", default="reply.leads.example.com")
 PLANS_INBOUND_EMAIL_SECRET = env.str("PLANS_INBOUND_EMAIL_SECRET", default="")
 PLANS_BATCH_SIZE = env.int("PLANS_BATCH_SIZE", default=500)
-# With a broker, one run_plan_steps run claims up to this many batches and hands them to the workers.
+# With a broker, run_plan_steps claims batches and hands them to the workers until this many
+# batches' worth are in flight (claimed, not yet run): keep it below what the workers run within
+# PLANS_CLAIM_SECONDS, or leases expire in the queue and are claimed (not run) again.
 PLANS_MAX_BATCHES_PER_RUN = env.int("PLANS_MAX_BATCHES_PER_RUN", default=40)
 PLANS_CLAIM_SECONDS = env.int("PLANS_CLAIM_SECONDS", default=120)
 # The merge field {{ listing_url }}: a matching listing's page on your listings site

@@ -8,10 +8,12 @@ and before its result was written: that message may go twice (at least once)."""
 
 import logging
 import smtplib
+from collections import defaultdict
 from contextlib import contextmanager
 
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db.models import QuerySet
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from integrations.http_delivery import DeliveryError, TransientDeliveryError
@@ -79,6 +81,65 @@ def deliver(run_id: int, *, connection=None) -> Outcome:
     return _finish(claimed, RunState.SENT)
 
 
+def deliver_many(runs: list[StepRun], *, connection) -> int:
+    """Send messages a chunk just recorded (``runs``: its in-memory rows, their enrolment,
+    lead and contact attached): the emails are claimed in one statement, which also reads
+    the leads' opt-outs as they are now; their consents are re-read in one query; they are
+    sent over ``connection`` and their results written in one statement per outcome.
+    Anything else (texts, a run another attempt holds) goes through ``deliver`` one at a
+    time. Returns how many were sent. The claim and the results follow ``deliver``'s: a
+    result is written only while the claim still stands; a lost worker's runs are the sweep's."""
+    if not runs:
+        return 0
+    now = timezone.now()
+    until = OUTBOX.requeue_time(now)
+    emails = {run.pk: run for run in runs if run.kind == StepKind.SEND_EMAIL}
+    with transaction.atomic():
+        taken = {
+            pk: (attempts, opted_out)
+            for pk, attempts, opted_out in StepRun.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk__in=list(emails), status=RunState.PENDING, attempts__lt=OUTBOX.setting("MAX_ATTEMPTS"))
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+            .order_by("pk")
+            .values_list("pk", "attempts", "enrolment__lead__contact__email_opt_out")
+        }
+        StepRun.objects.filter(pk__in=list(taken)).update(
+            attempts=F("attempts") + 1, last_attempt_at=now, claimed_until=until, next_attempt_at=until, updated_at=now
+        )
+    sent = sum(deliver(run.pk, connection=connection) == Outcome.SENT for run in runs if run.pk not in taken)
+    rows = [emails[pk] for pk in sorted(taken)]
+    consents: dict[int, dict] = defaultdict(dict)
+    for consent in Consent.objects.filter(lead_id__in={row.enrolment.lead_id for row in rows}):
+        consents[consent.lead_id][consent.channel] = consent
+    done: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for row in rows:
+        attempts, opted_out = taken[row.pk]
+        row.attempts, row.last_attempt_at, row.claimed_until, row.next_attempt_at = attempts + 1, now, until, until
+        lead = row.enrolment.lead
+        lead.contact.email_opt_out = opted_out  # as it is now, not as the chunk read it
+        refusal = rules.consent_refusal(lead, row.channel, consents[lead.pk])
+        if refusal:
+            done[(RunState.SKIPPED, f"At send time: {refusal}"[:300])].append(row.pk)
+            continue
+        try:
+            _send_email(row, reply_to=reply_address(lead.public_id), connection=connection)
+        except DeliveryError as error:
+            OUTBOX.record_failure(row, error, reason=str(error)[:300])
+            continue
+        done[(RunState.SENT, "")].append(row.pk)
+    finished_at = timezone.now()
+    for (status, reason), ids in done.items():
+        StepRun.objects.filter(pk__in=ids, claimed_until=until).update(
+            status=status,
+            reason=reason,
+            finished_at=finished_at,
+            next_attempt_at=None,
+            claimed_until=None,
+            updated_at=finished_at,
+        )
+    return sent + len(done.get((RunState.SENT, ""), ()))
+
+
 def _finish(claimed: StepRun, status: str, *, reason: str = "") -> Outcome:
     with OUTBOX.settle(claimed) as row:
         if row is not None:
@@ -94,6 +155,7 @@ def _send_email(run: StepRun, *, reply_to: str | None, connection=None) -> None:
             headers["List-Unsubscribe"] = f"<{link}>"
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     headers["X-Plan-Step-Run"] = str(run.pk)
+    headers["X-Plan-Enrolment"] = str(run.enrolment_id)
     message = EmailMultiAlternatives(
         subject=run.subject,
         body=run.text,
@@ -105,6 +167,8 @@ def _send_email(run: StepRun, *, reply_to: str | None, connection=None) -> None:
     if run.html:
         message.attach_alternative(run.html, "text/html")
     try:
+        if connection is not None:
+            connection.open()  # kept open for the next message (send() would open and close it each time)
         message.send()
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as error:
         raise DeliveryError(f"The mail server refused it: {error}") from error
@@ -115,6 +179,8 @@ def _send_email(run: StepRun, *, reply_to: str | None, connection=None) -> None:
 
 
 def _unsubscribe_link(run: StepRun) -> str:
+    if getattr(run, "unsubscribe_link", ""):  # the link its body was rendered with (batch), not signed again
+        return run.unsubscribe_link
     from integrations.workflows.unsubscribe import unsubscribe_url
 
     return unsubscribe_url(lead=run.enrolment.lead, channel="email")

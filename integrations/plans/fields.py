@@ -9,8 +9,13 @@ from integrations.workflows.unsubscribe import unsubscribe_url
 from leads.models import Lead
 
 
-def merge_fields(lead: Lead, *, channel: str = "email") -> dict[str, str]:
-    """``templating.MERGE_FIELDS`` for ``lead`` (with its contact, team, agent loaded)."""
+def merge_fields(
+    lead: Lead, *, channel: str = "email", agent_phones: dict[int, str] | None = None, listing: bool = True
+) -> dict[str, str]:
+    """``templating.MERGE_FIELDS`` for ``lead`` (with its contact, team, agent loaded).
+    ``agent_phones``: the agents' alert numbers by user id, loaded for a batch
+    (``agent_phones_of``); ``listing=False`` leaves the listing fields empty (for a
+    template that does not use them: they cost a query)."""
     contact, agent = lead.contact, lead.assigned_to
     fields = {
         "first_name": contact.first_name,
@@ -18,19 +23,32 @@ def merge_fields(lead: Lead, *, channel: str = "email") -> dict[str, str]:
         "full_name": contact.full_name,
         "agent_name": agent.get_full_name() or agent.username if agent else "",
         "agent_first_name": (agent.first_name or agent.username) if agent else "",
-        "agent_phone": agent_phone(agent),
+        "agent_phone": agent_phone(agent, agent_phones),
         "agent_email": agent.email if agent else "",
         "team_name": lead.team.name if lead.team_id else "",
         "unsubscribe_url": unsubscribe_url(lead=lead, channel="sms" if channel == "text" else "email"),
     }
-    fields.update(listing_fields(lead))
+    fields.update(listing_fields(lead) if listing else {"listing_url": "", "listing_summary": ""})
     return fields
 
 
-def agent_phone(agent) -> str:
+def agent_phones_of(agent_ids) -> dict[int, str]:
+    """The alert numbers the agents gave, by user id (one query for a batch)."""
+    rows = AlertPreference.objects.filter(user_id__in=set(agent_ids)).exclude(sms_number="")
+    return dict(rows.values_list("user_id", "sms_number"))
+
+
+def uses_listing(*sources: str) -> bool:
+    """Whether a template refers to the listing fields (only then are they looked up)."""
+    return any("listing_" in (source or "") for source in sources)
+
+
+def agent_phone(agent, agent_phones: dict[int, str] | None = None) -> str:
     """The number the agent gave for alerts, else the team's texting number (SMS_FROM_NUMBER)."""
     number = ""
-    if agent is not None:
+    if agent is not None and agent_phones is not None:
+        number = agent_phones.get(agent.pk, "")
+    elif agent is not None:
         number = AlertPreference.objects.filter(user=agent).values_list("sms_number", flat=True).first() or ""
     return number or settings.SMS_FROM_NUMBER
 

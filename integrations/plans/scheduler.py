@@ -9,6 +9,13 @@ on, together. Two schedulers never run the same step; a scheduler that crashed l
 either nothing (rolled back: the step runs when its lease expires) or a committed run
 (a message then waits in its outbox, ``delivery``, and is sent once by the sweep).
 
+**In chunks.** ``run_claimed`` runs the claimed enrolments CHUNK at a time through
+``batch.run_chunk``: the same rules in one transaction per chunk, with a constant number
+of queries (the chunk's enrolments and leads locked, the runs inserted in one statement,
+still unique per enrolment and step); the emails it recorded are then sent over one SMTP
+connection and settled in bulk (``delivery.deliver_many``). Steps other than messages and
+waits run one enrolment at a time (``run_enrolment``), as does a chunk that failed.
+
 **Send time.** Consent, opt-outs, quiet hours and the daily cap are read when the step
 runs, not when the lead was enrolled: a step on a channel without consent is recorded
 as skipped with the reason; a text due in quiet hours, or a message past the daily cap,
@@ -53,7 +60,8 @@ PLANS_CONTEXT = audit.AuditContext(actor=None, channel=AuditChannel.TASK, reques
 MAX_STEPS_PER_CLAIM = 25
 # Inside run_claimed: the ids of the messages recorded (once committed), sent there.
 _send_here: ContextVar[list[int] | None] = ContextVar("plans_send_here", default=None)
-FAN_OUT_CHUNK = 100
+FAN_OUT_CHUNK = 250  # enrolments per worker task
+CHUNK = 250  # enrolments per batch transaction (batch.run_chunk)
 COUNTED = (RunState.PENDING, RunState.RETRYING, RunState.SENT)
 
 
@@ -88,21 +96,48 @@ def claim_due(now: datetime | None = None, *, limit: int | None = None, ids=None
 
 def run_claimed(enrolment_ids: list[int], lease: datetime, now: datetime | None = None) -> int:
     """Run the due steps of claimed enrolments (as at ``now``, default: the clock's time
-    at each step); returns how many steps ran. The messages they record are sent here,
-    one enrolment at a time over one SMTP connection (a worker that dies first leaves
-    them to the sweep: they are recorded, due at their requeue time)."""
+    at each round); returns how many steps ran. Chunks of CHUNK go through the batch
+    path (``batch.run_chunk``: constant queries per chunk), round after round while
+    their next step is due; an enrolment whose step is of another kind, or a chunk that
+    failed as a whole, runs one enrolment at a time. The messages recorded are sent here
+    once committed, over one SMTP connection (a worker that dies first leaves them to
+    the sweep: they are recorded, due at their requeue time)."""
+    from integrations.plans import batch
+
+    ran = 0
+    with delivery.shared_mail_connection() as mail:
+        for start in range(0, len(enrolment_ids), CHUNK):
+            pending = list(enrolment_ids[start : start + CHUNK])
+            for _ in range(MAX_STEPS_PER_CLAIM):
+                if not pending:
+                    break
+                try:
+                    result = batch.run_chunk(pending, lease, now or timezone.now())
+                except Exception:  # a double or a bad row: nothing of the chunk was kept; one at a time
+                    logger.exception("Plan chunk of %s enrolments failed; running them one at a time", len(pending))
+                    ran += _one_at_a_time(pending, lease, now, mail)
+                    break
+                ran += result.ran
+                delivery.deliver_many(result.messages, connection=mail)
+                ran += _one_at_a_time(result.one_by_one, lease, now, mail)
+                pending = result.again
+            else:
+                Enrolment.objects.filter(pk__in=pending, claimed_until=lease).update(claimed_until=None)
+    return ran
+
+
+def _one_at_a_time(enrolment_ids: list[int], lease: datetime, now: datetime | None, mail) -> int:
     ran = 0
     recorded: list[int] = []
     token = _send_here.set(recorded)
     try:
-        with delivery.shared_mail_connection() as connection:
-            for enrolment_id in enrolment_ids:
-                try:
-                    ran += run_enrolment(enrolment_id, lease, now)
-                except Exception:  # one lead's failure must not hold up the others; its lease expires
-                    logger.exception("Plan enrolment %s failed; tried again once its claim expires", enrolment_id)
-                while recorded:
-                    delivery.deliver(recorded.pop(0), connection=connection)
+        for enrolment_id in enrolment_ids:
+            try:
+                ran += run_enrolment(enrolment_id, lease, now)
+            except Exception:  # one lead's failure must not hold up the others; its lease expires
+                logger.exception("Plan enrolment %s failed; tried again once its claim expires", enrolment_id)
+            while recorded:
+                delivery.deliver(recorded.pop(0), connection=mail)
     finally:
         _send_here.reset(token)
     return ran
@@ -117,7 +152,11 @@ def run_due(now: datetime | None = None, *, fan_out=None) -> int:
         ids, lease = claim_due(now)
         return run_claimed(ids, lease, now)
     handed = 0
-    for _ in range(settings.PLANS_MAX_BATCHES_PER_RUN):
+    # Back-pressure: no more in flight than the batches of one run, so that a backlog is not
+    # claimed faster than the workers run it (its leases would expire in the queue, and be
+    # claimed and queued again).
+    room = settings.PLANS_BATCH_SIZE * settings.PLANS_MAX_BATCHES_PER_RUN - in_flight(now)
+    for _ in range(max(0, room) // settings.PLANS_BATCH_SIZE):
         ids, lease = claim_due(now)
         for start in range(0, len(ids), FAN_OUT_CHUNK):
             fan_out(ids[start : start + FAN_OUT_CHUNK], lease)
@@ -125,6 +164,11 @@ def run_due(now: datetime | None = None, *, fan_out=None) -> int:
         if len(ids) < settings.PLANS_BATCH_SIZE:
             break
     return handed
+
+
+def in_flight(now: datetime | None = None) -> int:
+    """Active enrolments claimed by a scheduler right now."""
+    return Enrolment.objects.filter(state=EnrolmentState.ACTIVE, claimed_until__gt=now or timezone.now()).count()
 
 
 def run_enrolment(enrolment_id: int, lease: datetime, now: datetime | None = None) -> int:
@@ -220,9 +264,12 @@ def messages_today(lead: Lead, now: datetime) -> int:
     ).count()
 
 
-def message_hold(lead: Lead, step: PlanStep, now: datetime, consents: dict) -> str | _Deferred | None:
+def message_hold(
+    lead: Lead, step: PlanStep, now: datetime, consents: dict, sent_today: int | None = None
+) -> str | _Deferred | None:
     """Why the message step may not go now: a reason to skip it (str), a time to put it
-    off to (quiet hours, daily cap), or None: it goes. Shared with the dry run."""
+    off to (quiet hours, daily cap), or None: it goes. Shared with the dry run and the
+    batch (which passes ``sent_today``, the lead's messages today, loaded for the batch)."""
     channel = rules.STEP_CHANNELS[step.kind]
     refusal = rules.refusal(lead, channel, consents)
     if refusal:
@@ -230,7 +277,9 @@ def message_hold(lead: Lead, step: PlanStep, now: datetime, consents: dict) -> s
     tz = rules.lead_zone(lead)
     if channel == Channel.TEXT and (until := rules.quiet_until(now, tz)):
         return _Deferred(until, f"Quiet hours: texts wait until {until.astimezone(tz):%H:%M %Z}.")
-    if messages_today(lead, now) >= settings.PLANS_DAILY_MESSAGE_CAP:
+    if sent_today is None:
+        sent_today = messages_today(lead, now)
+    if sent_today >= settings.PLANS_DAILY_MESSAGE_CAP:
         until = rules.next_day_opening(now, tz)
         return _Deferred(until, f"Daily cap of {settings.PLANS_DAILY_MESSAGE_CAP} messages reached.")
     return None
@@ -295,8 +344,8 @@ def _record(run: StepRun) -> StepRun:
     return run
 
 
-def _render_message(run: StepRun, step: PlanStep, lead: Lead) -> None:
-    fields = merge_fields(lead, channel=run.channel)
+def _render_message(run: StepRun, step: PlanStep, lead: Lead, fields: dict[str, str] | None = None) -> None:
+    fields = fields if fields is not None else merge_fields(lead, channel=run.channel)
     if run.channel == Channel.EMAIL:
         rendered = templating.render_email(subject=step.subject, body=step.body, fields=fields)
         run.recipient, run.subject, run.text, run.html = (

@@ -9,6 +9,7 @@ as is for the plain-text part, a text message and a subject.
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.template import Context, Engine, TemplateSyntaxError
 from django.template.base import Lexer, TokenType
@@ -78,9 +79,15 @@ class Rendered:
     html: str
 
 
+@lru_cache(maxsize=512)
+def _compiled(source: str):
+    """``source`` parsed once per process (a step's template is rendered for every lead)."""
+    return _ENGINE.from_string(source)
+
+
 def render_text(source: str, fields: dict[str, str]) -> str:
     """``source`` rendered as plain text (a text message, a subject, a task title)."""
-    return _ENGINE.from_string(source).render(Context(_only_known(fields), autoescape=False)).strip()
+    return _compiled(source).render(Context(_only_known(fields), autoescape=False)).strip()
 
 
 def render_email(*, subject: str, body: str, fields: dict[str, str]) -> Rendered:
@@ -88,7 +95,7 @@ def render_email(*, subject: str, body: str, fields: dict[str, str]) -> Rendered
     each with the unsubscribe link when one is given."""
     known = _only_known(fields)
     text = render_text(body, known)
-    html = linebreaks(_ENGINE.from_string(body).render(Context(known, autoescape=True)).strip(), autoescape=False)
+    html = linebreaks(_compiled(body).render(Context(known, autoescape=True)).strip(), autoescape=False)
     link = known.get("unsubscribe_url", "")
     if link and link not in text:
         text += f"\n\n--\nTo stop these emails: {link}"
