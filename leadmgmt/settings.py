@@ -256,6 +256,11 @@ CELERY_TASK_TIME_LIMIT = 60
 # One queue name per deployment sharing a Redis (and per end-to-end test run).
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="leadmgmt")
 CELERY_TASK_SOFT_TIME_LIMIT = 45
+# Speed to lead first. Redis serves each queue's priority steps in order (kombu's
+# priority_steps, 0 first), so the event relay, routing and agent alerts (sent at
+# URGENT_TASK_PRIORITY) never wait behind a backlog of after-save work (sent at 6).
+CELERY_TASK_DEFAULT_PRIORITY = 6
+URGENT_TASK_PRIORITY = 0
 # The broker going away (leadmgmt.broker): workers reconnect for as long as it takes, and
 # a publisher that cannot connect fails at once (max_retries 0; kombu would otherwise
 # retry for 6 s inside the request) and leaves the job to the sweeper. The socket
@@ -271,6 +276,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_keepalive": True,
     "health_check_interval": 10,
     "max_retries": 0,
+    "priority_steps": [0, 3, 6, 9],
 }
 # A running task finishes when the broker drops (its results are committed to PostgreSQL;
 # the redelivered message then finds the job done) rather than being killed mid-transaction.

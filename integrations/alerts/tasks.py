@@ -6,6 +6,7 @@ periodic ``sweep_alert_deliveries`` job queues it again then."""
 from collections.abc import Iterable
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 
 from integrations.alerts import services
@@ -40,7 +41,9 @@ def on_sms_status(message: SmsMessage, previous_status: str) -> None:
     queue_alerts_after_commit(services.sms_status_changed(message))
 
 
-@shared_task(acks_late=True, ignore_result=True, soft_time_limit=45, time_limit=60)
+@shared_task(
+    acks_late=True, ignore_result=True, soft_time_limit=45, time_limit=60, priority=settings.URGENT_TASK_PRIORITY
+)
 def deliver_alert(delivery_id: int) -> str:
     """Make one attempt at a delivery, then queue the channel it armed (if it failed for
     good); returns the outcome."""

@@ -4,6 +4,7 @@ job. Tasks take ids, re-read, and are safe to run twice or late."""
 from functools import partial
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -33,7 +34,9 @@ def dispatch(route_ids: list[int]) -> int:
     return len(route_ids)
 
 
-@shared_task(acks_late=True, ignore_result=True, soft_time_limit=60, time_limit=90)
+@shared_task(
+    acks_late=True, ignore_result=True, soft_time_limit=60, time_limit=90, priority=settings.URGENT_TASK_PRIORITY
+)
 def route_leads(route_ids: list[int]) -> int:
     """Route the pending leads; returns how many were routed."""
     return arrivals.route_pending(route_ids)

@@ -75,6 +75,12 @@ def _forget_broker_connections() -> None:
     app.amqp._producer_pool = None
 
 
+def queued(server: RedisServer) -> int:
+    """Messages waiting in the default queue, at every priority step (one Redis list each)."""
+    client = server.client()
+    return sum(client.llen(key) for key in client.keys(f"{app.conf.task_default_queue}*"))
+
+
 def publish() -> float:
     """Send a (harmless) pipeline task; returns the seconds the publish took, raising what it raised."""
     started = time.monotonic()
@@ -111,8 +117,7 @@ def test_a_publish_skips_a_broker_that_just_failed_then_sends_again_once_the_cir
     settings.REDIS_CIRCUIT_OPEN_SECONDS = 2
     publish_to(redis_server.url)
     publish()
-    queued = redis_server.client().llen(app.conf.task_default_queue)
-    assert queued == 1
+    assert queued(redis_server) == 1
 
     # when Redis dies, a publish fails fast
     redis_server.kill()
@@ -125,10 +130,39 @@ def test_a_publish_skips_a_broker_that_just_failed_then_sends_again_once_the_cir
     redis_server.start()
     with pytest.raises(OperationalError, match="unreachable less than"):
         publish()
-    assert redis_server.client().llen(app.conf.task_default_queue) == 0
+    assert queued(redis_server) == 0
 
     # then once the circuit half-opens, publishes reach Redis again
     time.sleep(max(0, 2.1 - (time.monotonic() - failed_at)))
     publish()
     publish()
-    assert redis_server.client().llen(app.conf.task_default_queue) == 2
+    assert queued(redis_server) == 2
+
+
+def test_the_relay_routing_and_alerts_jump_the_queue_of_after_save_work(publish_to, redis_server):
+    from integrations.alerts.tasks import deliver_alert
+    from integrations.routing.tasks import route_leads
+    from leads.events.tasks import relay_lead_events
+
+    # given a backlog of after-save work, then a new lead's relay, route and push
+    publish_to(redis_server.url)
+    for _ in range(3):
+        publish()
+    relay_lead_events.apply_async(args=[[1]], retry=False)
+    route_leads.apply_async(args=[[1]], retry=False)
+    deliver_alert.apply_async(args=[1], retry=False)
+
+    # then a worker takes those three first, in the order they were sent, and the backlog after
+    with Connection(redis_server.url, transport="leadmgmt.broker:Transport") as connection:
+        queue = connection.SimpleQueue(app.conf.task_default_queue)
+        taken = []
+        for _ in range(6):
+            message = queue.get(timeout=2)
+            taken.append(message.headers["task"])
+            message.ack()
+    assert taken == [
+        "leads.relay_lead_events",
+        route_leads.name,
+        deliver_alert.name,
+        *[process_lead_jobs.name] * 3,
+    ]

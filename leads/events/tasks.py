@@ -9,6 +9,7 @@ import logging
 from functools import partial
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 
 from leadmgmt.broker import send_or_leave
@@ -28,6 +29,7 @@ HELD_BACK_DELAY_SECONDS = 1
     max_retries=MAX_RETRIES,
     soft_time_limit=60,
     time_limit=90,
+    priority=settings.URGENT_TASK_PRIORITY,
 )
 def relay_lead_events(self, event_ids: list[int]) -> None:
     """Relay the events (and others waiting). A subscriber's failure is recorded on the
