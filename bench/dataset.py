@@ -271,7 +271,7 @@ def tables() -> dict[str, Table]:
             Contact,
             words(
                 "lead first_name last_name email phone phone_is_valid preferred_contact_method "
-                "best_time_to_contact email_opt_out sms_opt_out call_opt_out"
+                "best_time_to_contact email_opt_out sms_opt_out call_opt_out preferred_language"
             ),
         ),
         "preferences": Table(
@@ -617,6 +617,7 @@ def _write_leads(rng: random.Random, size: DatasetSize, now: float, sinks: dict[
                 "f",
                 "t" if index % 50 == 0 else "f",
                 "f",
+                "es" if index % 7 == 0 else "en",
             )
         )
 

@@ -37,7 +37,7 @@ SELECT l.id, l.public_id, l.lead_type, l.source, l.status, l.score, l.score_brea
        l.custom_fields, l.tags, l.version, l.processing_status, l.processed_version, l.processing_error,
        l.sla_due_at, l.sla_status, l.first_contacted_at, l.last_contacted_at, l.created_at, l.updated_at,
        c.first_name, c.last_name, c.email, c.phone, c.phone_is_valid, c.preferred_contact_method,
-       c.best_time_to_contact, c.email_opt_out, c.sms_opt_out, c.call_opt_out,
+       c.best_time_to_contact, c.email_opt_out, c.sms_opt_out, c.call_opt_out, c.preferred_language,
        p.property_types, p.min_price, p.max_price, p.preferred_locations, p.min_bedrooms, p.min_bathrooms,
        p.min_square_feet, p.must_have_features, p.nice_to_have_features,
        t.urgency_level, t.financing_status, t.target_move_date, t.pre_approval_amount,
@@ -209,8 +209,9 @@ def _create(conn, user: dict, body: dict) -> dict:
         lead_id = lead["id"]
         conn.execute(
             """INSERT INTO leads_contact (lead_id, first_name, last_name, email, phone, phone_is_valid,
-                 preferred_contact_method, best_time_to_contact, email_opt_out, sms_opt_out, call_opt_out)
-               VALUES (%s, %s, %s, %s, %s, true, 'email', '', false, false, false)""",
+                 preferred_contact_method, best_time_to_contact, email_opt_out, sms_opt_out, call_opt_out,
+                 preferred_language)
+               VALUES (%s, %s, %s, %s, %s, true, 'email', '', false, false, false, '')""",
             [lead_id, contact["first_name"], contact.get("last_name", ""), contact.get("email", ""),
              contact.get("phone", "")],
         )  # fmt: skip
@@ -323,6 +324,7 @@ def _lead_json(row: dict, interactions: list[dict]) -> dict:
             "email_opt_out": row["email_opt_out"],
             "sms_opt_out": row["sms_opt_out"],
             "call_opt_out": row["call_opt_out"],
+            "preferred_language": row["preferred_language"] or None,
         },
         "lead_type": row["lead_type"],
         "source": row["source"],

@@ -195,12 +195,13 @@ def run_copy_floor(manager_id: int, rows: int) -> dict:
                     )  # fmt: skip
             with cursor.copy(
                 "COPY leads_contact (lead_id, first_name, last_name, email, phone, phone_is_valid, "
-                "preferred_contact_method, best_time_to_contact, email_opt_out, sms_opt_out, call_opt_out) FROM STDIN"
+                "preferred_contact_method, best_time_to_contact, email_opt_out, sms_opt_out, call_opt_out, "
+                "preferred_language) FROM STDIN"
             ) as copy:
                 for lead_id, row in zip(ids, parsed, strict=True):
                     copy.write_row(
                         (lead_id, row["first_name"], row["last_name"], row["email"], row["phone"], True, "email", "",
-                         False, False, False)
+                         False, False, False, "")
                     )  # fmt: skip
             with cursor.copy(
                 "COPY leads_preferences (lead_id, property_types, min_price, max_price, preferred_locations, "
