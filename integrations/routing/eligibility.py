@@ -3,7 +3,9 @@
 An agent is eligible when active, not paused, not on time off, within their working
 hours (unless the rule allows off-hours) and under their capacity (open leads in
 status "new" assigned to them). Everything is read in a handful of queries whatever
-the group's size: hours, days off, profiles and open-lead counts in one query each.
+the group's size: hours, days off, profiles and open-lead counts in one query each
+(``Facts``); routing a lead reads the groups of all the rules it may be routed by and
+their facts at once (``Roster``).
 """
 
 from collections import defaultdict
@@ -47,25 +49,89 @@ def evaluate(
 ) -> list[Candidate]:
     """Mark each candidate eligible or skipped (with the reason), in place; returns them."""
     agents = [candidate.agent for candidate in candidates if candidate.agent is not None]
-    ids = [agent.pk for agent in agents]
-    profiles = _profiles(agents)
-    hours = _hours(ids) if not rule.allow_off_hours else {}
-    days_off = _days_off(ids, at)
-    capped = [pk for pk, profile in profiles.items() if profile.capacity is not None]
-    open_counts = _open_new_leads(capped)
-    for candidate in candidates:
-        candidate.skipped_because = _skip_reason(
-            candidate.agent,
-            rule=rule,
+    facts = Facts.read(agents, at=at, with_hours=not rule.allow_off_hours)
+    return facts.evaluate(candidates, rule=rule, exclude=exclude)
+
+
+@dataclass
+class Facts:
+    """What decides whether agents are eligible at ``at``: their profiles, working hours,
+    days off and open-lead counts, read in one query each."""
+
+    at: datetime
+    profiles: dict[int, AgentRoutingProfile]
+    hours: dict[int, list[WorkingHours]]
+    days_off: dict[int, list[TimeOff]]
+    open_counts: dict[int, int]
+
+    @classmethod
+    def read(cls, agents: list[User], *, at: datetime, with_hours: bool = True) -> "Facts":
+        ids = list(dict.fromkeys(agent.pk for agent in agents))
+        profiles = _profiles(agents)
+        capped = [pk for pk, profile in profiles.items() if profile.capacity is not None]
+        return cls(
             at=at,
-            exclude=exclude,
-            profile=profiles.get(candidate.agent.pk) if candidate.agent else None,
-            hours=hours.get(candidate.agent.pk, []) if candidate.agent else [],
-            days_off=days_off.get(candidate.agent.pk, []) if candidate.agent else [],
-            open_count=open_counts.get(candidate.agent.pk, 0) if candidate.agent else 0,
+            profiles=profiles,
+            hours=_hours(ids) if with_hours and ids else {},
+            days_off=_days_off(ids, at) if ids else {},
+            open_counts=_open_new_leads(capped),
         )
-        candidate.eligible = candidate.skipped_because is None
-    return candidates
+
+    def evaluate(
+        self, candidates: list[Candidate], *, rule: RoutingRule, exclude: frozenset[int] = frozenset()
+    ) -> list[Candidate]:
+        """Mark each candidate eligible or skipped for ``rule`` (with the reason), in place; returns them."""
+        for candidate in candidates:
+            pk = candidate.agent.pk if candidate.agent else None
+            candidate.skipped_because = _skip_reason(
+                candidate.agent,
+                rule=rule,
+                at=self.at,
+                exclude=exclude,
+                profile=self.profiles.get(pk),
+                hours=self.hours.get(pk, []),
+                days_off=self.days_off.get(pk, []),
+                open_count=self.open_counts.get(pk, 0),
+            )
+            candidate.eligible = candidate.skipped_because is None
+        return candidates
+
+
+class Roster:
+    """The groups of the rules a lead may be routed by, and their members' eligibility
+    facts, read once for all of them on the first rule tried (a constant number of
+    queries whatever the number of rules tried or of members)."""
+
+    def __init__(self, rules: list[RoutingRule], *, at: datetime):
+        self.rules = rules
+        self.at = at
+        self._members: dict[int, list[RuleMember]] | None = None
+        self._facts: Facts | None = None
+
+    def candidates(self, rule: RoutingRule, *, exclude: frozenset[int] = frozenset()) -> list[Candidate]:
+        """``evaluate(group_of(rule), ...)`` from what was read for all the rules."""
+        if self._members is None:
+            self._read()
+        if rule.pk not in self._members and rule.method != RoutingMethod.FIXED_AGENT:
+            return evaluate(group_of(rule), rule=rule, at=self.at, exclude=exclude)  # not one of ``rules``
+        if rule.method == RoutingMethod.FIXED_AGENT:
+            group = group_of(rule)
+        else:
+            group = [Candidate(member.agent, member.weight) for member in self._members[rule.pk]]
+        return self._facts.evaluate(group, rule=rule, exclude=exclude)
+
+    def _read(self) -> None:
+        grouped = [rule for rule in self.rules if rule.method != RoutingMethod.FIXED_AGENT]
+        self._members = {rule.pk: [] for rule in grouped}
+        if grouped:
+            members = RuleMember.objects.filter(rule__in=grouped)
+            for member in members.select_related("agent__team", "agent__routing_profile").order_by("pk"):
+                self._members[member.rule_id].append(member)
+        agents = [member.agent for members in self._members.values() for member in members]
+        fixed = [rule for rule in self.rules if rule.method == RoutingMethod.FIXED_AGENT and rule.fixed_agent_id]
+        agents += [rule.fixed_agent for rule in fixed]
+        with_hours = any(not rule.allow_off_hours for rule in self.rules)
+        self._facts = Facts.read(agents, at=self.at, with_hours=with_hours)
 
 
 def _skip_reason(agent, *, rule, at, exclude, profile, hours, days_off, open_count) -> str | None:
