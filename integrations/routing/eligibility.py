@@ -4,8 +4,8 @@ An agent is eligible when active, not paused, not on time off, within their work
 hours (unless the rule allows off-hours) and under their capacity (open leads in
 status "new" assigned to them). Everything is read in a handful of queries whatever
 the group's size: hours, days off, profiles and open-lead counts in one query each
-(``Facts``); routing a lead reads the groups of all the rules it may be routed by and
-their facts at once (``Roster``).
+(``Facts``); routing a lead reads the groups of the rules it may be routed by and their
+facts at most twice, however many rules it falls through (``Roster``).
 """
 
 from collections import defaultdict
@@ -98,40 +98,42 @@ class Facts:
 
 
 class Roster:
-    """The groups of the rules a lead may be routed by, and their members' eligibility
-    facts, read once for all of them on the first rule tried (a constant number of
-    queries whatever the number of rules tried or of members)."""
+    """The groups of the rules a lead may be routed by (in the order they are tried) and
+    their members' eligibility facts: the first rule's read on its own (the lead usually
+    goes to its group), then, if the lead falls through to another rule, those of all the
+    rules left at once; so a lead costs the same queries whatever the number of rules tried
+    or of members."""
 
     def __init__(self, rules: list[RoutingRule], *, at: datetime):
         self.rules = rules
         self.at = at
-        self._members: dict[int, list[RuleMember]] | None = None
-        self._facts: Facts | None = None
+        self._members: dict[int, list[RuleMember]] = {}
+        self._facts: dict[int, Facts] = {}
 
     def candidates(self, rule: RoutingRule, *, exclude: frozenset[int] = frozenset()) -> list[Candidate]:
-        """``evaluate(group_of(rule), ...)`` from what was read for all the rules."""
-        if self._members is None:
-            self._read()
-        if rule.pk not in self._members and rule.method != RoutingMethod.FIXED_AGENT:
-            return evaluate(group_of(rule), rule=rule, at=self.at, exclude=exclude)  # not one of ``rules``
+        """``evaluate(group_of(rule), ...)`` from what was read for the rules."""
+        if rule.pk not in self._facts:
+            left = [other for other in self.rules if other.pk not in self._facts]
+            self._read(left if self._facts and any(other.pk == rule.pk for other in left) else [rule])
         if rule.method == RoutingMethod.FIXED_AGENT:
             group = group_of(rule)
         else:
             group = [Candidate(member.agent, member.weight) for member in self._members[rule.pk]]
-        return self._facts.evaluate(group, rule=rule, exclude=exclude)
+        return self._facts[rule.pk].evaluate(group, rule=rule, exclude=exclude)
 
-    def _read(self) -> None:
-        grouped = [rule for rule in self.rules if rule.method != RoutingMethod.FIXED_AGENT]
-        self._members = {rule.pk: [] for rule in grouped}
+    def _read(self, rules: list[RoutingRule]) -> None:
+        grouped = [rule for rule in rules if rule.method != RoutingMethod.FIXED_AGENT]
+        members = {rule.pk: [] for rule in grouped}
         if grouped:
-            members = RuleMember.objects.filter(rule__in=grouped)
-            for member in members.select_related("agent__team", "agent__routing_profile").order_by("pk"):
-                self._members[member.rule_id].append(member)
-        agents = [member.agent for members in self._members.values() for member in members]
-        fixed = [rule for rule in self.rules if rule.method == RoutingMethod.FIXED_AGENT and rule.fixed_agent_id]
+            rows = RuleMember.objects.filter(rule__in=grouped)
+            for member in rows.select_related("agent__team", "agent__routing_profile").order_by("pk"):
+                members[member.rule_id].append(member)
+        agents = [member.agent for group in members.values() for member in group]
+        fixed = [rule for rule in rules if rule.method == RoutingMethod.FIXED_AGENT and rule.fixed_agent_id]
         agents += [rule.fixed_agent for rule in fixed]
-        with_hours = any(not rule.allow_off_hours for rule in self.rules)
-        self._facts = Facts.read(agents, at=self.at, with_hours=with_hours)
+        facts = Facts.read(agents, at=self.at, with_hours=any(not rule.allow_off_hours for rule in rules))
+        self._members.update(members)
+        self._facts.update(dict.fromkeys((rule.pk for rule in rules), facts))
 
 
 def _skip_reason(agent, *, rule, at, exclude, profile, hours, days_off, open_count) -> str | None:

@@ -173,7 +173,7 @@ def route_from(
     roster: eligibility.Roster | None = None,
 ) -> RoutingDecision:
     """Try ``rules[start:]`` on the locked lead; the pond when none is left. The groups
-    of the rules that match it are read at once (``roster``, shared with the fallbacks)."""
+    of the rules that match it are read through ``roster`` (shared with the fallbacks)."""
     lead = write.lead
     matched = {index for index in range(start, len(rules)) if matching.matches(rules[index], lead)}
     if roster is None:
