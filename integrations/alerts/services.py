@@ -14,6 +14,7 @@ assigned it, unless they did it themselves or the lead was reassigned since.
 """
 
 import logging
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -59,7 +60,13 @@ def assignment_key(*, lead_pk: int, lead_version: int, user_pk: int) -> str:
 
 
 def alert_agent(
-    *, user: User, lead: Lead, reason: str, actions: list[dict] | None = None, key: str | None = None
+    *,
+    user: User,
+    lead: Lead,
+    reason: str,
+    actions: list[dict] | None = None,
+    key: str | None = None,
+    new_key: bool = False,
 ) -> list[int]:
     """Record an alert to ``user`` about ``lead`` and its deliveries, in the current
     transaction; returns the ids of the deliveries to queue once it commits
@@ -70,7 +77,10 @@ def alert_agent(
     call idempotent: an alert with the same key is made once; an "assigned" alert's key
     defaults to the lead's current version (``assignment_key``), which the lead.assigned
     subscriber uses too, so an assignment is alerted once whoever reports it. Inactive
-    users are not alerted. Raises ``ValidationFailed`` for an unknown reason or bad actions.
+    users are not alerted. ``new_key`` says the caller knows no alert has the key yet (an
+    "assigned" alert made in the transaction that wrote the lead's version): it is not
+    looked for first (the key's unique index still keeps a second one out). Raises
+    ``ValidationFailed`` for an unknown reason or bad actions.
     """
     if reason not in AlertReason.values:
         raise ValidationFailed(fields={"reason": [f"Use one of: {', '.join(AlertReason.values)}."]})
@@ -79,31 +89,60 @@ def alert_agent(
         return []
     if key is None and reason == AlertReason.ASSIGNED:
         key = assignment_key(lead_pk=lead.pk, lead_version=lead.version, user_pk=user.pk)
-    if key is not None and AgentAlert.objects.filter(key=key).exists():
+    if key is not None and not new_key and AgentAlert.objects.filter(key=key).exists():
         return []
     preference = channels.preference_of(user)
     chain = [*(channel for channel in preference.channels if channel in (Channel.PUSH, Channel.SMS)), Channel.EMAIL]
     now = timezone.now()
+    deliveries = _first_armed(user, list(dict.fromkeys(chain)), preference=preference, now=now)
     try:
-        with transaction.atomic():  # a savepoint: a concurrent alert with the same key fails alone
+        # A savepoint: a concurrent alert with the same key fails alone (then found made).
+        with transaction.atomic():
             alert = AgentAlert.objects.create(
                 user=user,
                 lead=lead,
                 reason=reason,
                 key=key,
+                status=AlertStatus.PENDING if deliveries.armed else AlertStatus.FAILED,
                 payload=payloads.alert_payload(lead, reason=reason, actions=actions),
             )
-            AlertDelivery.objects.bulk_create(
-                AlertDelivery(alert=alert, channel=channel, position=position, created_at=now, updated_at=now)
-                for position, channel in enumerate(dict.fromkeys(chain))
-            )
-            armed = _advance(alert.pk, preference=preference)
+            for delivery in deliveries.rows:
+                delivery.alert = alert
+            AlertDelivery.objects.bulk_create(deliveries.rows)
+            armed = [delivery.pk for delivery in deliveries.armed]
+            if None in armed:  # a database that does not return the ids of a bulk insert
+                armed = list(alert.deliveries.filter(status=DeliveryStatus.PENDING).values_list("pk", flat=True))
     except IntegrityError:
         if key is not None and AgentAlert.objects.filter(key=key).exists():
             return []
         raise
     logger.info("Alert %s (%s) to %s about %s: %s", alert.pk, reason, user, lead.public_id, " > ".join(chain))
     return armed
+
+
+@dataclass
+class _NewDeliveries:
+    rows: list[AlertDelivery]
+    armed: list[AlertDelivery]
+
+
+def _first_armed(user: User, chain: list[str], *, preference, now) -> _NewDeliveries:
+    """A new alert's deliveries, in the order of ``chain``, as ``_advance`` leaves them
+    (written once, in one insert): the channels that cannot reach the user now failed
+    with the reason, up to the first usable one, armed; the rest on standby."""
+    rows, armed = [], []
+    for position, channel in enumerate(chain):
+        delivery = AlertDelivery(channel=channel, position=position, created_at=now, updated_at=now)
+        rows.append(delivery)
+        if armed:
+            continue
+        problem = channels.channel_problem(user, channel, preference)
+        if problem:
+            delivery.status, delivery.last_error = DeliveryStatus.FAILED, problem
+        else:
+            delivery.status, delivery.next_attempt_at = DeliveryStatus.PENDING, OUTBOX.requeue_time(now)
+            armed.append(delivery)
+    return _NewDeliveries(rows, armed)
 
 
 def assignment_alerts(events: list[LeadEvent]) -> list[int]:

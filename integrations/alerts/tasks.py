@@ -21,11 +21,17 @@ def queue_alerts_after_commit(delivery_ids: Iterable[int]) -> None:
 
 
 def send_agent_alert(
-    *, user: User, lead: Lead, reason: str, actions: list[dict] | None = None, key: str | None = None
+    *,
+    user: User,
+    lead: Lead,
+    reason: str,
+    actions: list[dict] | None = None,
+    key: str | None = None,
+    new_key: bool = False,
 ) -> list[int]:
     """``services.alert_agent`` and its sending once the current transaction commits
     (at once outside a transaction); returns the deliveries queued."""
-    delivery_ids = services.alert_agent(user=user, lead=lead, reason=reason, actions=actions, key=key)
+    delivery_ids = services.alert_agent(user=user, lead=lead, reason=reason, actions=actions, key=key, new_key=new_key)
     queue_alerts_after_commit(delivery_ids)
     return delivery_ids
 

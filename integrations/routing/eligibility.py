@@ -3,7 +3,9 @@
 An agent is eligible when active, not paused, not on time off, within their working
 hours (unless the rule allows off-hours) and under their capacity (open leads in
 status "new" assigned to them). Everything is read in a handful of queries whatever
-the group's size: hours, days off, profiles and open-lead counts in one query each.
+the group's size: hours, days off, profiles and open-lead counts in one query each
+(``Facts``); routing a lead reads the groups of the rules it may be routed by and their
+facts at most twice, however many rules it falls through (``Roster``).
 """
 
 from collections import defaultdict
@@ -47,25 +49,91 @@ def evaluate(
 ) -> list[Candidate]:
     """Mark each candidate eligible or skipped (with the reason), in place; returns them."""
     agents = [candidate.agent for candidate in candidates if candidate.agent is not None]
-    ids = [agent.pk for agent in agents]
-    profiles = _profiles(agents)
-    hours = _hours(ids) if not rule.allow_off_hours else {}
-    days_off = _days_off(ids, at)
-    capped = [pk for pk, profile in profiles.items() if profile.capacity is not None]
-    open_counts = _open_new_leads(capped)
-    for candidate in candidates:
-        candidate.skipped_because = _skip_reason(
-            candidate.agent,
-            rule=rule,
+    facts = Facts.read(agents, at=at, with_hours=not rule.allow_off_hours)
+    return facts.evaluate(candidates, rule=rule, exclude=exclude)
+
+
+@dataclass
+class Facts:
+    """What decides whether agents are eligible at ``at``: their profiles, working hours,
+    days off and open-lead counts, read in one query each."""
+
+    at: datetime
+    profiles: dict[int, AgentRoutingProfile]
+    hours: dict[int, list[WorkingHours]]
+    days_off: dict[int, list[TimeOff]]
+    open_counts: dict[int, int]
+
+    @classmethod
+    def read(cls, agents: list[User], *, at: datetime, with_hours: bool = True) -> "Facts":
+        ids = list(dict.fromkeys(agent.pk for agent in agents))
+        profiles = _profiles(agents)
+        capped = [pk for pk, profile in profiles.items() if profile.capacity is not None]
+        return cls(
             at=at,
-            exclude=exclude,
-            profile=profiles.get(candidate.agent.pk) if candidate.agent else None,
-            hours=hours.get(candidate.agent.pk, []) if candidate.agent else [],
-            days_off=days_off.get(candidate.agent.pk, []) if candidate.agent else [],
-            open_count=open_counts.get(candidate.agent.pk, 0) if candidate.agent else 0,
+            profiles=profiles,
+            hours=_hours(ids) if with_hours and ids else {},
+            days_off=_days_off(ids, at) if ids else {},
+            open_counts=_open_new_leads(capped),
         )
-        candidate.eligible = candidate.skipped_because is None
-    return candidates
+
+    def evaluate(
+        self, candidates: list[Candidate], *, rule: RoutingRule, exclude: frozenset[int] = frozenset()
+    ) -> list[Candidate]:
+        """Mark each candidate eligible or skipped for ``rule`` (with the reason), in place; returns them."""
+        for candidate in candidates:
+            pk = candidate.agent.pk if candidate.agent else None
+            candidate.skipped_because = _skip_reason(
+                candidate.agent,
+                rule=rule,
+                at=self.at,
+                exclude=exclude,
+                profile=self.profiles.get(pk),
+                hours=self.hours.get(pk, []),
+                days_off=self.days_off.get(pk, []),
+                open_count=self.open_counts.get(pk, 0),
+            )
+            candidate.eligible = candidate.skipped_because is None
+        return candidates
+
+
+class Roster:
+    """The groups of the rules a lead may be routed by (in the order they are tried) and
+    their members' eligibility facts: the first rule's read on its own (the lead usually
+    goes to its group), then, if the lead falls through to another rule, those of all the
+    rules left at once; so a lead costs the same queries whatever the number of rules tried
+    or of members."""
+
+    def __init__(self, rules: list[RoutingRule], *, at: datetime):
+        self.rules = rules
+        self.at = at
+        self._members: dict[int, list[RuleMember]] = {}
+        self._facts: dict[int, Facts] = {}
+
+    def candidates(self, rule: RoutingRule, *, exclude: frozenset[int] = frozenset()) -> list[Candidate]:
+        """``evaluate(group_of(rule), ...)`` from what was read for the rules."""
+        if rule.pk not in self._facts:
+            left = [other for other in self.rules if other.pk not in self._facts]
+            self._read(left if self._facts and any(other.pk == rule.pk for other in left) else [rule])
+        if rule.method == RoutingMethod.FIXED_AGENT:
+            group = group_of(rule)
+        else:
+            group = [Candidate(member.agent, member.weight) for member in self._members[rule.pk]]
+        return self._facts[rule.pk].evaluate(group, rule=rule, exclude=exclude)
+
+    def _read(self, rules: list[RoutingRule]) -> None:
+        grouped = [rule for rule in rules if rule.method != RoutingMethod.FIXED_AGENT]
+        members = {rule.pk: [] for rule in grouped}
+        if grouped:
+            rows = RuleMember.objects.filter(rule__in=grouped)
+            for member in rows.select_related("agent__team", "agent__routing_profile").order_by("pk"):
+                members[member.rule_id].append(member)
+        agents = [member.agent for group in members.values() for member in group]
+        fixed = [rule for rule in rules if rule.method == RoutingMethod.FIXED_AGENT and rule.fixed_agent_id]
+        agents += [rule.fixed_agent for rule in fixed]
+        facts = Facts.read(agents, at=self.at, with_hours=any(not rule.allow_off_hours for rule in rules))
+        self._members.update(members)
+        self._facts.update(dict.fromkeys((rule.pk for rule in rules), facts))
 
 
 def _skip_reason(agent, *, rule, at, exclude, profile, hours, days_off, open_count) -> str | None:

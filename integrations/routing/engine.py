@@ -152,21 +152,37 @@ def alert_assignee(lead: Lead, decision: RoutingDecision | None) -> None:
         return
     if decision.assignee is None or lead.assigned_to_id != decision.assignee_id:
         return
+    # The key is of the version this transaction just wrote: no alert can have it yet.
     alerts.send_agent_alert(
-        user=decision.assignee, lead=lead, reason="assigned", actions=payloads.assignment_actions(lead)
+        user=decision.assignee,
+        lead=lead,
+        reason="assigned",
+        actions=payloads.assignment_actions(lead),
+        new_key=True,
     )
 
 
 def route_from(
-    write: LeadWrite, rules: list[RoutingRule], start: int, *, trigger: str, exclude: frozenset[int], now: datetime
+    write: LeadWrite,
+    rules: list[RoutingRule],
+    start: int,
+    *,
+    trigger: str,
+    exclude: frozenset[int],
+    now: datetime,
+    roster: eligibility.Roster | None = None,
 ) -> RoutingDecision:
-    """Try ``rules[start:]`` on the locked lead; the pond when none is left."""
+    """Try ``rules[start:]`` on the locked lead; the pond when none is left. The groups
+    of the rules that match it are read through ``roster`` (shared with the fallbacks)."""
     lead = write.lead
+    matched = {index for index in range(start, len(rules)) if matching.matches(rules[index], lead)}
+    if roster is None:
+        roster = eligibility.Roster([rules[index] for index in sorted(matched)], at=now)
     for index in range(start, len(rules)):
         rule = rules[index]
-        if not matching.matches(rule, lead):
+        if index not in matched:
             continue
-        candidates = eligibility.evaluate(eligibility.group_of(rule), rule=rule, at=now, exclude=exclude)
+        candidates = roster.candidates(rule, exclude=exclude)
         eligible = [candidate for candidate in candidates if candidate.eligible]
         if eligible and rule.method == RoutingMethod.FIRST_TO_CLAIM:
             from integrations.routing.offers import make_offers  # offers builds on this module
@@ -180,7 +196,9 @@ def route_from(
                 lead, rule, trigger, RoutingOutcome.NEXT_RULE, None, candidates, note="Nobody eligible: the next rule."
             )
             continue
-        return fall_back(write, rule, trigger=trigger, candidates=candidates, exclude=exclude, now=now, rules=rules)
+        return fall_back(
+            write, rule, trigger=trigger, candidates=candidates, exclude=exclude, now=now, rules=rules, roster=roster
+        )
     return send_to_pond(write, None, trigger=trigger, candidates=[], note="No rule left: the pond.")
 
 
@@ -194,6 +212,7 @@ def fall_back(
     now: datetime,
     rules: list[RoutingRule] | None = None,
     note: str = "Nobody eligible",
+    roster: eligibility.Roster | None = None,
 ) -> RoutingDecision:
     """The rule's fallback for the locked lead: the next matching rule, its named agent
     (when active and not excluded), or the pond."""
@@ -204,7 +223,7 @@ def fall_back(
             _record(
                 write.lead, rule, trigger, RoutingOutcome.NEXT_RULE, None, candidates, note=f"{note}: the next rule."
             )
-            return route_from(write, rules, start, trigger=trigger, exclude=exclude, now=now)
+            return route_from(write, rules, start, trigger=trigger, exclude=exclude, now=now, roster=roster)
     agent = rule.fallback_agent if rule.fallback == Fallback.AGENT and rule.fallback_agent_id else None
     if agent is not None and agent.is_active and agent.pk not in exclude:
         return assign(write, agent, rule=rule, trigger=trigger, candidates=candidates, note=f"{note}: fallback agent.")

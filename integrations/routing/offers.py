@@ -74,7 +74,12 @@ def make_offers(
     )
     for offer in offers:
         alerts.send_agent_alert(
-            user=offer.agent, lead=lead, reason="offer", actions=offer_actions(offer, lead), key=f"offer:{offer.pk}"
+            user=offer.agent,
+            lead=lead,
+            reason="offer",
+            actions=offer_actions(offer, lead),
+            key=f"offer:{offer.pk}",
+            new_key=True,  # the offer was just made
         )
     return decision
 

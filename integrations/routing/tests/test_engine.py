@@ -278,3 +278,43 @@ def test_the_agent_given_the_lead_is_alerted_at_once_and_only_once(catch_all):
 
     assert made == [("assigned", assignment_key(lead_pk=lead.pk, lead_version=lead.version, user_pk=agent.pk))]
     assert AgentAlert.objects.filter(user=agent, lead=lead).count() == 1
+
+
+def _queries_to_route_one_lead(django_assert_max_num_queries, rule, size: int, budget: int) -> None:
+    for agent in group(rule, *([1] * size)):
+        AgentRoutingProfileFactory(user=agent, capacity=50)
+        WorkingHours.objects.create(user=agent, weekday=0, starts_at=time(9), ends_at=time(17))
+    route(new_lead(), now=MONDAY_NOON)  # the rule's first turn makes its round robin state
+    lead = new_lead()
+
+    with django_assert_max_num_queries(budget):
+        decision, _ = route(lead, now=MONDAY_NOON)
+
+    assert decision.outcome == RoutingOutcome.ASSIGNED and len(decision.candidates) == size
+
+
+@pytest.mark.parametrize("size", [10, 30])
+def test_routing_a_lead_takes_the_same_queries_whatever_the_groups_size(django_assert_max_num_queries, catch_all, size):
+    # The lead locked, its rules, their groups and eligibility (hours, days off, open
+    # leads: one query each), the round robin's turn, the assignment's write and the
+    # agent's alert: 25 statements (6 of them savepoints) for ten members or thirty,
+    # with six rules that do not match (the route helper re-reads the lead: one more).
+    for _ in range(5):
+        RoutingRuleFactory(sources=["nowhere"])
+    rule = RoutingRuleFactory()
+    RoutingRuleFactory(sources=["nowhere"])
+
+    _queries_to_route_one_lead(django_assert_max_num_queries, rule, size, budget=26)
+
+
+def test_rules_tried_in_turn_read_their_groups_at_once(django_assert_max_num_queries, catch_all):
+    # The first rule's group is read on its own; the lead falls through it and the next
+    # two rules (everybody paused), so the groups of the rules left are read at once.
+    for _ in range(3):
+        for agent in group(RoutingRuleFactory(fallback=Fallback.NEXT_RULE), 1, 1):
+            AgentRoutingProfileFactory(user=agent, paused=True)
+    last = RoutingRuleFactory()
+
+    # 26 as above, the 3 "next rule" decisions and the first rule's group read on its own
+    # (its members, hours, days off); reading each rule's group as it is tried would make it 38.
+    _queries_to_route_one_lead(django_assert_max_num_queries, last, 10, budget=32)
