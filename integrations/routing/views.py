@@ -14,6 +14,7 @@ from integrations.routing import offers
 from integrations.routing.errors import RoutingConflict
 from integrations.routing.models import OfferState
 from integrations.routing.representations import lead_summary_data
+from leads.accounts.availability import user_zone
 from leads.errors import NotFound
 from leads.models import Lead
 
@@ -63,5 +64,7 @@ def claim_by_token(request: HttpRequest, token: str) -> HttpResponse:
     elif offer.state != OfferState.OPEN:
         context.update(heading="Too late", message=offers._not_open_message(offer.state))
     else:
-        context.update(can_claim=True, message=f"Offered to you until {offer.expires_at:%H:%M} UTC. Claiming…")
+        # The link is the agent's own: the time is in their zone, signed in or not.
+        until = offer.expires_at.astimezone(user_zone(offer.agent))
+        context.update(can_claim=True, message=f"Offered to you until {until:%H:%M %Z}. Claiming…")
     return render(request, "routing/claim.html", context, status=status)

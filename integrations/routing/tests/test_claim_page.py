@@ -2,6 +2,7 @@
 sign-in needed on the phone), says who was faster, and refuses bad links."""
 
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -37,6 +38,17 @@ def test_the_link_opens_a_page_that_claims_at_once(client, offered):
     assert page.status_code == 200
     assert b"Rosa Diaz" in page.content and b"data-auto-claim" in page.content and b"routing/claim.js" in page.content
     assert Offer.objects.get(pk=offer.pk).state == OfferState.OPEN  # a GET changes nothing
+
+
+def test_the_link_says_until_when_in_its_agents_time_zone(client, offered):
+    _lead, (offer, _) = offered
+    offer.agent.time_zone = "America/Los_Angeles"
+    offer.agent.save(update_fields=["time_zone"])
+    until = offer.expires_at.astimezone(ZoneInfo("America/Los_Angeles"))
+
+    page = client.get(claim_path(offer))  # on the phone, not signed in
+
+    assert f"Offered to you until {until:%H:%M} {until:%Z}".encode() in page.content
 
 
 def test_posting_the_link_claims_for_its_agent_and_again_says_it_is_theirs(client, offered):
