@@ -185,12 +185,13 @@ def _send_texts(rows: list[StepRun], *, session=None) -> list[int]:
     records it)."""
     if not rows:
         return []
-    messages = SmsMessage.objects.bulk_create(
-        [SmsMessage(purpose=SMS_PURPOSE, to=row.recipient, body=row.text) for row in rows]
-    )
-    for row, message in zip(rows, messages, strict=True):
-        row.sms_message = message
-    StepRun.objects.bulk_update(rows, ["sms_message"])
+    with transaction.atomic():
+        messages = SmsMessage.objects.bulk_create(
+            [SmsMessage(purpose=SMS_PURPOSE, to=row.recipient, body=row.text) for row in rows]
+        )
+        for row, message in zip(rows, messages, strict=True):
+            row.sms_message = message
+        StepRun.objects.bulk_update(rows, ["sms_message"])
     if session is None:
         with shared_sms_session() as own:
             answers = sms.hand_many_to_provider(messages, session=own, threads=settings.PLANS_SMS_THREADS)
