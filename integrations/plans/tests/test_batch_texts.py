@@ -14,7 +14,7 @@ from integrations.plans.tests.conftest import deliver_due, plan_with
 from integrations.sms.models import SmsMessage, SmsStatus
 from leads.tests.factories import LeadFactory
 
-MAX_QUERIES_PER_CHUNK = 20  # a round of texts: about 18 with the test transaction's savepoints
+MAX_QUERIES_PER_CHUNK = 20  # 37 for the two rounds (text, wait), with the test transaction's savepoints
 
 
 def _noon():
