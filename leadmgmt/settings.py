@@ -482,6 +482,8 @@ PLANS_BATCH_SIZE = env.int("PLANS_BATCH_SIZE", default=500)
 # PLANS_CLAIM_SECONDS, or leases expire in the queue and are claimed (not run) again.
 PLANS_MAX_BATCHES_PER_RUN = env.int("PLANS_MAX_BATCHES_PER_RUN", default=40)
 PLANS_CLAIM_SECONDS = env.int("PLANS_CLAIM_SECONDS", default=120)
+# A chunk's texts go to the SMS provider over one keep-alive session, this many requests at a time.
+PLANS_SMS_THREADS = env.int("PLANS_SMS_THREADS", default=8)
 # The merge field {{ listing_url }}: a matching listing's page on your listings site
 # ("{external_id}" is replaced); empty: the field is empty (the summary still shows).
 PLANS_LISTING_URL = env.str("PLANS_LISTING_URL", default="")

@@ -10,7 +10,9 @@ import logging
 import smtplib
 from collections import defaultdict
 from contextlib import contextmanager
+from datetime import datetime
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
@@ -21,6 +23,7 @@ from integrations.outbox import Outbox, Outcome
 from integrations.plans import rules
 from integrations.plans.models import Channel, Consent, RunState, StepKind, StepRun
 from integrations.plans.reply_address import reply_address
+from integrations.sms import client as sms_client
 from integrations.sms import services as sms
 from integrations.sms.models import SmsMessage
 
@@ -81,52 +84,73 @@ def deliver(run_id: int, *, connection=None) -> Outcome:
     return _finish(claimed, RunState.SENT)
 
 
-def deliver_many(runs: list[StepRun], *, connection) -> int:
+def deliver_many(runs: list[StepRun], *, connection, sms_session=None, now=None) -> int:
     """Send messages a chunk just recorded (``runs``: its in-memory rows, their enrolment,
-    lead and contact attached): the emails are claimed in one statement, which also reads
-    the leads' opt-outs as they are now; their consents are re-read in one query; they are
-    sent over ``connection`` and their results written in one statement per outcome.
-    Anything else (texts, a run another attempt holds) goes through ``deliver`` one at a
-    time. Returns how many were sent. The claim and the results follow ``deliver``'s: a
-    result is written only while the claim still stands; a lost worker's runs are the sweep's."""
+    lead and contact attached): the emails and texts are claimed in one statement, which
+    also reads the leads' opt-outs as they are now; their consents are re-read in one
+    query; a text in the lead's quiet hours (as at ``now``, default the clock's) is put off
+    to the morning; the emails go over ``connection``, the texts over one keep-alive HTTP
+    session (``sms_session``, else one for this call), a few at a time, each linked to its
+    ``SmsMessage`` before it is handed over (so a retry never sends one the provider took);
+    the results are written in one statement per outcome. Anything else (another kind, a
+    run another attempt holds, a text tried before) goes through ``deliver`` one at a time.
+    Returns how many were sent. The claim and the results follow ``deliver``'s: a result is
+    written only while the claim still stands; a lost worker's runs are the sweep's."""
     if not runs:
         return 0
-    now = timezone.now()
-    until = OUTBOX.requeue_time(now)
-    emails = {run.pk: run for run in runs if run.kind == StepKind.SEND_EMAIL}
+    started = timezone.now()
+    until = OUTBOX.requeue_time(started)
+    bulk = {run.pk: run for run in runs if run.kind in (StepKind.SEND_EMAIL, StepKind.SEND_TEXT)}
     with transaction.atomic():
         taken = {
-            pk: (attempts, opted_out)
-            for pk, attempts, opted_out in StepRun.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(pk__in=list(emails), status=RunState.PENDING, attempts__lt=OUTBOX.setting("MAX_ATTEMPTS"))
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+            pk: (attempts, email_opt_out, sms_opt_out)
+            for pk, attempts, email_opt_out, sms_opt_out in StepRun.objects.select_for_update(
+                skip_locked=True, of=("self",)
+            )
+            .filter(pk__in=list(bulk), status=RunState.PENDING, attempts__lt=OUTBOX.setting("MAX_ATTEMPTS"))
+            .filter(sms_message__isnull=True)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=started))
             .order_by("pk")
-            .values_list("pk", "attempts", "enrolment__lead__contact__email_opt_out")
+            .values_list(
+                "pk", "attempts", "enrolment__lead__contact__email_opt_out", "enrolment__lead__contact__sms_opt_out"
+            )
         }
         StepRun.objects.filter(pk__in=list(taken)).update(
-            attempts=F("attempts") + 1, last_attempt_at=now, claimed_until=until, next_attempt_at=until, updated_at=now
+            attempts=F("attempts") + 1,
+            last_attempt_at=started,
+            claimed_until=until,
+            next_attempt_at=until,
+            updated_at=started,
         )
     sent = sum(deliver(run.pk, connection=connection) == Outcome.SENT for run in runs if run.pk not in taken)
-    rows = [emails[pk] for pk in sorted(taken)]
+    rows = [bulk[pk] for pk in sorted(taken)]
     consents: dict[int, dict] = defaultdict(dict)
     for consent in Consent.objects.filter(lead_id__in={row.enrolment.lead_id for row in rows}):
         consents[consent.lead_id][consent.channel] = consent
     done: dict[tuple[str, str], list[int]] = defaultdict(list)
+    put_off: dict[datetime, list[int]] = defaultdict(list)
+    texts: list[StepRun] = []
     for row in rows:
-        attempts, opted_out = taken[row.pk]
-        row.attempts, row.last_attempt_at, row.claimed_until, row.next_attempt_at = attempts + 1, now, until, until
+        attempts, email_opt_out, sms_opt_out = taken[row.pk]
+        row.attempts, row.last_attempt_at, row.claimed_until, row.next_attempt_at = attempts + 1, started, until, until
         lead = row.enrolment.lead
-        lead.contact.email_opt_out = opted_out  # as it is now, not as the chunk read it
+        lead.contact.email_opt_out, lead.contact.sms_opt_out = email_opt_out, sms_opt_out  # as now, not as read
         refusal = rules.consent_refusal(lead, row.channel, consents[lead.pk])
         if refusal:
             done[(RunState.SKIPPED, f"At send time: {refusal}"[:300])].append(row.pk)
-            continue
-        try:
-            _send_email(row, reply_to=reply_address(lead.public_id), connection=connection)
-        except DeliveryError as error:
-            OUTBOX.record_failure(row, error, reason=str(error)[:300])
-            continue
-        done[(RunState.SENT, "")].append(row.pk)
+        elif row.channel == Channel.TEXT:
+            if later := rules.quiet_until(now or started, rules.lead_zone(lead)):
+                put_off[later].append(row.pk)
+            else:
+                texts.append(row)
+        else:
+            try:
+                _send_email(row, reply_to=reply_address(lead.public_id), connection=connection)
+            except DeliveryError as error:
+                OUTBOX.record_failure(row, error, reason=str(error)[:300])
+                continue
+            done[(RunState.SENT, "")].append(row.pk)
+    done[(RunState.SENT, "")].extend(_send_texts(texts, session=sms_session))
     finished_at = timezone.now()
     for (status, reason), ids in done.items():
         StepRun.objects.filter(pk__in=ids, claimed_until=until).update(
@@ -137,7 +161,49 @@ def deliver_many(runs: list[StepRun], *, connection) -> int:
             claimed_until=None,
             updated_at=finished_at,
         )
+    for later, ids in put_off.items():  # not an attempt: given back, due at the morning's opening
+        StepRun.objects.filter(pk__in=ids, claimed_until=until).update(
+            attempts=F("attempts") - 1, next_attempt_at=later, claimed_until=None, updated_at=finished_at
+        )
     return sent + len(done.get((RunState.SENT, ""), ()))
+
+
+@contextmanager
+def shared_sms_session():
+    """One keep-alive HTTP session to the SMS provider for many texts."""
+    session = sms_client.new_session(connections=settings.PLANS_SMS_THREADS)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def _send_texts(rows: list[StepRun], *, session=None) -> list[int]:
+    """Hand claimed texts to the provider: their ``SmsMessage`` rows made and linked to the
+    runs in two statements (committed before anything is sent), then sent over
+    ``session``; returns the runs the provider took (a refusal is recorded as ``deliver``
+    records it)."""
+    if not rows:
+        return []
+    with transaction.atomic():
+        messages = SmsMessage.objects.bulk_create(
+            [SmsMessage(purpose=SMS_PURPOSE, to=row.recipient, body=row.text) for row in rows]
+        )
+        for row, message in zip(rows, messages, strict=True):
+            row.sms_message = message
+        StepRun.objects.bulk_update(rows, ["sms_message"])
+    if session is None:
+        with shared_sms_session() as own:
+            answers = sms.hand_many_to_provider(messages, session=own, threads=settings.PLANS_SMS_THREADS)
+    else:
+        answers = sms.hand_many_to_provider(messages, session=session, threads=settings.PLANS_SMS_THREADS)
+    taken = []
+    for row, answer in zip(rows, answers, strict=True):
+        if isinstance(answer, DeliveryError):
+            OUTBOX.record_failure(row, answer, reason=str(answer)[:300])
+        else:
+            taken.append(row.pk)
+    return taken
 
 
 def _finish(claimed: StepRun, status: str, *, reason: str = "") -> Outcome:

@@ -13,7 +13,8 @@ either nothing (rolled back: the step runs when its lease expires) or a committe
 ``batch.run_chunk``: the same rules in one transaction per chunk, with a constant number
 of queries (the chunk's enrolments and leads locked, the runs inserted in one statement,
 still unique per enrolment and step); the emails it recorded are then sent over one SMTP
-connection and settled in bulk (``delivery.deliver_many``). Steps other than messages and
+connection, the texts over one keep-alive HTTP session to the SMS provider, and settled
+in bulk (``delivery.deliver_many``). Steps other than messages and
 waits run one enrolment at a time (``run_enrolment``), as does a chunk that failed.
 
 **Send time.** Consent, opt-outs, quiet hours and the daily cap are read when the step
@@ -100,12 +101,13 @@ def run_claimed(enrolment_ids: list[int], lease: datetime, now: datetime | None 
     path (``batch.run_chunk``: constant queries per chunk), round after round while
     their next step is due; an enrolment whose step is of another kind, or a chunk that
     failed as a whole, runs one enrolment at a time. The messages recorded are sent here
-    once committed, over one SMTP connection (a worker that dies first leaves them to
-    the sweep: they are recorded, due at their requeue time)."""
+    once committed, over one SMTP connection and one HTTP session to the SMS provider (a
+    worker that dies first leaves them to the sweep: they are recorded, due at their
+    requeue time)."""
     from integrations.plans import batch
 
     ran = 0
-    with delivery.shared_mail_connection() as mail:
+    with delivery.shared_mail_connection() as mail, delivery.shared_sms_session() as texts:
         for start in range(0, len(enrolment_ids), CHUNK):
             pending = list(enrolment_ids[start : start + CHUNK])
             for _ in range(MAX_STEPS_PER_CLAIM):
@@ -118,7 +120,7 @@ def run_claimed(enrolment_ids: list[int], lease: datetime, now: datetime | None 
                     ran += _one_at_a_time(pending, lease, now, mail)
                     break
                 ran += result.ran
-                delivery.deliver_many(result.messages, connection=mail)
+                delivery.deliver_many(result.messages, connection=mail, sms_session=texts, now=now)
                 ran += _one_at_a_time(result.one_by_one, lease, now, mail)
                 pending = result.again
             else:

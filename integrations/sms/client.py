@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 import requests
+import requests.adapters
 from django.conf import settings
 
 from integrations.http_delivery import PermanentDeliveryError, Timeouts, send
@@ -34,8 +35,23 @@ def messages_url() -> str:
     return f"{settings.SMS_BASE_URL.rstrip('/')}/2010-04-01/Accounts/{account}/Messages.json"
 
 
-def send_sms(*, to: str, body: str, status_callback_url: str | None = None) -> SentMessage:
-    """Hand one text to the provider; returns its message sid and first status.
+def new_session(*, connections: int = 1) -> requests.Session:
+    """A keep-alive session for many texts (``send_sms(session=...)``), pooling up to
+    ``connections`` connections to the provider (one per sending thread). Close it after."""
+    http = requests.Session()
+    http.trust_env = False
+    http.headers["User-Agent"] = USER_AGENT
+    adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=max(1, connections))
+    http.mount("http://", adapter)
+    http.mount("https://", adapter)
+    return http
+
+
+def send_sms(
+    *, to: str, body: str, status_callback_url: str | None = None, session: requests.Session | None = None
+) -> SentMessage:
+    """Hand one text to the provider (over ``session``, kept open, when given); returns its
+    message sid and first status.
 
     Raises ``http_delivery.DeliveryError``: transient for timeouts, connection errors,
     408, 429 and 5xx; permanent for other refusals (a bad number, bad credentials) and
@@ -47,11 +63,11 @@ def send_sms(*, to: str, body: str, status_callback_url: str | None = None) -> S
     if status_callback_url:
         form["StatusCallback"] = status_callback_url
     timeouts = Timeouts(connect=settings.SMS_CONNECT_TIMEOUT, read=settings.SMS_READ_TIMEOUT)
-    with requests.Session() as session:
-        session.trust_env = False
-        session.headers["User-Agent"] = USER_AGENT
+    own = session is None
+    http = session if session is not None else new_session()
+    try:
         response = send(
-            session,
+            http,
             "POST",
             messages_url(),
             timeouts=timeouts,
@@ -59,6 +75,9 @@ def send_sms(*, to: str, body: str, status_callback_url: str | None = None) -> S
             auth=(settings.SMS_ACCOUNT_SID, settings.SMS_AUTH_TOKEN),
             headers={"Accept": "application/json"},
         )
+    finally:
+        if own:
+            http.close()
     try:
         answer = response.json()
         return SentMessage(sid=str(answer["sid"]), status=str(answer.get("status") or "queued"))

@@ -13,16 +13,18 @@ transaction, so a sender can react to "delivered" or "undelivered".
 import logging
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Case, F, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
 from integrations.http_delivery import DeliveryError
-from integrations.sms.client import send_sms
+from integrations.sms.client import SentMessage, send_sms
 from integrations.sms.models import STATUS_RANK, SmsMessage, SmsStatus
 from leads.errors import NotFound, PermissionDenied, ValidationFailed
 
@@ -107,6 +109,57 @@ def hand_to_provider(message: SmsMessage) -> SmsMessage:
         message.save()
     logger.info("Text %s to %s taken by the provider as %s (%s)", message.pk, to, sent.sid, sent.status)
     return message
+
+
+def hand_many_to_provider(messages: list[SmsMessage], *, session, threads: int = 8) -> list[SmsMessage | DeliveryError]:
+    """Send recorded (committed) messages over one keep-alive ``session``
+    (``client.new_session``), up to ``threads`` requests at a time (each text is its own
+    request); returns, in order, each message (its sid recorded) or the ``DeliveryError``
+    it met. The sids are recorded in one statement (a status a callback already moved
+    stays), each refusal in one."""
+    if not messages:
+        return []
+
+    def hand(message: SmsMessage):
+        try:
+            return send_sms(
+                to=message.to, body=message.body, status_callback_url=status_callback_url(message), session=session
+            )
+        except DeliveryError as error:
+            return error
+
+    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(messages)))) as pool:
+        answers = list(pool.map(hand, messages))
+    now = timezone.now()
+    taken = [(message, sent) for message, sent in zip(messages, answers, strict=True) if isinstance(sent, SentMessage)]
+    if taken:
+        SmsMessage.objects.filter(pk__in=[message.pk for message, _ in taken]).update(
+            provider_sid=Case(*(When(pk=message.pk, then=Value(sent.sid)) for message, sent in taken)),
+            status=Case(
+                *(
+                    When(pk=message.pk, status=SmsStatus.REQUESTED, then=Value(_first_status(sent)))
+                    for message, sent in taken
+                ),
+                default=F("status"),
+            ),
+            sent_at=now,
+            updated_at=now,
+        )
+    results: list[SmsMessage | DeliveryError] = []
+    for message, sent in zip(messages, answers, strict=True):
+        if isinstance(sent, SentMessage):
+            message.provider_sid, message.sent_at = sent.sid, now
+            _move(message, _first_status(sent))
+            results.append(message)
+        else:
+            SmsMessage.objects.filter(pk=message.pk).update(status=SmsStatus.NOT_SENT, error=str(sent), updated_at=now)
+            results.append(sent)
+    logger.info("%s of %s texts taken by the provider", len(taken), len(messages))
+    return results
+
+
+def _first_status(sent: SentMessage) -> str:
+    return PROVIDER_STATUSES.get(sent.status.lower(), SmsStatus.QUEUED)
 
 
 def check_signature(*, url: str, params: Mapping, signature: str, signature_settings: str = "") -> None:

@@ -17,6 +17,10 @@ from integrations.crm.tests.conftest import Reply
 SMS_SID, SMS_TOKEN, SMS_FROM = "ACtest0000000000000000000000000000", "sms-auth-token-for-tests", "+15005550006"
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # senders that send a few requests at once (the plans' bulk texts)
+
+
 class LoopbackJsonServer:
     """A threaded HTTP server on 127.0.0.1 whose requests go to ``handle(handler, body)``."""
 
@@ -44,7 +48,7 @@ class LoopbackJsonServer:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
