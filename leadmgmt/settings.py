@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "integrations.alerts",
     "integrations.plans",
     "integrations.routing",
+    "integrations.winprob",
 ]
 
 MIDDLEWARE = [

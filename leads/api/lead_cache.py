@@ -46,7 +46,7 @@ def cached_lead_data(*, user: User, lead_id: str) -> dict:
 
 
 def lead_stamp(lead: Lead) -> tuple:
-    return tuple(getattr(lead, name) for name in selectors.CACHE_STAMP_FIELDS)
+    return selectors.lead_stamp(lead)
 
 
 def cache_key(pk: int, stamp: tuple) -> str:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from leads import ports
 from leads.core.shapes import Shape, choice, datetime_field, renders, text
 from leads.models import (
     AuditChannel,
@@ -177,6 +178,12 @@ class ScoreFactorShape(Shape):  # one line of score_breakdown, as integrations.s
     reason = text()
 
 
+class WinFactorShape(Shape):  # one top factor of the chance to close, as integrations.winprob writes it
+    feature = text(help_text="What the factor is about (`financing`, `replies`...).")
+    points = serializers.FloatField(help_text="Percentage points it adds to (or takes from) the chance.")
+    text = text(help_text='In plain words, e.g. "+12 pts: pre-approved".')
+
+
 class LeadPreferencesShape(Shape):
     property_types = serializers.ListField(child=choice(PropertyType.choices))
     property_type = serializers.ListField(child=text(), help_text="The property types' labels (seed field).")
@@ -234,6 +241,16 @@ class LeadShape(Shape):
     assigned_to = text(allow_null=True, help_text="Username of the assigned agent.")
     score = serializers.IntegerField(min_value=0, max_value=100, allow_null=True)
     score_breakdown = ScoreFactorShape(many=True)
+    win_probability = serializers.FloatField(
+        allow_null=True,
+        min_value=0,
+        max_value=100,
+        help_text="Chance (percent) that the lead reaches closed within 180 days, from the team's model; "
+        "null with `win_probability_reason` when there is none.",
+    )
+    win_probability_reason = text(allow_null=True, help_text="Why there is no chance to close, else null.")
+    win_factors = WinFactorShape(many=True)
+    win_model_version = serializers.IntegerField(allow_null=True, help_text="The model that computed the chance.")
     preferences = LeadPreferencesShape()
     timeline = LeadTimelineShape()
     interactions = InteractionShape(many=True)
@@ -246,6 +263,14 @@ class LeadShape(Shape):
     created_at = datetime_field()
     updated_at = datetime_field()
     metadata = LeadMetadataField()
+
+
+NO_WIN_PROBABILITY = {
+    "win_probability": None,
+    "win_probability_reason": "No chance-to-close model is installed.",
+    "win_factors": [],
+    "win_model_version": None,
+}
 
 
 @renders(LeadShape)
@@ -281,6 +306,7 @@ def lead_data(lead: Lead) -> dict:
         "assigned_to": lead.assigned_to.username if lead.assigned_to_id else None,
         "score": lead.score,
         "score_breakdown": lead.score_breakdown,
+        **(ports.lead_fields("win_probability", lead) or NO_WIN_PROBABILITY),
         "preferences": {
             "property_types": preferences.property_types,
             "property_type": [_PROPERTY_TYPE_LABELS.get(value, value) for value in preferences.property_types],

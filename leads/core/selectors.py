@@ -2,8 +2,10 @@
 
 import re
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Prefetch, QuerySet
 
+from leads import ports
 from leads.accounts import permissions
 from leads.errors import NotFound
 from leads.models import Interaction, Lead, User
@@ -32,9 +34,9 @@ def visible_leads(user: User, *, include_archived: bool = False) -> QuerySet[Lea
 
 def with_lead_details(leads: QuerySet[Lead]) -> QuerySet[Lead]:
     """Everything a lead representation shows, in a fixed number of queries."""
-    return leads.select_related("contact", "preferences", "timeline", "assigned_to").prefetch_related(
-        Prefetch("interactions", queryset=Interaction.objects.select_related("created_by"))
-    )
+    return leads.select_related(
+        "contact", "preferences", "timeline", "assigned_to", *ports.lead_detail_relations()
+    ).prefetch_related(Prefetch("interactions", queryset=Interaction.objects.select_related("created_by")))
 
 
 def lead_get(*, user: User, lead_id: str) -> Lead:
@@ -51,6 +53,7 @@ def lead_get(*, user: User, lead_id: str) -> Lead:
 # writers that do not bump the version change at least one of them (the pipeline:
 # processing_*, processed_version; rescoring: score, score_breakdown; workflows:
 # sla_*). Every other change goes through LeadManagementService and bumps ``version``.
+# Integrations that fill lead fields add their own (``ports.lead_stamp_fields``).
 CACHE_STAMP_FIELDS = (
     "version",
     "processed_version",
@@ -72,7 +75,8 @@ def lead_cache_stamp(*, user: User, lead_id: str) -> tuple[int, tuple]:
     """
     if not is_lead_id(lead_id):
         raise NotFound("Lead not found.")
-    row = visible_leads(user).filter(public_id=lead_id).values_list("pk", *CACHE_STAMP_FIELDS).first()
+    fields = (*CACHE_STAMP_FIELDS, *ports.lead_stamp_fields())
+    row = visible_leads(user).filter(public_id=lead_id).values_list("pk", *fields).first()
     if row is None:
         raise NotFound("Lead not found.")
     return row[0], row[1:]
@@ -93,3 +97,23 @@ def agent_get(*, identifier: str | int) -> User | None:
     if not isinstance(identifier, str) or not identifier.isprintable():
         return None  # control characters: no such username (and no NUL sent to PostgreSQL)
     return users.filter(username=identifier).first()
+
+
+def lead_stamp(lead: Lead) -> tuple:
+    """The stamp of a lead read with ``with_lead_details``, as ``lead_cache_stamp`` reads it."""
+    return (*(getattr(lead, name) for name in CACHE_STAMP_FIELDS), *map(_follow(lead), ports.lead_stamp_fields()))
+
+
+def _follow(lead: Lead):
+    def value(lookup: str):
+        target = lead
+        for name in lookup.split("__"):
+            try:
+                target = getattr(target, name)
+            except ObjectDoesNotExist:
+                return None
+            if target is None:
+                return None
+        return target
+
+    return value
