@@ -32,6 +32,7 @@ urlpatterns = [
     path("sms/", include("integrations.sms.urls")),
     path("plans/", include("integrations.plans.urls")),
     path("routing/", include("integrations.routing.urls")),
+    path("scoring/", include("integrations.winprob.urls")),
     # The installable web app: served from the root, so the service worker's scope is the whole site.
     path("manifest.webmanifest", pwa.manifest, name="manifest"),
     path("sw.js", pwa.service_worker, name="service_worker"),

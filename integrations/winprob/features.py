@@ -407,7 +407,7 @@ def describe(group: str, x: np.ndarray, facts: dict[str, float]) -> str:
         phone = "valid phone" if x[COLUMN["valid_phone"]] else "no valid phone"
         return f"{email}, {phone}"
     if group == "age":
-        return f"arrived {_plural(facts['age_days'], 'day')} ago"
+        return "arrived today" if facts["age_days"] < 1 else f"arrived {_plural(facts['age_days'], 'day')} ago"
     if group == "interactions":
         return f"{_plural(facts['interactions'], 'interaction')} logged"
     if group == "replies":
@@ -426,7 +426,8 @@ def describe(group: str, x: np.ndarray, facts: dict[str, float]) -> str:
             else f"first contact after {hours / 24:.0f} days"
         )
     if group == "recency":
-        return f"no sign of life in {_plural(facts['days_since_sign_of_life'], 'day')}"
+        days = facts["days_since_sign_of_life"]
+        return "a sign of life today" if days < 1 else f"no sign of life in {_plural(days, 'day')}"
     if group == "stage":
         stage = STAGES[int(facts["stage"])]
         text = f"reached {STAGE_LABELS[stage].lower()}" if stage != "new" else "still new"

@@ -213,6 +213,9 @@ def _write(plans: list[dict], *, team: Team | None, agents: list[User]) -> None:
                 tags=[HISTORY_TAG],
                 created_at=plan["created"],
                 updated_at=last,
+                first_contacted_at=plan["created"] + timedelta(days=plan["interactions"][0][2])
+                if plan["interactions"]
+                else None,
                 processing_status="done",
                 processed_version=1,
             )

@@ -36,6 +36,7 @@ def lead_page_data(lead: Lead) -> dict[str, Any]:
         "crm_sync": crm_sync_state(lead),
         "plans": ports.lead_page_section("plans", lead),
         "routing": ports.lead_page_section("routing", lead),
+        "win_probability": ports.lead_page_section("win_probability", lead),
         "history": audit.history_lines(audit.recent_entries(lead, limit=HISTORY_ROWS)),
     }
 
