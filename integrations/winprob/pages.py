@@ -19,6 +19,10 @@ from leads.views.common import agent_page
 @agent_page
 def backtest(request: HttpRequest) -> HttpResponse:
     permissions.require(permissions.can_see_team_reports, request.user)
+    return _backtest_page(request)
+
+
+def _backtest_page(request: HttpRequest, status: int = 200) -> HttpResponse:
     in_use = selectors.model_in_use()
     latest = selectors.latest_model()
     wanted = request.GET.get("version", "")
@@ -34,7 +38,7 @@ def backtest(request: HttpRequest) -> HttpResponse:
         "history": selectors.model_history(),
         "zone": timezone.get_current_timezone_name(),
     }
-    return render(request, "winprob/backtest.html", context)
+    return render(request, "winprob/backtest.html", context, status=status)
 
 
 @require_POST
@@ -47,9 +51,7 @@ def activate(request: HttpRequest, version: int) -> HttpResponse:
         model = services.model_activate(version=version, user=request.user)
     except Conflict as error:
         messages.error(request, error.message)
-        response = backtest(request)
-        response.status_code = 409
-        return response
+        return _backtest_page(request, status=409)
     tasks.rescore_after_rollback()
     messages.success(request, f"Model v{model.version} is in use again; open leads are being scored with it.")
     return HttpResponseRedirect(reverse("winprob:backtest"))

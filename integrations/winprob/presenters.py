@@ -110,4 +110,4 @@ def _calibration_rows(ours: list[dict], rules: list[dict]) -> list[dict]:
 
 
 def _lift(value) -> str:
-    return "—" if value is None else f"{value:.2f}×"
+    return "—" if value is None else f"{value:.2f}\u00d7"

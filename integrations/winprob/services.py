@@ -4,6 +4,8 @@ Scoring reads the model's stored numbers (``scorer``); a record that cannot be l
 every lead ``probability = None`` with the reason, never an error page.
 """
 
+import hashlib
+import json
 import logging
 from datetime import datetime
 
@@ -20,7 +22,7 @@ from leads.models import Lead, User
 
 logger = logging.getLogger(__name__)
 
-_loaded: dict[tuple[int, int], scorer.Scorer] = {}
+_loaded: dict[tuple[int, int, str], scorer.Scorer] = {}
 NO_MODEL = "No model in use yet: {decision}"
 CLOSED_REASON = "The lead is closed or lost: no chance to estimate."
 
@@ -32,7 +34,8 @@ def scorer_in_use() -> tuple[scorer.Scorer | None, WinModel | None, str]:
         latest = selectors.latest_model()
         decision = latest.decision if latest else "the model has not been trained yet."
         return None, latest, NO_MODEL.format(decision=decision)[:300]
-    key = (model.pk, model.version)
+    # Keyed by the parameters too: an edited (or damaged) record is loaded again.
+    key = (model.pk, model.version, hashlib.sha256(json.dumps(model.parameters, sort_keys=True).encode()).hexdigest())
     if key not in _loaded:
         try:
             _loaded[key] = scorer.load(model.version, model.parameters)
