@@ -14,15 +14,15 @@ except through what the product records):
   would misjudge the newest ones.
 - The lead is won with probability ``sigmoid(interest)``, on a day ~ 20 + Gamma(2, 30),
   so some wins fall past the 180-day horizon.
-- Engagement follows interest: the agent's first call comes after Exp(6 h) (15% never
-  contacted); further interactions ~ Poisson(1 + 3 * sigmoid(interest + 1)), spread over the
-  lead's life; each is a reply with probability 0.6 * sigmoid(interest + 0.5), a showing with
-  0.25 * sigmoid(interest + 1.5). Won leads get a showing shortly before they close.
+- Engagement follows interest: the agent's first call comes after Exp(6 h); further
+  interactions ~ Poisson(1 + 3 * sigmoid(interest + 1)), spread over the lead's life; each
+  is a reply with probability 0.6 * sigmoid(interest + 0.5), a showing with 0.25 *
+  sigmoid(interest + 1.5). Won leads get a showing shortly before they close.
 - The pipeline follows the outcome: won leads pass qualified, showing, offer and under
   contract to closed; of the others, 55% are lost on a day in 5..150, 15% go to nurture,
   the rest stay where they were.
-- Names, email domains, languages and locations are drawn at random, independent of the
-  outcome (the fair-housing test relies on the model not reading them anyway).
+- Every lead has a valid phone, 90% an email too. Names, email domains, languages and locations are drawn at random,
+  independent of the outcome (the fair-housing test relies on the model not reading them anyway).
 
 Rows are written with ``bulk_create`` (no lead events, no pipeline): the history is the
 past, already analysed. ``market_analysis`` holds the budget comparison the model and the
@@ -138,20 +138,18 @@ def _plan(rng: random.Random, index: int, count: int, start: datetime, days: int
     lost_day = rng.uniform(5, 150) if not won and rng.random() < 0.55 else None
     nurture_day = 30.0 if not won and lost_day is None and rng.random() < 0.33 else None
     end_day = min(d for d in (won_day, lost_day, 150.0) if d is not None)
-    interactions = []
-    if rng.random() < 0.85:
-        first_hours = rng.expovariate(1 / 6)
-        interactions.append(("call", "outbound", first_hours / 24))
-        for _ in range(_poisson(rng, 1 + 3 * _sigmoid(interest + 1))):
-            day = rng.uniform(first_hours / 24, end_day)
-            if rng.random() < 0.25 * _sigmoid(interest + 1.5):
-                interactions.append(("showing", "outbound", day))
-            elif rng.random() < 0.6 * _sigmoid(interest + 0.5):
-                interactions.append((rng.choice(["call", "email", "text"]), "inbound", day))
-            else:
-                interactions.append((rng.choice(["call", "email", "text"]), "outbound", day))
-        if won_day is not None:
-            interactions.append(("showing", "outbound", max(won_day - rng.uniform(3, 12), first_hours / 24)))
+    first_hours = rng.expovariate(1 / 6)
+    interactions = [("call", "outbound", first_hours / 24)]
+    for _ in range(_poisson(rng, 1 + 3 * _sigmoid(interest + 1))):
+        day = rng.uniform(first_hours / 24, end_day)
+        if rng.random() < 0.25 * _sigmoid(interest + 1.5):
+            interactions.append(("showing", "outbound", day))
+        elif rng.random() < 0.6 * _sigmoid(interest + 0.5):
+            interactions.append((rng.choice(["call", "email", "text"]), "inbound", day))
+        else:
+            interactions.append((rng.choice(["call", "email", "text"]), "outbound", day))
+    if won_day is not None:
+        interactions.append(("showing", "outbound", max(won_day - rng.uniform(3, 12), first_hours / 24)))
     statuses = []
     if interactions:
         statuses.append(("contacted", interactions[0][2]))
@@ -176,7 +174,6 @@ def _plan(rng: random.Random, index: int, count: int, start: datetime, days: int
         "position": position,
         "gap": gap,
         "email": rng.random() < 0.9,
-        "phone_ok": rng.random() < 0.8,
         "name": rng.choice(FIRST_NAMES),
         "domain": rng.choice(HISTORY_EMAIL_DOMAINS),
         "language": rng.choice(LANGUAGES),
@@ -231,8 +228,7 @@ def _write(plans: list[dict], *, team: Team | None, agents: list[User]) -> None:
                     first_name=plan["name"],
                     last_name=f"History {plan['index']}",
                     email=f"h{plan['index']}@{plan['domain']}" if plan["email"] else "",
-                    phone=phone if plan["phone_ok"] or not plan["email"] else "",
-                    phone_is_valid=plan["phone_ok"],
+                    phone=phone,
                     preferred_language=plan["language"],
                 )
             )

@@ -59,6 +59,7 @@ NOT_PAGES = {
     "routing:pond_take": "a form post (the pond, or HTMX)",
     "routing:agent_settings": "a form post (the agents' settings page)",
     "routing:pause": "a form post (the offers page)",
+    "winprob:activate": "a form post (the model backtest page's rollback)",
 }
 
 # Pages for managers and admins only: an agent is refused (403), and the tests check that too.
@@ -75,6 +76,7 @@ MANAGER_PAGES = {
     "routing:rule_edit",
     "routing:ledger",
     "routing:agents",
+    "winprob:backtest",
 }
 
 # Pages for visitors who are not signed in; every other page is opened by an agent and a manager.
