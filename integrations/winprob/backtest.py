@@ -19,6 +19,7 @@ def figures(won: np.ndarray, probability: np.ndarray) -> dict:
         "brier": round(float(brier_score_loss(won, probability)), 4) if len(won) else None,
         "calibration": calibration(won, probability),
         "calibration_error": calibration_error(won, probability),
+        "calibration_noise": calibration_noise(probability),
         "deciles": deciles(won, probability),
     }
 
@@ -48,6 +49,25 @@ def calibration_error(won: np.ndarray, probability: np.ndarray) -> float | None:
         return None
     rows = calibration(won, probability)
     return round(sum(abs(row["predicted"] - row["observed"]) * row["leads"] for row in rows) / len(won), 4)
+
+
+def calibration_noise(probability: np.ndarray) -> float | None:
+    """How far a perfectly calibrated score's bands would stray from their stated chance by
+    chance alone on this many leads: 1.96 standard errors per band, weighted by leads. The
+    guard allows it on top of its tolerance, so a small held-out set is not mistaken for a
+    badly calibrated model."""
+    if not len(probability):
+        return None
+    edges = np.linspace(0, 1, BINS + 1)
+    which = np.clip(np.digitize(probability, edges[1:-1]), 0, BINS - 1)
+    total = 0.0
+    for bin_index in range(BINS):
+        mask = which == bin_index
+        count = int(mask.sum())
+        if count:
+            mean = float(probability[mask].mean())
+            total += count * 1.96 * (mean * (1 - mean) / count) ** 0.5
+    return round(total / len(probability), 4)
 
 
 def deciles(won: np.ndarray, probability: np.ndarray) -> list[dict]:

@@ -37,8 +37,9 @@ def report(model: WinModel) -> dict | None:
         (
             "Calibration error",
             "calibration_error",
-            "How far the stated chances are from what happened, on average "
-            f"(tolerance {_percent(metrics.get('calibration_tolerance'))}).",
+            "How far the stated chances are from what happened, on average (the guard allows "
+            f"{_percent(metrics.get('calibration_tolerance'))} + {_percent(ours.get('calibration_noise'))} "
+            f"that chance alone gives on {ours.get('leads')} leads).",
             _percent,
         ),
     ]

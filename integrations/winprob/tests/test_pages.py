@@ -58,7 +58,7 @@ def test_a_manager_rolls_back_to_a_kept_model(client, manager, agent, trained, d
 
 
 def test_a_rejected_or_missing_model_cannot_be_put_in_use(client, manager, agent, trained, settings):
-    settings.LEAD_WIN_MODEL = {"CALIBRATION_TOLERANCE": 0.0}
+    settings.LEAD_WIN_MODEL = {"AUC_MARGIN": 1.0}
     rejected = training.train_model()
     client.force_login(manager)
 
