@@ -420,6 +420,8 @@ def describe(group: str, x: np.ndarray, facts: dict[str, float]) -> str:
         hours = facts["hours_to_first_contact"]
         if math.isnan(hours):
             return "never contacted"
+        if hours < 1:
+            return "first contact within the hour"
         return (
             f"first contact after {_plural(hours, 'hour')}"
             if hours < 48

@@ -19,8 +19,10 @@ except through what the product records):
   is a reply with probability 0.6 * sigmoid(interest + 0.5), a showing with 0.25 *
   sigmoid(interest + 1.5). Won leads get a showing shortly before they close.
 - The pipeline follows the outcome: won leads pass qualified, showing, offer and under
-  contract to closed; of the others, 55% are lost on a day in 5..150, 15% go to nurture,
-  the rest stay where they were.
+  contract to closed; of the others, up to 30% (``0.3 * sigmoid(interest + 2.5)``) reach
+  qualified 3..40 days after the first call and 40% of those a showing 3..30 days later;
+  then 55% are lost on a day in 5..150 (after their last stage), 15% go to nurture, the
+  rest stay where they were.
 - Every lead has a valid phone, 90% an email too. Names, email domains, languages and locations are drawn at random,
   independent of the outcome (the fair-housing test relies on the model not reading them anyway).
 
@@ -150,17 +152,24 @@ def _plan(rng: random.Random, index: int, count: int, start: datetime, days: int
             interactions.append((rng.choice(["call", "email", "text"]), "outbound", day))
     if won_day is not None:
         interactions.append(("showing", "outbound", max(won_day - rng.uniform(3, 12), first_hours / 24)))
-    statuses = []
-    if interactions:
-        statuses.append(("contacted", interactions[0][2]))
+    statuses = [("contacted", interactions[0][2])]
     if won_day is not None:
         statuses = [
             (stage, won_day * share) for stage, share in zip(WON_PATH, [0.02, 0.3, 0.5, 0.75, 0.85, 1.0], strict=True)
         ]
-    elif lost_day is not None:
-        statuses.append(("lost", lost_day))
-    elif nurture_day is not None:
-        statuses.append(("nurture", nurture_day))
+    else:
+        # Many that are not won get as far as qualified, some to a showing, before they stall.
+        day = interactions[0][2]
+        if rng.random() < 0.3 * _sigmoid(interest + 2.5):
+            day += rng.uniform(3, 40)
+            statuses.append(("qualified", day))
+            if rng.random() < 0.4:
+                day += rng.uniform(3, 30)
+                statuses.append(("showing", day))
+        if lost_day is not None:
+            statuses.append(("lost", max(lost_day, day + 1)))
+        elif nurture_day is not None:
+            statuses.append(("nurture", max(nurture_day, day + 1)))
     horizon = (now - created).total_seconds() / 86400
     interactions = [item for item in interactions if item[2] <= horizon]
     statuses = [item for item in statuses if item[1] <= horizon]
