@@ -148,8 +148,27 @@ def _lead_rows(leads: QuerySet[Lead]):
 
 
 def _base(leads: QuerySet[Lead]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(pks, created_at, X with the lead's own columns filled, status codes, updated_at)."""
-    rows = list(_lead_rows(leads).iterator(chunk_size=_CHUNK))
+    """(pks in ascending order, created_at, X with the lead's own columns filled, status
+    codes, updated_at), read in chunks so memory stays at the arrays' size."""
+    parts = [_base_chunk(chunk) for chunk in _chunks(_lead_rows(leads).iterator(chunk_size=_CHUNK))]
+    if not parts:
+        empty = np.zeros(0)
+        return np.zeros(0, np.int64), empty, np.zeros((0, len(FEATURES))), np.zeros(0, object), empty
+    return tuple(np.concatenate(column) for column in zip(*parts, strict=True))
+
+
+def _chunks(rows):
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == _CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _base_chunk(rows: list[tuple]):
     n = len(rows)
     X = np.zeros((n, len(FEATURES)), dtype=np.float64)
     pks = np.fromiter((row[0] for row in rows), dtype=np.int64, count=n)
@@ -223,24 +242,34 @@ def _interaction_rows(leads: QuerySet[Lead], bucketed: bool, until: datetime | N
     )
 
 
-def _columns(rows, index: dict[int, int], counts: int) -> dict[str, np.ndarray]:
+def _columns(rows, pks: np.ndarray, counts: int) -> dict[str, np.ndarray]:
     """A GROUP BY result ``(lead_id, bucket, *counts, *times)`` as numpy columns: ``lead``
-    (the row in the frame), ``bucket``, ``ints`` and ``times`` (epoch seconds, NaN for none)."""
-    lead, bucket, ints, times = [], [], [], []
-    for row in rows.iterator(chunk_size=_CHUNK):
-        position = index.get(row[0])
-        if position is None:
-            continue
-        lead.append(position)
-        bucket.append(row[1])
-        ints.append(row[2 : 2 + counts])
-        times.append([_epoch(value) for value in row[2 + counts :]])
-    return {
-        "lead": np.asarray(lead, dtype=np.int64),
-        "bucket": np.asarray(bucket, dtype=np.int64),
-        "ints": np.asarray(ints, dtype=np.float64).reshape(len(lead), counts),
-        "times": np.asarray(times, dtype=np.float64).reshape(len(lead), 2),
-    }
+    (the row in the frame, found in the ascending ``pks``), ``bucket``, ``ints`` and
+    ``times`` (epoch seconds, NaN for none). Read in chunks."""
+    parts = []
+    for chunk in _chunks(rows.iterator(chunk_size=_CHUNK)):
+        ids = np.fromiter((row[0] for row in chunk), dtype=np.int64, count=len(chunk))
+        position = np.minimum(np.searchsorted(pks, ids), max(len(pks) - 1, 0))
+        known = (pks[position] == ids) if len(pks) else np.zeros(len(ids), bool)
+        parts.append(
+            (
+                position[known],
+                np.fromiter((row[1] for row in chunk), dtype=np.int64, count=len(chunk))[known],
+                np.array([row[2 : 2 + counts] for row in chunk], dtype=np.float64).reshape(len(chunk), counts)[known],
+                np.array([[_epoch(value) for value in row[2 + counts :]] for row in chunk], dtype=np.float64).reshape(
+                    len(chunk), 2
+                )[known],
+            )
+        )
+    if not parts:
+        return {
+            "lead": np.zeros(0, np.int64),
+            "bucket": np.zeros(0, np.int64),
+            "ints": np.zeros((0, counts)),
+            "times": np.zeros((0, 2)),
+        }
+    lead, bucket, ints, times = (np.concatenate(column) for column in zip(*parts, strict=True))
+    return {"lead": lead, "bucket": bucket, "ints": ints, "times": times}
 
 
 # --- assembling -------------------------------------------------------------------------
@@ -302,9 +331,8 @@ def _fill_activity(
 def current_frame(leads: QuerySet[Lead], *, now: datetime) -> Frame:
     """Feature rows of ``leads`` as of ``now`` (for scoring): six queries, whatever the count."""
     pks, created, X, _, _ = _base(leads)
-    index = {int(pk): i for i, pk in enumerate(pks)}
-    inter = _columns(_interaction_rows(leads, False, now), index, 4)
-    status = _columns(_status_rows(leads, False, now), index, 2)
+    inter = _columns(_interaction_rows(leads, False, now), pks, 4)
+    status = _columns(_status_rows(leads, False, now), pks, 2)
     snapshot = np.full(len(pks), now.timestamp())
     visible = {"inter": np.ones(len(inter["lead"]), bool), "status": np.ones(len(status["lead"]), bool)}
     facts = _base_facts(X)
@@ -320,9 +348,8 @@ def training_set(leads: QuerySet[Lead], *, now: datetime, horizon_days: int) -> 
     out), and only if the lead was still open at its snapshot. Three queries.
     """
     pks, created, X, status_codes, updated = _base(leads)
-    index = {int(pk): i for i, pk in enumerate(pks)}
-    status = _columns(_status_rows(leads, True, None), index, 2)
-    inter = _columns(_interaction_rows(leads, True, None), index, 4)
+    status = _columns(_status_rows(leads, True, None), pks, 2)
+    inter = _columns(_interaction_rows(leads, True, None), pks, 4)
     n = len(pks)
     closed_at = np.full(n, np.inf)
     lost_at = np.full(n, np.inf)

@@ -33,12 +33,14 @@ def lead_win_fields(lead) -> dict:
 
 
 def lead_win_section(lead) -> dict:
-    """The card's context: ``percent`` (or None and ``reason``), ``factors``, ``version``, ``computed_at``."""
+    """The card's context: ``percent`` and ``whole`` (rounded once, from the stored chance) or
+    None and ``reason``; ``factors``, ``version``, ``computed_at``."""
     fields = lead_win_fields(lead)
     prediction = _prediction(lead)
     return {
         "template": "winprob/_lead_card.html",
         "percent": fields["win_probability"],
+        "whole": round(prediction.probability * 100) if fields["win_probability"] is not None else None,
         "reason": fields["win_probability_reason"],
         "factors": fields["win_factors"],
         "version": fields["win_model_version"],

@@ -80,5 +80,5 @@ def test_the_lead_page_shows_the_chance_next_to_the_score(client, agent, trained
     content = client.get(f"/leads/{lead.public_id}/").content.decode()
 
     assert "Chance to close" in content
-    assert f"{prediction.probability * 100:.0f}% to close" in content
+    assert f"{round(prediction.probability * 100)}% to close" in content
     assert prediction.factors[0]["text"] in content
