@@ -83,7 +83,7 @@ def train_model(*, now: datetime | None = None, progress: Progress | None = None
     calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method="sigmoid").fit(
         X[calibration_rows], y[calibration_rows]
     )
-    record.parameters = _parameters(pipeline, calibrated)
+    record.parameters = parameters_of(pipeline, calibrated)
 
     step(STEPS[3], 55)
     holdout = holdout[-int(config["HOLDOUT_MAX"]) :]
@@ -164,7 +164,8 @@ def _shortage(data: TrainingSet, config: dict) -> str:
     )
 
 
-def _parameters(pipeline, calibrated) -> dict:
+def parameters_of(pipeline, calibrated) -> dict:
+    """The fitted scaler, regression and sigmoid calibration as plain JSON numbers (``scorer``)."""
     scaler, regression = pipeline.named_steps["standardscaler"], pipeline.named_steps["logisticregression"]
     sigmoid = calibrated.calibrated_classifiers_[0].calibrators[0]
     return {

@@ -179,3 +179,37 @@ def test_the_command_shows_progress_and_the_figures(trained):
     assert "[" in text and "100% Saved" in text
     assert "Model v2" in text and "AUC model" in text
     assert "Scored" in text
+
+
+def test_the_stored_numbers_score_exactly_as_scikit_learn_does():
+    # Given a pipeline and calibration fitted as training fits them, on random rows
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(600, len(features.FEATURE_NAMES)))
+    y = (X[:, 0] + rng.normal(size=600) > 0.5).astype(int)
+    pipeline = make_pipeline(StandardScaler(), LogisticRegression()).fit(X[:400], y[:400])
+    calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method="sigmoid").fit(X[400:], y[400:])
+
+    # When its numbers are stored as JSON and loaded back
+    import json
+
+    loaded = scorer.load(1, json.loads(json.dumps(training.parameters_of(pipeline, calibrated))))
+
+    # Then they give scikit-learn's calibrated probabilities
+    assert np.allclose(loaded.probability(X), calibrated.predict_proba(X)[:, 1], atol=1e-9)
+
+
+def test_the_nightly_job_trains_and_scores():
+    from integrations import periodic
+
+    assert "train_win_model" in periodic.JOBS
+    history.generate(1500, days=720, seed=5)
+
+    periodic.run("train_win_model")  # tasks run in-process in the tests
+
+    assert WinModel.objects.count() == 1
