@@ -8,6 +8,7 @@
 - ``leads.merges.models``: merges and their undo snapshots;
 - ``leads.imports.models``: CSV import jobs;
 - ``leads.reporting.models``: exact lead counters and saved filters;
+- ``leads.deals.models``: deals (and their commission) and source spend;
 - ``leads.api.models``: Idempotency-Key answers.
 
 Every table stays in the ``leads`` app (``leads_lead``, ``leads_contact``...): the
@@ -40,6 +41,7 @@ from leads.core.models import (
     UrgencyLevel,
     new_public_lead_id,
 )
+from leads.deals.models import Deal, DealStage, SourceSpend
 from leads.events.models import LeadEvent, LeadEventKind
 from leads.imports.models import ImportStatus, LeadImport
 from leads.merges.models import LeadMerge, new_public_merge_id
@@ -50,6 +52,8 @@ __all__ = [
     "AuditEntry",
     "Contact",
     "ContactChannel",
+    "Deal",
+    "DealStage",
     "FinancingStatus",
     "FollowUpKind",
     "FollowUpTask",
@@ -73,6 +77,7 @@ __all__ = [
     "Role",
     "SavedFilter",
     "SlaStatus",
+    "SourceSpend",
     "StatusChange",
     "Team",
     "TimeOff",
