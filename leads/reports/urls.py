@@ -7,7 +7,10 @@ app_name = "reports"
 urlpatterns = [
     path("", views.report_index, name="index"),
     path("spend/", views.spend_page, name="spend"),
-    path("<slug:name>/", views.report_page, name="report"),
+    path("funnel/", views.report_page, {"name": "funnel"}, name="funnel"),
+    path("sources/", views.report_page, {"name": "sources"}, name="sources"),
+    path("agents/", views.report_page, {"name": "agents"}, name="agents"),
+    path("stages/", views.report_page, {"name": "stages"}, name="stages"),
     path("<slug:name>/export.csv", views.report_export, {"format": "csv"}, name="export_csv"),
     path("<slug:name>/export.pdf", views.report_export, {"format": "pdf"}, name="export_pdf"),
 ]

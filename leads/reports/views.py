@@ -1,7 +1,8 @@
 """The Reports pages (namespace "reports", under /reports/): the four reports with
 their filters, chart and table, their CSV and PDF exports, and the spend page.
 Managers see their team's figures; agents their own. Views parse the filters, call
-the report and render; bad filters come back as field errors (400)."""
+the report and render; bad filters come back as field errors (the page: 422 as the
+other pages' forms; the exports: 400)."""
 
 import dataclasses
 
@@ -35,7 +36,7 @@ def _report_or_404(name: str) -> str:
 @require_GET
 @agent_page
 def report_index(request: HttpRequest) -> HttpResponse:
-    return HttpResponseRedirect(reverse("reports:report", args=["funnel"]))
+    return HttpResponseRedirect(reverse("reports:funnel"))
 
 
 @require_GET
@@ -45,7 +46,8 @@ def report_page(request: HttpRequest, name: str) -> HttpResponse:
     user = request.user
     context = {
         "name": name,
-        "reports": [(key, title) for key, (title, _) in registry.REPORTS.items()],
+        "reports": [(key, title, reverse(f"reports:{key}")) for key, (title, _) in registry.REPORTS.items()],
+        "page_url": reverse(f"reports:{name}"),
         "sources": LeadSource.choices,
         "lead_types": LeadType.choices,
         "values": request.GET,
@@ -55,7 +57,8 @@ def report_page(request: HttpRequest, name: str) -> HttpResponse:
         filters = parse_filters(user, request.GET)
     except ValidationFailed as error:
         context.update(errors=error.fields, title=registry.REPORTS[name][0])
-        return render(request, "reports/report.html", context, status=400)
+        # 422 as every page's form sent back with its errors (the HTMX config swaps it in).
+        return render(request, "reports/report.html", context, status=422)
     options = {"by": "agent"} if name == "funnel" and request.GET.get("by") == "agent" and context["is_manager"] else {}
     report = registry.build(name, filters, **options)
     query = urlencode({**filters.as_params(), **options})
@@ -130,7 +133,7 @@ def spend_page(request: HttpRequest) -> HttpResponse:
                 messages.success(request, "Spend saved.")
                 return HttpResponseRedirect(reverse("reports:spend"), status=303)
             errors = flatten_errors(serializer.errors)
-        status = 400
+        status = 422  # the form sent back with its errors, as on every page
     rows = list(deal_selectors.spend_for(user).select_related("team")[:240])
     return render(
         request,

@@ -23,7 +23,7 @@ def world():
 def test_a_manager_opens_each_report_with_its_chart_and_table(client, manager, world, name):
     client.force_login(manager)
 
-    response = client.get(reverse("reports:report", args=[name]), {"start": world.start, "end": world.end})
+    response = client.get(reverse(f"reports:{name}"), {"start": world.start, "end": world.end})
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -37,7 +37,7 @@ def test_a_manager_opens_each_report_with_its_chart_and_table(client, manager, w
 def test_an_agent_opens_each_report_without_the_agent_filter(client, world, name):
     client.force_login(world.agents[0])
 
-    response = client.get(reverse("reports:report", args=[name]))
+    response = client.get(reverse(f"reports:{name}"))
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -46,7 +46,7 @@ def test_an_agent_opens_each_report_without_the_agent_filter(client, world, name
 
 
 def test_reports_need_a_sign_in(client):
-    response = client.get(reverse("reports:report", args=["funnel"]))
+    response = client.get(reverse("reports:funnel"))
 
     assert response.status_code == 302
     assert "/accounts/login/" in response["Location"]
@@ -67,11 +67,11 @@ def test_reports_need_a_sign_in(client):
 def test_bad_filters_are_a_400_on_the_page_the_export_and_the_api(client, api_client, manager, params, field):
     client.force_login(manager)
 
-    page = client.get(reverse("reports:report", args=["funnel"]), params)
+    page = client.get(reverse("reports:funnel"), params)
     export = client.get(reverse("reports:export_csv", args=["funnel"]), params)
     api = api_client(manager).get("/api/v2/reports/funnel", params)
 
-    assert page.status_code == 400
+    assert page.status_code == 422
     assert 'class="error"' in page.content.decode()
     assert export.status_code == 400
     assert api.status_code == 400
@@ -162,12 +162,12 @@ def test_a_manager_records_a_months_spend_and_corrects_it(client, manager):
         ({"source": "moon", "month": "2026-11", "amount": "5"}, "source"),
     ],
 )
-def test_bad_spend_is_a_400_and_saves_nothing(client, manager, values, field):
+def test_bad_spend_is_a_422_with_the_field_error_and_saves_nothing(client, manager, values, field):
     client.force_login(manager)
 
     response = client.post(reverse("reports:spend"), values)
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert 'class="error"' in response.content.decode()
     assert not SourceSpend.objects.exists()
 
@@ -183,7 +183,7 @@ def test_spend_csv_import_is_all_or_nothing(client, manager):
     assert client.post(url, {"file": good}).status_code == 303
     response = client.post(url, {"file": bad})
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Line 3" in response.content.decode()
     assert sorted(SourceSpend.objects.values_list("source", "amount")) == [("website", 2400), ("zillow", 1200)]
 

@@ -59,6 +59,9 @@ NOT_PAGES = {
     "routing:pond_take": "a form post (the pond, or HTMX)",
     "routing:agent_settings": "a form post (the agents' settings page)",
     "routing:pause": "a form post (the offers page)",
+    "reports:index": "a redirect to the funnel report",
+    "reports:export_csv": "a CSV download (opened by the reports' browser tests)",
+    "reports:export_pdf": "a PDF download (opened by the reports' browser tests)",
 }
 
 # Pages for managers and admins only: an agent is refused (403), and the tests check that too.
@@ -75,6 +78,7 @@ MANAGER_PAGES = {
     "routing:rule_edit",
     "routing:ledger",
     "routing:agents",
+    "reports:spend",
 }
 
 # Pages for visitors who are not signed in; every other page is opened by an agent and a manager.
@@ -93,6 +97,8 @@ VARIANTS = {
     "leads:lead_list": ["?status=new&ordering=created_at", "?search=a&source=website&score_min=20&urgency=high"],
     "leads:follow_ups": ["?scope=team"],
     "routing:ledger": ["?period=30d", "?period=custom&start=2026-02-10&end=2026-02-01"],
+    "reports:funnel": ["?by=agent&source=website", "?start=2026-02-10&end=2026-02-01"],
+    "reports:stages": ["?stuck_days=3"],
 }
 
 
