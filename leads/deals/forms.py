@@ -28,7 +28,9 @@ class ClosingDealForm(forms.Form):
 
     @property
     def filled(self) -> bool:
-        return self.is_bound and any((self.data.get(self.add_prefix(name)) or "").strip() for name in DEAL_FIELDS)
+        """Whether a deal was given (the split alone, prefilled, is not one)."""
+        given = [name for name in DEAL_FIELDS if name != "team_split"]
+        return self.is_bound and any((self.data.get(self.add_prefix(name)) or "").strip() for name in given)
 
     def deal_values(self) -> dict | None:
         """The closed deal's values (``DealInput``), None with the errors added to the form."""
