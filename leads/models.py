@@ -9,6 +9,7 @@
 - ``leads.imports.models``: CSV import jobs;
 - ``leads.reporting.models``: exact lead counters and saved filters;
 - ``leads.deals.models``: deals (and their commission) and source spend;
+- ``leads.reports.models``: who opted out of the weekly report email;
 - ``leads.api.models``: Idempotency-Key answers.
 
 Every table stays in the ``leads`` app (``leads_lead``, ``leads_contact``...): the
@@ -46,6 +47,7 @@ from leads.events.models import LeadEvent, LeadEventKind
 from leads.imports.models import ImportStatus, LeadImport
 from leads.merges.models import LeadMerge, new_public_merge_id
 from leads.reporting.models import LeadCount, SavedFilter
+from leads.reports.models import WeeklyReportOptOut
 
 __all__ = [
     "AuditChannel",
@@ -85,6 +87,7 @@ __all__ = [
     "TimestampedModel",
     "UrgencyLevel",
     "User",
+    "WeeklyReportOptOut",
     "WorkingHours",
     "new_public_lead_id",
     "new_public_merge_id",

@@ -7,6 +7,7 @@ app_name = "reports"
 urlpatterns = [
     path("", views.report_index, name="index"),
     path("spend/", views.spend_page, name="spend"),
+    path("email/", views.email_settings, name="email_settings"),
     path("funnel/", views.report_page, {"name": "funnel"}, name="funnel"),
     path("sources/", views.report_page, {"name": "sources"}, name="sources"),
     path("agents/", views.report_page, {"name": "agents"}, name="agents"),

@@ -20,7 +20,7 @@ from leads.deals import services as deal_services
 from leads.deals.inputs import SpendInput
 from leads.errors import ValidationFailed
 from leads.models import LeadSource, LeadType
-from leads.reports import exports, registry
+from leads.reports import exports, registry, weekly
 from leads.reports.filters import parse_filters
 from leads.views.common import agent_page
 
@@ -147,3 +147,17 @@ def spend_page(request: HttpRequest) -> HttpResponse:
         },
         status=status,
     )
+
+
+@require_http_methods(["GET", "POST"])
+@agent_page
+def email_settings(request: HttpRequest) -> HttpResponse:
+    """Managers: whether the weekly report email comes (linked from every such email)."""
+    user = request.user
+    permissions.require(permissions.can_see_team_reports, user)
+    if request.method == "POST":
+        wants = request.POST.get("weekly") == "on"
+        weekly.set_weekly_email(user=user, wanted=wants)
+        messages.success(request, "The weekly report will be emailed to you." if wants else "No more weekly emails.")
+        return HttpResponseRedirect(reverse("reports:email_settings"), status=303)
+    return render(request, "reports/email.html", {"wanted": weekly.wants_weekly_email(user)})

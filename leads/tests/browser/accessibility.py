@@ -79,6 +79,7 @@ MANAGER_PAGES = {
     "routing:ledger",
     "routing:agents",
     "reports:spend",
+    "reports:email_settings",
 }
 
 # Pages for visitors who are not signed in; every other page is opened by an agent and a manager.
