@@ -56,9 +56,10 @@ def arrivals_by_agent(filters: ReportFilters) -> dict[int, dict]:
 
 def activity_by_agent(filters: ReportFilters, agent_ids: list[int]) -> dict[int, dict[str, int]]:
     """Per agent id: interactions of each ACTIVITY type they logged in the range."""
-    interactions = Interaction.objects.filter(
-        occurred_at__gte=filters.start_at, occurred_at__lt=filters.end_at, created_by__in=agent_ids
-    )
+    interactions = Interaction.objects.filter(occurred_at__gte=filters.start_at, occurred_at__lt=filters.end_at)
+    if not filters.sees_everyone:
+        # (for everyone, a list of every agent would only keep the planner off the index)
+        interactions = interactions.filter(created_by__in=agent_ids)
     narrowed = filters.source or filters.lead_type or filters.agent or not permissions.can_view_all_leads(filters.user)
     if narrowed:
         interactions = interactions.filter(lead__in=filters.scope().values("pk"))
@@ -74,12 +75,12 @@ def leaderboard_report(filters: ReportFilters) -> Report:
     agent_ids = [agent.pk for agent in agents]
     arrivals = arrivals_by_agent(filters)
     activity = activity_by_agent(filters, agent_ids)
+    credited = closed_deals(filters) if filters.sees_everyone else closed_deals(filters).filter(agent__in=agent_ids)
     deals = {
         agent_id: (closed, commission)
-        for agent_id, closed, commission in closed_deals(filters)
-        .filter(agent__in=agent_ids)
-        .values_list("agent")
-        .annotate(closed=Count("id"), commission=Sum("team_commission"))
+        for agent_id, closed, commission in credited.values_list("agent").annotate(
+            closed=Count("id"), commission=Sum("team_commission")
+        )
     }
     rows = []
     for agent in agents:

@@ -21,7 +21,7 @@ from leads.reports.filters import ReportFilters
 def closed_deals(filters: ReportFilters):
     """The closed deals of the range on the leads of the filters' scope."""
     deals = Deal.objects.filter(stage=DealStage.CLOSED, closed_on__gte=filters.start, closed_on__lte=filters.end)
-    return deals.filter(lead__in=filters.scope().values("pk")).order_by()
+    return deals.filter(filters.related_leads()).order_by()
 
 
 def spend_by_source(filters: ReportFilters) -> dict[str, Decimal] | None:

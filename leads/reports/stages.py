@@ -70,8 +70,15 @@ def stuck_leads(filters: ReportFilters, *, now: datetime | None = None, limit: i
         .annotate(since=Max("status_changes__changed_at"))
         .filter(since__lt=now - timedelta(days=filters.stuck_days))
     )
-    listed = list(stuck.select_related("contact", "assigned_to").order_by("since", "id")[:limit])
-    total = len(listed) if len(listed) < limit else stuck.count()
+    # The lean rows first (ids and times), then the few listed leads with their names.
+    first = list(stuck.values_list("pk", "since").order_by("since", "pk")[:limit])
+    total = len(first) if len(first) < limit else stuck.count()
+    details = Lead.objects.select_related("contact", "assigned_to").in_bulk([pk for pk, _ in first])
+    listed = []
+    for pk, since in first:
+        lead = details[pk]
+        lead.since = since
+        listed.append(lead)
     return listed, total
 
 
