@@ -8,7 +8,7 @@ counted per stage and group."""
 from django.db import connection
 
 from leads.models import LeadSource, LeadStatus, User
-from leads.reports.base import Column, Report, cohort_sql, percent
+from leads.reports.base import Column, Report, cohort_sql, history_since, percent
 from leads.reports.filters import ReportFilters
 
 PIPELINE = [
@@ -36,14 +36,14 @@ def reached_counts(filters: ReportFilters, *, by: str = "source") -> dict[object
         f"SELECT reached.grp, reached.status, reached.stage, COUNT(*) FROM ("  # noqa: S608
         f"  SELECT cohort.{column} AS grp, cohort.status AS status,"
         f"    COALESCE(MAX(CASE sc.to_status {rank} ELSE 0 END), 0) AS stage"
-        f"  FROM ({sql}) cohort LEFT JOIN {table} sc ON sc.lead_id = cohort.id"
+        f"  FROM ({sql}) cohort LEFT JOIN {table} sc ON sc.lead_id = cohort.id AND sc.changed_at >= %s"
         f"  GROUP BY cohort.id, cohort.status, cohort.{column}"
         f") reached GROUP BY reached.grp, reached.status, reached.stage"
     )
     current = {status.value: index for index, status in enumerate(PIPELINE)}
     counts: dict[object, list[int]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(query, params)
+        cursor.execute(query, (*params, history_since(filters)))
         for group, status, stage, total in cursor.fetchall():
             counts.setdefault(group, [0] * len(PIPELINE))[max(stage, current.get(status, 0))] += total
     return counts

@@ -6,11 +6,11 @@ medians), and the leads stuck: open, and in their current stage for longer than
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Max
+from django.db.models import Count, Max, Window
 from django.utils import timezone
 
 from leads.models import Lead, LeadStatus
-from leads.reports.base import Column, Report, cohort_sql, is_postgres, percentile
+from leads.reports.base import Column, Report, cohort_sql, history_since, is_postgres, percentile
 from leads.reports.filters import ReportFilters
 
 STAGES = [
@@ -37,8 +37,9 @@ def _stays_sql(filters: ReportFilters) -> tuple[str, tuple]:
         days = f"julianday({following}) - julianday(sc.changed_at)"
     # Only constants and the ORM's own SQL (values as parameters) are interpolated.
     return (
-        f"SELECT sc.to_status AS stage, {days} AS days FROM ({sql}) cohort JOIN {table} sc ON sc.lead_id = cohort.id",  # noqa: S608
-        params,
+        f"SELECT sc.to_status AS stage, {days} AS days FROM ({sql}) cohort "  # noqa: S608
+        f"JOIN {table} sc ON sc.lead_id = cohort.id AND sc.changed_at >= %s",
+        (*params, history_since(filters)),
     )
 
 
@@ -66,16 +67,19 @@ def stuck_leads(filters: ReportFilters, *, now: datetime | None = None, limit: i
     now = now or timezone.now()
     stuck = (
         filters.cohort()
-        .filter(status__in=OPEN)
+        .filter(status__in=OPEN, status_changes__changed_at__gte=filters.start_at)  # see base.history_since
         .annotate(since=Max("status_changes__changed_at"))
         .filter(since__lt=now - timedelta(days=filters.stuck_days))
     )
-    # The lean rows first (ids and times), then the few listed leads with their names.
-    first = list(stuck.values_list("pk", "since").order_by("since", "pk")[:limit])
-    total = len(first) if len(first) < limit else stuck.count()
-    details = Lead.objects.select_related("contact", "assigned_to").in_bulk([pk for pk, _ in first])
+    # The lean rows first (ids, times and how many in all, counted over the whole set
+    # before the LIMIT), then the few listed leads with their names.
+    first = list(
+        stuck.annotate(total=Window(Count("*"))).values_list("pk", "since", "total").order_by("since", "pk")[:limit]
+    )
+    total = first[0][2] if first else 0
+    details = Lead.objects.select_related("contact", "assigned_to").in_bulk([pk for pk, _, _ in first])
     listed = []
-    for pk, since in first:
+    for pk, since, _ in first:
         lead = details[pk]
         lead.since = since
         listed.append(lead)

@@ -16,7 +16,7 @@ from leads.reports.filters import parse_filters
 from leads.reports.funnel import PIPELINE, funnel_report
 from leads.reports.leaderboard import leaderboard_report
 from leads.reports.roi import roi_report
-from leads.reports.stages import STAGES, stages_report
+from leads.reports.stages import STAGES, stages_report, stuck_leads
 from leads.reports.tests.world import build_world
 
 pytestmark = pytest.mark.django_db
@@ -244,3 +244,14 @@ def test_an_unknown_status_history_stage_counts_as_new(world, manager):
     report = funnel_report(parse_filters(manager, _params(world)))
 
     assert report.rows[0]["reached"] == len(_cohort(world, parse_filters(manager, _params(world))))
+
+
+def test_the_stuck_count_covers_the_leads_past_the_listed_ones(world, manager):
+    filters = parse_filters(manager, _params(world, stuck_days="1"))
+
+    listed, total = stuck_leads(filters, limit=2)
+    everyone, all_total = stuck_leads(filters, limit=1000)
+
+    assert len(listed) == 2
+    assert total == all_total == len(everyone) > 2
+    assert [lead.pk for lead in listed] == [lead.pk for lead in everyone[:2]]
