@@ -98,7 +98,7 @@ VARIANTS = {
     "leads:lead_list": ["?status=new&ordering=created_at", "?search=a&source=website&score_min=20&urgency=high"],
     "leads:follow_ups": ["?scope=team"],
     "routing:ledger": ["?period=30d", "?period=custom&start=2026-02-10&end=2026-02-01"],
-    "reports:funnel": ["?by=agent&source=website", "?start=2026-02-10&end=2026-02-01"],
+    "reports:funnel": ["?by=agent&source=website&lead_type=buyer"],
     "reports:stages": ["?stuck_days=3"],
 }
 
