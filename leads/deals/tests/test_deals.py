@@ -184,3 +184,24 @@ def test_other_status_changes_need_no_deal(client, agent):
     assert response.status_code == 303
     lead.refresh_from_db()
     assert lead.status == LeadStatus.CONTACTED
+
+
+def test_the_close_with_this_deal_button_closes_whatever_the_menu_says(client, agent):
+    lead = LeadFactory(assigned_to=agent, status=LeadStatus.OFFER)
+    client.force_login(agent)
+
+    # the menu still says "offer"; the button's status=closed comes last in the form
+    response = client.post(
+        reverse("leads:lead_change_status", args=[lead.public_id]),
+        {
+            "status": ["offer", "closed"],
+            "deal-property_address": "3 Bay Rd",
+            "deal-price": "500000",
+            "deal-commission_rate": "3",
+        },
+    )
+
+    assert response.status_code == 303
+    lead.refresh_from_db()
+    assert lead.status == LeadStatus.CLOSED
+    assert Deal.objects.get(lead=lead).team_commission == Decimal("15000.00")

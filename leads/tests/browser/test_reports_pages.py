@@ -104,8 +104,7 @@ def test_closing_a_lead_asks_for_its_deal_on_the_lead_page(open_page, office):
     page.fill("#id_deal-property_address", "77 Harbor Way")
     page.fill("#id_deal-price", "615000")
     page.fill("#id_deal-commission_rate", "2.5")
-    page.select_option("#id_status", "closed")
-    page.click("#status-submit")
+    page.click("#close-with-deal")
 
     page.locator("#lead-deals").get_by_text("77 Harbor Way").wait_for()
     lead.refresh_from_db()
