@@ -75,14 +75,20 @@ def deal_create(*, actor: User, lead_id: str, data: dict[str, Any], channel: str
         return deal_record_in(write, data, actor=actor)
 
 
-def deal_save(deal: Deal) -> Deal:
-    """Save a deal changed in the admin: the commission recomputed, and closing it
-    closes its lead through the lead's write."""
+def deal_save(deal: Deal, *, actor: User, channel: str = AuditChannel.ADMIN) -> Deal:
+    """Save a deal added or changed in the admin, inside its lead's write: the
+    commission recomputed, and a closed deal closes its lead (NotFound when the actor
+    may not see the lead)."""
     if deal.stage == DealStage.CLOSED and deal.closed_on is None:
         raise ValidationFailed(fields={"closed_on": ["A closed deal needs its closing date."]})
     _price_commission(deal)
-    with transaction.atomic():
+    with lead_write(deal.lead.public_id, context=AuditContext(actor=actor, channel=channel)) as write:
+        deal.lead = write.lead
+        if deal.created_by_id is None:
+            deal.created_by = actor
         deal.save()
+        if deal.stage == DealStage.CLOSED:
+            write.change_status(LeadStatus.CLOSED)
     return deal
 
 

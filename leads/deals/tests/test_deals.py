@@ -205,3 +205,43 @@ def test_the_close_with_this_deal_button_closes_whatever_the_menu_says(client, a
     lead.refresh_from_db()
     assert lead.status == LeadStatus.CLOSED
     assert Deal.objects.get(lead=lead).team_commission == Decimal("15000.00")
+
+
+def test_the_admin_adds_a_closed_deal_which_closes_the_lead(client, manager):
+    lead = LeadFactory(status=LeadStatus.OFFER)
+    client.force_login(manager)
+
+    response = client.post(
+        reverse("admin:leads_deal_add"),
+        {
+            "lead": lead.pk,
+            "property_address": "8 Admin Way",
+            "price": "400000",
+            "commission_rate": "2.5",
+            "team_split": "50",
+            "stage": "closed",
+            "closed_on": "2026-11-03",
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    deal = Deal.objects.get(lead=lead)
+    assert (deal.team_commission, deal.created_by) == (Decimal("5000.00"), manager)
+    lead.refresh_from_db()
+    assert lead.status == LeadStatus.CLOSED
+    assert client.get(reverse("admin:leads_deal_changelist")).status_code == 200
+
+
+def test_the_admin_refuses_a_deal_without_commission(client, manager):
+    lead = LeadFactory(status=LeadStatus.OFFER)
+    client.force_login(manager)
+
+    response = client.post(
+        reverse("admin:leads_deal_add"),
+        {"lead": lead.pk, "property_address": "8 Admin Way", "price": "400000", "team_split": "50", "stage": "closed"},
+    )
+
+    assert response.status_code == 200  # the form again, with its errors
+    assert not Deal.objects.exists()
+    lead.refresh_from_db()
+    assert lead.status == LeadStatus.OFFER
