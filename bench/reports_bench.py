@@ -129,6 +129,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1m", help="comma-separated: 10k, 100k, 1m")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--prefix", default="leadmgmt_reports_bench", help="of the loaded databases' names")
     args = parser.parse_args()
     base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
     from leads.models import Role, User
@@ -137,8 +138,8 @@ def main() -> None:
     for label in args.sizes.split(","):
         size = dataset.DatasetSize(dataset.parse_size(label))
         print(f"{size.label}:")
-        with databases.exclusive(base, "leadmgmt_reports_bench"):
-            loaded = databases.prepare(base, size, prefix="leadmgmt_reports_bench")
+        with databases.exclusive(base, args.prefix):
+            loaded = databases.prepare(base, size, prefix=args.prefix)
         extra = add_deals_and_spend(loaded.url)
         use_database(loaded.name)
         manager = User.objects.get(role=Role.MANAGER)
