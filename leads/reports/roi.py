@@ -3,10 +3,12 @@ contacted, the deals closed in the range (on leads from that source, whenever th
 arrived) and their commission (the team's split), against the spend recorded for
 the months the range touches. Three queries.
 
-Spend is recorded per team, source and month: it is counted whole for each month the
-range touches, for managers (agents see no spend); the agent and lead-type filters
-do not split it."""
+Spend is recorded per team, source and month: each month counts in proportion to the
+days of it the range covers (a week of a 30-day month: 7/30 of its spend), for
+managers (agents see no spend); the agent and lead-type filters do not split it."""
 
+import calendar
+from datetime import date
 from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
@@ -25,7 +27,8 @@ def closed_deals(filters: ReportFilters):
 
 
 def spend_by_source(filters: ReportFilters) -> dict[str, Decimal] | None:
-    """Spend per source over the months the range touches; None for agents."""
+    """Spend per source over the range, each month prorated by the days of it the range
+    covers; None for agents."""
     if not filters.is_manager:
         return None
     rows = SourceSpend.objects.filter(month__gte=filters.start.replace(day=1), month__lte=filters.end)
@@ -33,7 +36,18 @@ def spend_by_source(filters: ReportFilters) -> dict[str, Decimal] | None:
         rows = rows.filter(team_id=filters.user.team_id)
     if filters.source:
         rows = rows.filter(source=filters.source)
-    return {source: total for source, total in rows.values_list("source").annotate(total=Sum("amount")).order_by()}
+    totals: dict[str, Decimal] = {}
+    for source, month, amount in rows.values_list("source", "month", "amount").order_by():
+        totals[source] = totals.get(source, Decimal("0")) + amount * month_share(month, filters.start, filters.end)
+    return {source: total.quantize(Decimal("0.01")) for source, total in totals.items()}
+
+
+def month_share(month: date, start: date, end: date) -> Decimal:
+    """The part of ``month`` (its first day) that the days ``start``..``end`` cover."""
+    days = calendar.monthrange(month.year, month.month)[1]
+    last = month.replace(day=days)
+    covered = (min(last, end) - max(month, start)).days + 1
+    return Decimal(max(covered, 0)) / Decimal(days)
 
 
 def roi_report(filters: ReportFilters) -> Report:
@@ -61,6 +75,7 @@ def roi_report(filters: ReportFilters) -> Report:
             {
                 "source": labels.get(source, source),
                 "leads": leads,
+                "contacted": contacted,
                 "contacted_rate": percent(contacted, leads),
                 "closed": closed,
                 "commission": commission or Decimal("0"),
@@ -101,7 +116,7 @@ def roi_report(filters: ReportFilters) -> Report:
         },
         notes=[
             "Leads: arrived in the range. Closed deals and commission (the team's split): deals closed in the range.",
-            "Spend: whole months the range touches; not split by agent or lead type."
+            "Spend: each month's share of the days in the range; not split by agent or lead type."
             if spend is not None
             else "Spend is recorded per team: managers see it.",
         ],

@@ -96,11 +96,10 @@ def weekly_report(manager: User, *, week_start: date) -> WeeklyReport:
 
 def _totals(report) -> dict:
     rows = report.rows
-    contacted = sum(round((row["contacted_rate"] or 0) * row["leads"] / 100) for row in rows)
     spends = [row["spend"] for row in rows if row["spend"] is not None]
     return {
         "leads": sum(row["leads"] for row in rows),
-        "contacted": contacted,
+        "contacted": sum(row["contacted"] for row in rows),
         "closed": sum(row["closed"] for row in rows),
         "commission": sum((row["commission"] for row in rows), Decimal("0")),
         "spend": sum(spends, Decimal("0")) if spends or report.filters.is_manager else None,

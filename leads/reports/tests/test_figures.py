@@ -102,11 +102,15 @@ def test_source_roi_matches_leads_deals_and_spend(world, manager, extra, django_
         and (not filters.lead_type or deal.lead.lead_type == filters.lead_type)
         and (filters.agent is None or deal.lead.assigned_to_id == filters.agent.pk)
     ]
+
+    def share(month):  # the days of the month in the range, over the days of the month
+        days = [month + timedelta(days=n) for n in range(31) if (month + timedelta(days=n)).month == month.month]
+        return Decimal(sum(1 for day in days if filters.start <= day <= filters.end)) / len(days)
+
     spend = [
-        row
+        (row, row.amount * share(row.month))
         for row in SourceSpend.objects.all()
-        if filters.start.replace(day=1) <= row.month <= filters.end
-        and (not filters.source or row.source == filters.source)
+        if not filters.source or row.source == filters.source
     ]
     rows = {row["source"]: row for row in report.rows}
     for source in {lead.source for lead in cohort} | {deal.lead.source for deal in deals}:
@@ -115,7 +119,7 @@ def test_source_roi_matches_leads_deals_and_spend(world, manager, extra, django_
         contacted = [lead for lead in leads if lead.first_contacted_at is not None]
         closed = [deal for deal in deals if deal.lead.source == source]
         commission = sum((deal.gross_commission * deal.team_split / 100 for deal in closed), Decimal("0"))
-        spent = sum((item.amount for item in spend if item.source == source), Decimal("0"))
+        spent = sum((part for item, part in spend if item.source == source), Decimal("0")).quantize(Decimal("0.01"))
         assert row["leads"] == len(leads)
         assert row["contacted_rate"] == (round(100 * len(contacted) / len(leads), 1) if leads else None)
         assert row["closed"] == len(closed)

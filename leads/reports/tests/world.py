@@ -93,8 +93,9 @@ def build_world(*, count: int = 36) -> World:
             )
         leads.append(lead)
     today = timezone.localdate(now)
-    for months_back in range(3):
-        month = (today.replace(day=1) - timedelta(days=31 * months_back)).replace(day=1)
+    month = today.replace(day=1)
+    for months_back in range(3):  # this month and the two before
         for number, source in enumerate(SOURCES):
             SourceSpend.objects.create(source=source, month=month, amount=Decimal(1000 * (number + 1) + months_back))
+        month = (month - timedelta(days=1)).replace(day=1)
     return World(agents=agents, leads=leads, start=today - timedelta(days=29), end=today)
