@@ -108,14 +108,14 @@ def leaderboard_report(filters: ReportFilters) -> Report:
         columns=[
             Column("agent", "Agent", "text"),
             Column("new_leads", "New leads"),
-            Column("median_minutes", "Speed to lead, median (min)", "number"),
-            Column("p90_minutes", "Speed to lead, p90 (min)", "number"),
-            Column("sla_rate", "Contacted within SLA", "percent"),
+            Column("median_minutes", "Median min", "number"),
+            Column("p90_minutes", "p90 min", "number"),
+            Column("sla_rate", "Within SLA", "percent"),
             Column("calls", "Calls"),
             Column("texts", "Texts"),
             Column("emails", "Emails"),
             Column("showings", "Showings"),
-            Column("conversions", "Closed deals"),
+            Column("conversions", "Closed"),
             Column("commission", "Commission", "money"),
         ],
         rows=rows,
@@ -125,7 +125,8 @@ def leaderboard_report(filters: ReportFilters) -> Report:
             "money": True,
         },
         notes=[
-            "New leads, speed to lead and SLA: leads that arrived in the range, by their agent. "
+            "New leads, speed to lead (median and p90 minutes from arrival to first contact) and first contact "
+            "within the SLA: leads that arrived in the range, by their agent. "
             "Activity: logged in the range. Closed deals and commission: credited to the agent, closed in the range."
         ],
     )

@@ -94,12 +94,12 @@ def roi_report(filters: ReportFilters) -> Report:
             Column("source", "Source", "text"),
             Column("leads", "Leads"),
             Column("contacted_rate", "Contacted", "percent"),
-            Column("closed", "Closed deals"),
+            Column("closed", "Closed"),
             Column("commission", "Commission", "money"),
             Column("spend", "Spend", "money"),
-            Column("cost_per_lead", "Cost per lead", "money"),
-            Column("cost_per_close", "Cost per close", "money"),
-            Column("roi", "Return (commission ÷ spend)", "ratio"),
+            Column("cost_per_lead", "Per lead", "money"),
+            Column("cost_per_close", "Per close", "money"),
+            Column("roi", "ROI", "ratio"),
         ],
         rows=rows,
         chart={
@@ -115,7 +115,8 @@ def roi_report(filters: ReportFilters) -> Report:
             "money": True,
         },
         notes=[
-            "Leads: arrived in the range. Closed deals and commission (the team's split): deals closed in the range.",
+            "Leads: arrived in the range. Closed deals and commission (the team's split): deals closed in the range. "
+            "Per lead and per close: spend divided by them. ROI: commission divided by spend.",
             "Spend: each month's share of the days in the range; not split by agent or lead type."
             if spend is not None
             else "Spend is recorded per team: managers see it.",
