@@ -11,6 +11,7 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF
 from django.core.management.utils import get_random_secret_key
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -261,6 +262,14 @@ CELERY_TASK_SOFT_TIME_LIMIT = 45
 # URGENT_TASK_PRIORITY) never wait behind a backlog of after-save work (sent at 6).
 CELERY_TASK_DEFAULT_PRIORITY = 6
 URGENT_TASK_PRIORITY = 0
+# Past priorities, CPU: with CELERY_URGENT_QUEUE set (e.g. leadmgmt.urgent) the urgent tasks
+# go to that queue, served by a worker of its own (`-Q leadmgmt.urgent`) while the worker of
+# the after-save work runs niced, so its backlog never takes the cores speed to lead needs
+# (deploy/systemd/leadmgmt-worker-urgent.service). A worker started without -Q takes both.
+CELERY_URGENT_QUEUE = env.str("CELERY_URGENT_QUEUE", default="")
+if CELERY_URGENT_QUEUE and CELERY_URGENT_QUEUE != CELERY_TASK_DEFAULT_QUEUE:
+    CELERY_TASK_QUEUES = [Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(CELERY_URGENT_QUEUE)]
+    CELERY_TASK_ROUTES = ("leadmgmt.broker.route_by_priority",)
 # The broker going away (leadmgmt.broker): workers reconnect for as long as it takes, and
 # a publisher that cannot connect fails at once (max_retries 0; kombu would otherwise
 # retry for 6 s inside the request) and leaves the job to the sweeper. The socket

@@ -51,7 +51,9 @@ from leads.models import Lead, Team, User
 
 logger = logging.getLogger(__name__)
 
-ROUTING = AuditContext(actor=None, channel=AuditChannel.SYSTEM, request_id="routing")
+# The routing alerts the agents it gives leads to itself (``alert_assignee``, offers):
+# its events' relay need not go ahead of the after-save work.
+ROUTING = AuditContext(actor=None, channel=AuditChannel.SYSTEM, request_id="routing", urgent_events=False)
 CATCH_ALL_NAME = "Everyone else (catch-all)"
 CATCH_ALL_POSITION = 1_000_000
 
@@ -101,12 +103,9 @@ def route_lead(
     (an SLA breach reassigning within the group); ``exclude_agents`` are not candidates.
     """
     now = now or timezone.now()
-    public_id = Lead.objects.filter(pk=lead_pk).values_list("public_id", flat=True).first()
-    if public_id is None:
-        return None
     try:
         with transaction.atomic():
-            with writes.lead_write(public_id, context=ROUTING, leads=live_leads()) as write:
+            with writes.lead_write(lead_pk, context=ROUTING, leads=live_leads()) as write:
                 decision = _route_locked(write, trigger, after_rule, from_rule, exclude_agents, now)
             alert_assignee(write.lead, decision)
             return decision
