@@ -13,9 +13,10 @@ from leadmgmt.broker import send_or_leave
 from leads.events.models import LeadEvent
 
 BATCH = 50
-# A relay that brought this many new leads or fewer routes them itself once it commits
-# (a lead arriving on its own is routed without a second trip through the queue); more
-# are sent to the workers in batches, to be routed side by side.
+# A relay that brought this many new leads or fewer routes them itself once it commits,
+# and sends the assignees' alerts itself (a lead arriving on its own is routed and pushed
+# without a second trip through the queue); more are sent to the workers in batches, to
+# be routed side by side.
 ROUTE_IN_RELAY = 5
 
 
@@ -32,7 +33,7 @@ def route_or_dispatch(route_ids: list[int]) -> int:
     that fails stays pending for the sweep. Returns how many were routed or sent."""
     if len(route_ids) > ROUTE_IN_RELAY:
         return dispatch(route_ids)
-    return arrivals.route_pending(route_ids)
+    return arrivals.route_pending(route_ids, deliver_here=True)
 
 
 def dispatch(route_ids: list[int]) -> int:

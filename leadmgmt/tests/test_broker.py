@@ -251,3 +251,37 @@ def test_with_an_urgent_queue_set_urgent_tasks_go_there_and_the_rest_to_the_defa
         (process_lead_jobs.name, [[]]),
         ("leads.relay_lead_events", [[2], False]),
     ]
+
+
+@pytest.mark.django_db
+def test_a_lead_arriving_alone_is_routed_and_its_agent_alerted_by_its_relay_with_no_other_urgent_task(
+    publish_to, redis_server, django_capture_on_commit_callbacks, mailoutbox
+):
+    from integrations.alerts.tasks import deliver_alert
+    from integrations.routing import engine
+    from integrations.routing.tasks import route_leads
+    from integrations.routing.tests.factories import RuleMemberFactory
+    from leads.core.services import LeadManagementService
+    from leads.events.tasks import relay_lead_events
+    from leads.tests.factories import UserFactory
+
+    agent = RuleMemberFactory(rule=engine.ensure_catch_all(None)).agent
+    publish_to(redis_server.url)
+    with django_capture_on_commit_callbacks(execute=True):
+        lead = LeadManagementService(UserFactory(role="manager")).create_lead(
+            {"contact": {"first_name": "Ana", "email": "ana@example.com"}}
+        )
+    [(task, priority, args)] = taken_by_a_worker(redis_server)
+    assert (task, priority) == ("leads.relay_lead_events", 0)
+
+    # when a worker runs the new lead's relay
+    with django_capture_on_commit_callbacks(execute=True):
+        relay_lead_events.apply(args=args)
+
+    # then the lead is routed and its agent alerted (by email here: no browser subscribed)
+    lead.refresh_from_db()
+    assert lead.assigned_to == agent
+    assert [message.to for message in mailoutbox] == [[agent.email]]
+    # by the relay itself: neither a routing task nor an alert delivery was queued
+    queued = [task for task, _, _ in taken_by_a_worker(redis_server)]
+    assert route_leads.name not in queued and deliver_alert.name not in queued
