@@ -38,3 +38,19 @@ def test_any_other_relay_also_takes_the_events_waiting():
     relay_lead_events.apply(args=[own])
 
     assert waiting_ids() == set()
+
+
+def test_an_urgent_relay_brings_its_leads_earlier_waiting_events_along_instead_of_waiting_for_them():
+    manager, agent = UserFactory(role="manager"), UserFactory(role="agent")
+    service = LeadManagementService(manager)
+    lead = service.create_lead({"contact": {"first_name": "Ana", "email": "ana@example.com"}})
+    other = service.create_lead({"contact": {"first_name": "Bo", "email": "bo@example.com"}})
+    service.update_lead(lead.public_id, {"tags": ["edited"]})  # its relay still queued
+    service.assign(lead.public_id, agent)
+    [assigned] = LeadEvent.objects.filter(lead=lead, kind="lead.assigned").values_list("pk", flat=True)
+
+    relay_lead_events.apply(args=[[assigned], True])
+
+    # every event of the lead went, in order (none held back); the other lead's still wait
+    assert not LeadEvent.objects.filter(lead=lead, relayed_at__isnull=True).exists()
+    assert waiting_ids() == set(LeadEvent.objects.filter(lead=other).values_list("pk", flat=True))
