@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from leadmgmt.replica import reads_from_replica
 from leads.accounts import permissions
 from leads.core import followups, selectors
 from leads.core.duplicates import DuplicateLead
@@ -50,6 +51,7 @@ class CountedPaginator(Paginator):
 
 @require_GET
 @agent_page
+@reads_from_replica
 def lead_list(request):
     user = request.user
     filters = saved_filters.filter_params(request.GET)
@@ -86,6 +88,7 @@ def lead_list(request):
 
 @require_GET
 @agent_page
+@reads_from_replica
 def lead_export(request):
     """The filtered list as CSV, streamed (constant memory at any size)."""
     leads = LeadManagementService(request.user).filtered_leads(saved_filters.filter_params(request.GET))
