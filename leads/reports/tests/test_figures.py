@@ -259,3 +259,31 @@ def test_the_stuck_count_covers_the_leads_past_the_listed_ones(world, manager):
     assert len(listed) == 2
     assert total == all_total == len(everyone) > 2
     assert [lead.pk for lead in listed] == [lead.pk for lead in everyone[:2]]
+
+
+def test_a_team_manager_counts_only_the_teams_leads_and_deals(world):
+    from leads.models import Role, Team
+    from leads.tests.factories import UserFactory
+
+    office = Team.objects.create(name="North office")
+    boss = UserFactory(username="north_boss", role=Role.MANAGER, team=office)
+    ann = world.agents[0]
+    ann.team = office
+    ann.save(update_fields=["team"])
+    theirs = [lead for lead in world.leads if lead.assigned_to_id == ann.pk]
+    Lead.objects.filter(pk__in=[lead.pk for lead in theirs]).update(team=office)
+    filters = parse_filters(boss, _params(world))
+
+    roi = roi_report(filters)
+    board = leaderboard_report(filters)
+
+    cohort = [lead for lead in _cohort(world, filters) if lead.team_id == office.pk]
+    assert sum(row["leads"] for row in roi.rows) == len(cohort)
+    closed = [
+        deal
+        for deal in Deal.objects.filter(stage=DealStage.CLOSED, lead__team=office)
+        if filters.start <= deal.closed_on <= filters.end
+    ]
+    assert sum(row["closed"] for row in roi.rows) == len(closed)
+    assert {row["username"] for row in board.rows} == {"north_boss", ann.username}
+    assert all(row["spend"] == 0 for row in roi.rows)  # the spend recorded has no team
