@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 
+from leadmgmt.replica import reads_from_replica
 from leads.api.envelope import envelope_shape
 from leads.api.schema import api_operation
 from leads.api.views import LeadsAPIView
@@ -47,6 +48,7 @@ class ReportView(LeadsAPIView):
         errors=(400, 404),
         parameters=[REPORT_NAME, *REPORT_PARAMETERS],
     )
+    @reads_from_replica
     def get(self, request, report: str):
         if report not in registry.REPORTS:
             raise NotFound("No such report.")

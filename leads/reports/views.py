@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
+from leadmgmt.replica import reads_from_replica
 from leads.accounts import permissions
 from leads.core.inputs import flatten_errors
 from leads.deals import selectors as deal_selectors
@@ -41,6 +42,7 @@ def report_index(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @agent_page
+@reads_from_replica
 def report_page(request: HttpRequest, name: str) -> HttpResponse:
     name = _report_or_404(name)
     user = request.user
@@ -75,6 +77,7 @@ def report_page(request: HttpRequest, name: str) -> HttpResponse:
 
 @require_GET
 @agent_page
+@reads_from_replica
 def report_export(request: HttpRequest, name: str, format: str) -> HttpResponse:
     name = _report_or_404(name)
     try:
