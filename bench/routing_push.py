@@ -108,7 +108,9 @@ def set_aside_backlog(database_url: str) -> None:
         conn.execute("DELETE FROM routing_pendingroute")
 
 
-def measure(database_url: str, redis_url: str, *, agents, manager, rate: float, seconds: float, log) -> dict:
+def measure(
+    database_url: str, redis_url: str, *, agents, manager, rate: float, seconds: float, log, split_workers: bool = True
+) -> dict:
     from rest_framework.authtoken.models import Token
 
     from integrations.alerts.vapid import generate_keys
@@ -126,8 +128,18 @@ def measure(database_url: str, redis_url: str, *, agents, manager, rate: float, 
         "WEBPUSH_VAPID_SUBJECT": "mailto:bench@leads.example.com",
         "WEBPUSH_ALLOW_PRIVATE_ENDPOINTS": "true",
     }
+    if split_workers:  # as deploy/systemd runs them: speed to lead on its own queue and worker
+        env["CELERY_URGENT_QUEUE"] = f"{env.get('CELERY_QUEUE', 'leadmgmt')}.urgent"
     app = servers.Gunicorn("routing-push-app", "leadmgmt.wsgi", env)
-    worker = servers.CeleryWorker("routing-push-worker", env, processes=2)
+    if split_workers:
+        workers = [
+            servers.CeleryWorker("routing-push-urgent", env, processes=2, queues=env["CELERY_URGENT_QUEUE"]),
+            servers.CeleryWorker(
+                "routing-push-worker", env, processes=1, queues=env.get("CELERY_QUEUE", "leadmgmt"), nice=10
+            ),
+        ]
+    else:
+        workers = [servers.CeleryWorker("routing-push-worker", env, processes=2)]
     saved: dict[str, float] = {}
     failed = []
 
@@ -162,7 +174,8 @@ def measure(database_url: str, redis_url: str, *, agents, manager, rate: float, 
         while time.perf_counter() < deadline and any(lead not in push_service.first_push_at for lead in saved):
             time.sleep(0.05)
     finally:
-        worker.stop()
+        for worker in workers:
+            worker.stop()
         app.stop()
         push_service.stop()
     latencies = [
@@ -171,6 +184,7 @@ def measure(database_url: str, redis_url: str, *, agents, manager, rate: float, 
     return {
         "stages": stages(list(saved)),
         "target_rate": rate,
+        "split_workers": split_workers,
         "achieved_rate": sent.requests / sent.wall_seconds if sent.wall_seconds else None,
         "saved": len(saved),
         "failed_saves": len(failed),

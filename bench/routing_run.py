@@ -315,7 +315,7 @@ def measure_claim_race(team: dict, trials: int) -> dict:
     }
 
 
-def measure_push(url: str, team: dict, *, seconds: float) -> dict | None:
+def measure_push(url: str, team: dict, *, seconds: float, split_workers: bool = True) -> dict | None:
     from bench import routing_push, servers
     from leads.models import User
 
@@ -326,7 +326,14 @@ def measure_push(url: str, team: dict, *, seconds: float) -> dict | None:
     log("Save -> routed -> push delivered ...")
     agents = list(User.objects.filter(username__startswith="bench_agent_"))
     found = routing_push.measure(
-        url, redis_url, agents=agents, manager=team["manager"], rate=20, seconds=seconds, log=log
+        url,
+        redis_url,
+        agents=agents,
+        manager=team["manager"],
+        rate=20,
+        seconds=seconds,
+        log=log,
+        split_workers=split_workers,
     )
     log(
         f"  p50 {found['p50_ms'] or 0:.0f} ms, p95 {found['p95_ms'] or 0:.0f} ms "
@@ -416,6 +423,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--json", type=Path, default=ARTIFACTS / "routing.json", help="where the raw figures go")
     parser.add_argument("--no-push", action="store_true", help="skip save -> push (needs Redis)")
     parser.add_argument("--push-seconds", type=float, help="seconds of creates at 20 leads/s (default 30; quick 10)")
+    parser.add_argument(
+        "--one-worker",
+        action="store_true",
+        help="save -> push with one worker for every task (default: an urgent worker and a niced one, as deployed)",
+    )
     parser.add_argument("--sizes", help="timed leads, round-robin leads, races (e.g. 20,110,5 for a smoke run)")
     args = parser.parse_args(argv)
     log(f"Preparing {args.database} ...")
@@ -439,7 +451,9 @@ def main(argv: list[str] | None = None) -> dict:
     log(f"  exactly one winner in {claim_race['exactly_one_winner']} of {claim_race['trials']}")
     push = None
     if not args.no_push:
-        push = measure_push(url, team, seconds=args.push_seconds or (10 if args.quick else 30))
+        push = measure_push(
+            url, team, seconds=args.push_seconds or (10 if args.quick else 30), split_workers=not args.one_worker
+        )
     found = {
         "push": push,
         "commit": _git_commit(),

@@ -129,10 +129,14 @@ class Gunicorn(Process):
 
 
 class CeleryWorker(Process):
-    def __init__(self, name: str, env: dict[str, str], *, processes: int):
+    """A Celery worker; ``queues`` (-Q) limits it to those, ``nice`` lowers its CPU priority
+    (the after-save worker beside the urgent one, as deploy/systemd runs them)."""
+
+    def __init__(self, name: str, env: dict[str, str], *, processes: int, queues: str = "", nice: int = 0):
         super().__init__(
             name,
             [
+                *(["nice", "-n", str(nice)] if nice else []),
                 sys.executable,
                 "-m",
                 "celery",
@@ -147,6 +151,7 @@ class CeleryWorker(Process):
                 "--without-heartbeat",
                 "-n",
                 f"bench-{uuid.uuid4().hex[:8]}@%h",
+                *(["-Q", queues] if queues else []),
             ],
             env,
         )

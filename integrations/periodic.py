@@ -43,6 +43,8 @@ JOBS: dict[str, PeriodicJob] = {
     # Agent alerts: retries after a backoff, the next channel after a lost attempt.
     "sweep_alert_deliveries": PeriodicJob("integrations.alerts.tasks.sweep_alert_deliveries", timedelta(seconds=10)),
     # Speed to lead: settle met/breached SLAs and escalate breaches to the agent's manager.
+    # Last week's report to each manager, once per manager and week (leads.reports.weekly).
+    "weekly_report": PeriodicJob("integrations.workflows.weekly_report.send_weekly_reports", timedelta(hours=1)),
     "mark_sla_breaches": PeriodicJob("integrations.workflows.services.mark_sla_breaches", timedelta(minutes=1)),
     # Routing: lost routes sent again, offers of departed agents withdrawn, unclaimed offers expired to the fallback.
     "sweep_routing": PeriodicJob("integrations.routing.tasks.sweep_routing", timedelta(seconds=10)),

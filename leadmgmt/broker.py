@@ -75,11 +75,13 @@ class BreakerTask(Task):
         return result
 
 
-def send_or_leave(task, *args, countdown: float | None = None, left_for: str) -> bool:
-    """``task.apply_async(args)`` without the publisher's own retries; False, logged,
-    when the broker is unreachable (the work is then ``left_for`` its sweeper)."""
+def send_or_leave(task, *args, countdown: float | None = None, priority: int | None = None, left_for: str) -> bool:
+    """``task.apply_async(args)`` without the publisher's own retries (at ``priority``,
+    else the task's own); False, logged, when the broker is unreachable (the work is then
+    ``left_for`` its sweeper)."""
+    options = {} if priority is None else {"priority": priority}
     try:
-        task.apply_async(args=list(args), countdown=countdown, retry=False)
+        task.apply_async(args=list(args), countdown=countdown, retry=False, **options)
     except BROKER_ERRORS as error:
         logger.warning("Broker unreachable, %s%r left for %s: %s", task.name, _short(args), left_for, error)
         return False
@@ -89,3 +91,14 @@ def send_or_leave(task, *args, countdown: float | None = None, left_for: str) ->
 def _short(args: tuple) -> str:
     text = repr(args)
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def route_by_priority(name, args, kwargs, options, task=None, **extra):
+    """Celery router (``CELERY_TASK_ROUTES`` when ``CELERY_URGENT_QUEUE`` is set): a task
+    sent at ``URGENT_TASK_PRIORITY`` goes to the urgent queue; others take the default."""
+    priority = options.get("priority")
+    if priority is None and task is not None:
+        priority = getattr(task, "priority", None)
+    if priority == settings.URGENT_TASK_PRIORITY:
+        return {"queue": settings.CELERY_URGENT_QUEUE}
+    return None

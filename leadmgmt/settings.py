@@ -11,6 +11,7 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF
 from django.core.management.utils import get_random_secret_key
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -70,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "leadmgmt.replica.ReadYourWritesMiddleware",
     "leads.accounts.middleware.ViewerTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -118,6 +120,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# A PostgreSQL streaming replica (leadmgmt/replica.py): list pages, reports, exports and the
+# API's lists read from it when it is at most REPLICA_MAX_LAG_SECONDS behind (checked every
+# REPLICA_CHECK_SECONDS) and the user did not write in the last READ_YOUR_WRITES_SECONDS.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **env.db_url_config(env.str("DATABASE_REPLICA_URL")),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"] or 60,
+        "CONN_HEALTH_CHECKS": True,
+        # Tests run against the primary's test database; the replica is a copy of it.
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    DATABASE_ROUTERS = ["leadmgmt.replica.ReplicaRouter"]
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=5.0)
+REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=1.0)
+READ_YOUR_WRITES_SECONDS = env.int("READ_YOUR_WRITES_SECONDS", default=10)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "leads.User"
@@ -262,6 +281,14 @@ CELERY_TASK_SOFT_TIME_LIMIT = 45
 # URGENT_TASK_PRIORITY) never wait behind a backlog of after-save work (sent at 6).
 CELERY_TASK_DEFAULT_PRIORITY = 6
 URGENT_TASK_PRIORITY = 0
+# Past priorities, CPU: with CELERY_URGENT_QUEUE set (e.g. leadmgmt.urgent) the urgent tasks
+# go to that queue, served by a worker of its own (`-Q leadmgmt.urgent`) while the worker of
+# the after-save work runs niced, so its backlog never takes the cores speed to lead needs
+# (deploy/systemd/leadmgmt-worker-urgent.service). A worker started without -Q takes both.
+CELERY_URGENT_QUEUE = env.str("CELERY_URGENT_QUEUE", default="")
+if CELERY_URGENT_QUEUE and CELERY_URGENT_QUEUE != CELERY_TASK_DEFAULT_QUEUE:
+    CELERY_TASK_QUEUES = [Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(CELERY_URGENT_QUEUE)]
+    CELERY_TASK_ROUTES = ("leadmgmt.broker.route_by_priority",)
 # The broker going away (leadmgmt.broker): workers reconnect for as long as it takes, and
 # a publisher that cannot connect fails at once (max_retries 0; kombu would otherwise
 # retry for 6 s inside the request) and leaves the job to the sweeper. The socket

@@ -19,6 +19,8 @@ urlpatterns = [
     path("api/v2/", include("integrations.webhooks.api")),
     path("api/v2/", include("integrations.plans.api")),
     path("api/v2/", include("integrations.routing.api")),
+    path("api/v2/", include("leads.deals.api")),
+    path("api/v2/", include("leads.reports.api")),
     path("api/v2/", include("leads.api.urls")),
     path("api/v2/", include("leads.api.docs")),
     # Sign-in with a budget per address and per username (LOGIN_RATE_LIMIT), password
@@ -32,6 +34,7 @@ urlpatterns = [
     path("sms/", include("integrations.sms.urls")),
     path("plans/", include("integrations.plans.urls")),
     path("routing/", include("integrations.routing.urls")),
+    path("reports/", include("leads.reports.urls")),
     path("scoring/", include("integrations.winprob.urls")),
     # The installable web app: served from the root, so the service worker's scope is the whole site.
     path("manifest.webmanifest", pwa.manifest, name="manifest"),

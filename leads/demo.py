@@ -15,6 +15,7 @@ follow-up service, and ``bookkeeping.set_arrival_time`` to date each arrival.
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
@@ -37,6 +38,7 @@ from leads.models import (
 )
 
 DEMO_TAG = "demo"
+STREETS = ["Oak St", "Maple Ave", "Cedar Ln", "Valencia St", "Shattuck Ave", "Alameda Blvd", "Hillside Dr"]
 DEMO_EMAIL_DOMAIN = "@demo-leads.example.com"
 CITIES = ["San Francisco", "Oakland", "San Jose", "Berkeley", "Palo Alto", "Fremont", "Walnut Creek", "San Mateo"]
 
@@ -265,10 +267,26 @@ def write_plan(plans: list[LeadPlan], *, manager: User, agents: list[User], seed
                 lead.public_id, {"type": kind, "direction": direction, "summary": summary, "occurred_at": at}
             )
         for step in PATHS[plan.status]:
-            service.change_status(lead.public_id, step)
+            deal = _closing_deal(plan) if step == LeadStatus.CLOSED else None
+            service.change_status(lead.public_id, step, deal=deal)
         if plan.follow_up is not None:
             title, due_at = plan.follow_up
             followups.follow_up_create(actor=agent, lead_id=lead.public_id, title=title, due_at=due_at)
+
+
+def _closing_deal(plan: LeadPlan) -> dict:
+    """The deal a demo lead closes with (``seed_reports_demo`` dates it as its history);
+    its own random draws, so the rest of the demo stays as it was."""
+    rng = random.Random(plan.index)
+    price = Decimal(rng.choice([480, 615, 760, 890, 1050, 1240])) * 1000
+    return {
+        "property_address": f"{rng.randint(10, 990)} {rng.choice(STREETS)}, {plan.city}",
+        "price": price,
+        "commission_rate": Decimal(rng.choice(["2.5", "2.5", "3", "2.25"])),
+        "team_split": Decimal(rng.choice([60, 70, 70, 80])),
+        "stage": "closed",
+        "closed_on": timezone.localdate(),
+    }
 
 
 def _lead_data(plan: LeadPlan, *, first: str, last: str, agent: User, rng: random.Random) -> dict:

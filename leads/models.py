@@ -8,6 +8,8 @@
 - ``leads.merges.models``: merges and their undo snapshots;
 - ``leads.imports.models``: CSV import jobs;
 - ``leads.reporting.models``: exact lead counters and saved filters;
+- ``leads.deals.models``: deals (and their commission) and source spend;
+- ``leads.reports.models``: who opted out of the weekly report email;
 - ``leads.api.models``: Idempotency-Key answers.
 
 Every table stays in the ``leads`` app (``leads_lead``, ``leads_contact``...): the
@@ -40,16 +42,20 @@ from leads.core.models import (
     UrgencyLevel,
     new_public_lead_id,
 )
+from leads.deals.models import Deal, DealStage, SourceSpend
 from leads.events.models import LeadEvent, LeadEventKind
 from leads.imports.models import ImportStatus, LeadImport
 from leads.merges.models import LeadMerge, new_public_merge_id
 from leads.reporting.models import LeadCount, SavedFilter
+from leads.reports.models import WeeklyReportOptOut
 
 __all__ = [
     "AuditChannel",
     "AuditEntry",
     "Contact",
     "ContactChannel",
+    "Deal",
+    "DealStage",
     "FinancingStatus",
     "FollowUpKind",
     "FollowUpTask",
@@ -73,6 +79,7 @@ __all__ = [
     "Role",
     "SavedFilter",
     "SlaStatus",
+    "SourceSpend",
     "StatusChange",
     "Team",
     "TimeOff",
@@ -80,6 +87,7 @@ __all__ = [
     "TimestampedModel",
     "UrgencyLevel",
     "User",
+    "WeeklyReportOptOut",
     "WorkingHours",
     "new_public_lead_id",
     "new_public_merge_id",

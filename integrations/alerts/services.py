@@ -164,7 +164,7 @@ def assignment_alerts(events: list[LeadEvent]) -> list[int]:
         .values_list("lead_id")
         .annotate(last=Max("pk"))
     )
-    armed = []
+    due = {}
     for event in relevant:
         lead = leads.get(event.lead_id)
         if lead is None or last_assignment.get(lead.pk, 0) > event.pk:
@@ -174,13 +174,19 @@ def assignment_alerts(events: list[LeadEvent]) -> list[int]:
             continue
         if event.actor_id == assignee.pk:
             continue  # nobody is alerted about what they did themselves
-        armed += alert_agent(
-            user=assignee,
-            lead=lead,
-            reason=AlertReason.ASSIGNED,
-            actions=payloads.assignment_actions(lead),
-            key=assignment_key(lead_pk=lead.pk, lead_version=event.lead_version, user_pk=assignee.pk),
-        )
+        due[assignment_key(lead_pk=lead.pk, lead_version=event.lead_version, user_pk=assignee.pk)] = lead
+    # The routing alerts the agents it gives leads to in its own transaction: those are made.
+    made = set(AgentAlert.objects.filter(key__in=list(due)).values_list("key", flat=True)) if due else set()
+    armed = []
+    for key, lead in due.items():
+        if key not in made:
+            armed += alert_agent(
+                user=lead.assigned_to,
+                lead=lead,
+                reason=AlertReason.ASSIGNED,
+                actions=payloads.assignment_actions(lead),
+                key=key,
+            )
     return armed
 
 

@@ -4,6 +4,7 @@ failed attempt is written to its delivery with the time of the next try, and the
 periodic ``sweep_alert_deliveries`` job queues it again then."""
 
 from collections.abc import Iterable
+from functools import partial
 
 from celery import shared_task
 from django.conf import settings
@@ -15,9 +16,20 @@ from leads.events.models import LeadEvent
 from leads.models import Lead, User
 
 
-def queue_alerts_after_commit(delivery_ids: Iterable[int]) -> None:
-    """Send these deliveries (``services.alert_agent``'s answer) once the current transaction commits."""
-    services.OUTBOX.queue_after_commit(deliver_alert, delivery_ids)
+def queue_alerts_after_commit(delivery_ids: Iterable[int], *, here: bool = False) -> None:
+    """Send these deliveries (``services.alert_agent``'s answer) once the current transaction
+    commits: queued for a worker, or with ``here`` attempted in this process (a caller already
+    in a worker, on the speed-to-lead path: no second trip through the queue). Either way a
+    failed attempt is retried like any other (``sweep_alert_deliveries``)."""
+    if not here:
+        services.OUTBOX.queue_after_commit(deliver_alert, delivery_ids)
+    elif delivery_ids := list(delivery_ids):
+        transaction.on_commit(partial(_deliver_here, delivery_ids))
+
+
+def _deliver_here(delivery_ids: list[int]) -> None:
+    for delivery_id in delivery_ids:
+        deliver_alert.apply(args=[delivery_id])
 
 
 def send_agent_alert(
@@ -28,11 +40,13 @@ def send_agent_alert(
     actions: list[dict] | None = None,
     key: str | None = None,
     new_key: bool = False,
+    deliver_here: bool = False,
 ) -> list[int]:
     """``services.alert_agent`` and its sending once the current transaction commits
-    (at once outside a transaction); returns the deliveries queued."""
+    (at once outside a transaction; in this process with ``deliver_here``); returns the
+    deliveries queued."""
     delivery_ids = services.alert_agent(user=user, lead=lead, reason=reason, actions=actions, key=key, new_key=new_key)
-    queue_alerts_after_commit(delivery_ids)
+    queue_alerts_after_commit(delivery_ids, here=deliver_here)
     return delivery_ids
 
 

@@ -79,10 +79,11 @@ def plan_routes(events: list[LeadEvent]) -> list[int]:
     return route_ids
 
 
-def route_pending(route_ids: list[int]) -> int:
+def route_pending(route_ids: list[int], *, deliver_here: bool = False) -> int:
     """Route the leads of these pending routes, each in its own transaction (a lead that
     fails does not hold back the others: its row stays, with the error, for the sweep);
-    returns how many were routed."""
+    returns how many were routed. ``deliver_here``: the assignees' alerts are sent by this
+    process (``engine.route_lead``)."""
     routed = 0
     for route_id in route_ids:
         try:
@@ -93,7 +94,7 @@ def route_pending(route_ids: list[int]) -> int:
                 if pending.attempts >= MAX_ATTEMPTS:
                     _last_resort(pending)
                 else:
-                    engine.route_lead(pending.lead_id)
+                    engine.route_lead(pending.lead_id, deliver_here=deliver_here)
                 pending.delete()
                 routed += 1
         except Exception as error:

@@ -51,7 +51,9 @@ from leads.models import Lead, Team, User
 
 logger = logging.getLogger(__name__)
 
-ROUTING = AuditContext(actor=None, channel=AuditChannel.SYSTEM, request_id="routing")
+# The routing alerts the agents it gives leads to itself (``alert_assignee``, offers):
+# its events' relay need not go ahead of the after-save work.
+ROUTING = AuditContext(actor=None, channel=AuditChannel.SYSTEM, request_id="routing", urgent_events=False)
 CATCH_ALL_NAME = "Everyone else (catch-all)"
 CATCH_ALL_POSITION = 1_000_000
 
@@ -91,6 +93,7 @@ def route_lead(
     from_rule: RoutingRule | None = None,
     exclude_agents: frozenset[int] = frozenset(),
     now: datetime | None = None,
+    deliver_here: bool = False,
 ) -> RoutingDecision | None:
     """Route the lead, in one transaction with the lead locked; returns the final
     decision (None when the lead is archived or gone).
@@ -98,17 +101,15 @@ def route_lead(
     On arrival a lead that has an agent by now keeps it (a "kept" decision) and a lead
     already routed is left alone (the task may run twice). ``after_rule`` starts after
     that rule (a first-to-claim timeout moving to the next group), ``from_rule`` at it
-    (an SLA breach reassigning within the group); ``exclude_agents`` are not candidates.
+    (an SLA breach reassigning within the group); ``exclude_agents`` are not candidates;
+    ``deliver_here``: the assignee's alert is sent by this process once the routing commits.
     """
     now = now or timezone.now()
-    public_id = Lead.objects.filter(pk=lead_pk).values_list("public_id", flat=True).first()
-    if public_id is None:
-        return None
     try:
         with transaction.atomic():
-            with writes.lead_write(public_id, context=ROUTING, leads=live_leads()) as write:
+            with writes.lead_write(lead_pk, context=ROUTING, leads=live_leads()) as write:
                 decision = _route_locked(write, trigger, after_rule, from_rule, exclude_agents, now)
-            alert_assignee(write.lead, decision)
+            alert_assignee(write.lead, decision, deliver_here=deliver_here)
             return decision
     except NotFound:
         return None
@@ -143,7 +144,7 @@ ALERTED_TRIGGERS = frozenset(
 )
 
 
-def alert_assignee(lead: Lead, decision: RoutingDecision | None) -> None:
+def alert_assignee(lead: Lead, decision: RoutingDecision | None, *, deliver_here: bool = False) -> None:
     """Alert the agent the routing just gave the lead to, in the transaction that did it
     (after the lead's write, so at its new version) and sent once it commits: the alert
     leaves without waiting for the ``lead.assigned`` event's relay, whose subscriber then
@@ -159,6 +160,7 @@ def alert_assignee(lead: Lead, decision: RoutingDecision | None) -> None:
         reason="assigned",
         actions=payloads.assignment_actions(lead),
         new_key=True,
+        deliver_here=deliver_here,
     )
 
 

@@ -13,14 +13,27 @@ from leadmgmt.broker import send_or_leave
 from leads.events.models import LeadEvent
 
 BATCH = 50
+# A relay that brought this many new leads or fewer routes them itself once it commits,
+# and sends the assignees' alerts itself (a lead arriving on its own is routed and pushed
+# without a second trip through the queue); more are sent to the workers in batches, to
+# be routed side by side.
+ROUTE_IN_RELAY = 5
 
 
 def on_lead_events(events: list[LeadEvent]) -> None:
     """The routing's subscription (``leads.events``): plan the routes in the relay's
-    transaction and send them to a worker once it commits."""
+    transaction and route them once it commits."""
     route_ids = arrivals.plan_routes(events)
     if route_ids:
-        transaction.on_commit(partial(dispatch, route_ids))
+        transaction.on_commit(partial(route_or_dispatch, route_ids))
+
+
+def route_or_dispatch(route_ids: list[int]) -> int:
+    """Route a few pending routes here, or send them to workers; either way a route
+    that fails stays pending for the sweep. Returns how many were routed or sent."""
+    if len(route_ids) > ROUTE_IN_RELAY:
+        return dispatch(route_ids)
+    return arrivals.route_pending(route_ids, deliver_here=True)
 
 
 def dispatch(route_ids: list[int]) -> int:

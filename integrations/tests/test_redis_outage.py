@@ -11,6 +11,7 @@ and started again.
 
 import os
 import shlex
+import string
 import threading
 import time
 import uuid
@@ -44,16 +45,17 @@ def stack(tmp_path_factory, redis_server):
         try:
             stack.token = stack.set_up_agent("outage_agent")
             stack.base = stack.serve(workers=2)
-            stack.worker = stack.start_worker(*production_worker_options())
+            stack.worker = stack.start_worker(*production_worker_options(stack.env))
             yield stack
         finally:
             stack.stop()
 
 
-def production_worker_options() -> list[str]:
-    """The options after ``celery -A leadmgmt worker`` in the systemd unit's ExecStart."""
+def production_worker_options(env: dict[str, str]) -> list[str]:
+    """The options after ``celery -A leadmgmt worker`` in the systemd unit's ExecStart,
+    its ``${VARIABLES}`` filled in from ``env`` as systemd does from its EnvironmentFile."""
     [line] = [line for line in WORKER_UNIT.read_text().splitlines() if line.startswith("ExecStart=")]
-    words = shlex.split(line.removeprefix("ExecStart="))
+    words = [string.Template(word).substitute(env) for word in shlex.split(line.removeprefix("ExecStart="))]
     return words[words.index("worker") + 1 :]
 
 

@@ -12,6 +12,7 @@ class WorkflowEventKind(models.TextChoices):
     AGENT_ALERT = "agent_alert", "New-lead alert to the agent"
     SLA_ESCALATION = "sla_escalation", "Missed first contact escalated to the manager"
     OVERDUE_DIGEST = "overdue_digest", "Daily digest of overdue follow-ups"
+    WEEKLY_REPORT = "weekly_report", "Weekly report to a manager"
 
 
 class WorkflowEvent(models.Model):

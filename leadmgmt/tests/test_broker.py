@@ -142,13 +142,13 @@ def test_a_publish_skips_a_broker_that_just_failed_then_sends_again_once_the_cir
 def test_the_relay_routing_and_alerts_jump_the_queue_of_after_save_work(publish_to, redis_server):
     from integrations.alerts.tasks import deliver_alert
     from integrations.routing.tasks import route_leads
-    from leads.events.tasks import relay_lead_events
+    from leads.events.tasks import send_relay
 
     # given a backlog of after-save work, then a new lead's relay, route and push
     publish_to(redis_server.url)
     for _ in range(3):
         publish()
-    relay_lead_events.apply_async(args=[[1]], retry=False)
+    send_relay([1], urgent=True)
     route_leads.apply_async(args=[[1]], retry=False)
     deliver_alert.apply_async(args=[1], retry=False)
 
@@ -166,3 +166,122 @@ def test_the_relay_routing_and_alerts_jump_the_queue_of_after_save_work(publish_
         deliver_alert.name,
         *[process_lead_jobs.name] * 3,
     ]
+
+
+def taken_by_a_worker(server: RedisServer, queue_name: str | None = None) -> list[tuple[str, int | None, list]]:
+    """The messages a worker of ``queue_name`` (the default queue) would take, in the
+    order it takes them: (task, priority, args)."""
+    taken = []
+    with Connection(server.url, transport="leadmgmt.broker:Transport") as connection:
+        queue = connection.SimpleQueue(queue_name or app.conf.task_default_queue)
+        while True:
+            try:
+                message = queue.get(timeout=0.5)
+            except Empty:
+                return taken
+            taken.append((message.headers["task"], message.properties.get("priority"), message.decode()[0]))
+            message.ack()
+
+
+@pytest.mark.django_db
+def test_a_new_leads_relay_is_urgent_and_a_score_or_the_routings_own_assignment_is_not(
+    publish_to, redis_server, django_capture_on_commit_callbacks
+):
+    from integrations.routing import engine
+    from leads.core import bookkeeping, writes
+    from leads.core.services import LeadManagementService
+    from leads.events.models import LeadEvent, LeadEventKind
+    from leads.tests.factories import UserFactory
+
+    manager, agent = UserFactory(role="manager"), UserFactory(role="agent")
+    publish_to(redis_server.url)
+    service = LeadManagementService(manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        lead = service.create_lead({"contact": {"first_name": "Ana", "email": "ana@example.com"}})
+    with django_capture_on_commit_callbacks(execute=True):
+        service.assign(lead.public_id, agent)  # a manager's reassignment: the agent is alerted at once
+    with django_capture_on_commit_callbacks(execute=True):
+        bookkeeping.write_rescores([(lead.pk, 2, 77, [])])
+    routing_write = writes.lead_write(lead.public_id, context=engine.ROUTING, leads=engine.live_leads())
+    with django_capture_on_commit_callbacks(execute=True), routing_write as write:
+        write.lead.assigned_to = manager  # routing alerts its assignee itself
+
+    relays = [(priority, args) for task, priority, args in taken_by_a_worker(redis_server) if "relay" in task]
+    kinds = {event.pk: event.kind for event in LeadEvent.objects.filter(lead=lead)}
+    urgent = [sorted(kinds[pk] for pk in args[0]) for priority, args in relays if priority == 0]
+    later = [sorted(kinds[pk] for pk in args[0]) for priority, args in relays if priority != 0]
+    assigned = sorted([LeadEventKind.ASSIGNED, LeadEventKind.UPDATED])
+    assert urgent == [[LeadEventKind.CREATED], assigned]
+    assert sorted(later) == sorted([[LeadEventKind.SCORED], assigned])
+    assert all(args[1] is True for priority, args in relays if priority == 0)
+
+
+def test_with_an_urgent_queue_set_urgent_tasks_go_there_and_the_rest_to_the_default_queue(
+    settings, publish_to, redis_server
+):
+    from integrations.alerts.tasks import deliver_alert
+    from integrations.routing.tasks import route_leads
+    from leads.events.tasks import send_relay
+
+    settings.CELERY_URGENT_QUEUE = f"{app.conf.task_default_queue}.urgent"
+    saved = {"task_routes": app.conf.task_routes}
+    app.conf.update(task_routes=("leadmgmt.broker.route_by_priority",))
+    app.amqp.__dict__.pop("router", None)
+    app.amqp._rtable = None
+    publish_to(redis_server.url)
+    try:
+        publish()
+        send_relay([1], urgent=True)
+        send_relay([2])
+        route_leads.apply_async(args=[[1]], retry=False)
+        deliver_alert.apply_async(args=[1], retry=False)
+    finally:
+        app.conf.update(**saved)
+        app.amqp.__dict__.pop("router", None)
+        app.amqp._rtable = None
+
+    urgent = taken_by_a_worker(redis_server, settings.CELERY_URGENT_QUEUE)
+    default = taken_by_a_worker(redis_server)
+    assert [(task, args) for task, _, args in urgent] == [
+        ("leads.relay_lead_events", [[1], True]),
+        (route_leads.name, [[1]]),
+        (deliver_alert.name, [1]),
+    ]
+    assert [(task, args) for task, _, args in default] == [
+        (process_lead_jobs.name, [[]]),
+        ("leads.relay_lead_events", [[2], False]),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_lead_arriving_alone_is_routed_and_its_agent_alerted_by_its_relay_with_no_other_urgent_task(
+    publish_to, redis_server, django_capture_on_commit_callbacks, mailoutbox
+):
+    from integrations.alerts.tasks import deliver_alert
+    from integrations.routing import engine
+    from integrations.routing.tasks import route_leads
+    from integrations.routing.tests.factories import RuleMemberFactory
+    from leads.core.services import LeadManagementService
+    from leads.events.tasks import relay_lead_events
+    from leads.tests.factories import UserFactory
+
+    agent = RuleMemberFactory(rule=engine.ensure_catch_all(None)).agent
+    publish_to(redis_server.url)
+    with django_capture_on_commit_callbacks(execute=True):
+        lead = LeadManagementService(UserFactory(role="manager")).create_lead(
+            {"contact": {"first_name": "Ana", "email": "ana@example.com"}}
+        )
+    [(task, priority, args)] = taken_by_a_worker(redis_server)
+    assert (task, priority) == ("leads.relay_lead_events", 0)
+
+    # when a worker runs the new lead's relay
+    with django_capture_on_commit_callbacks(execute=True):
+        relay_lead_events.apply(args=args)
+
+    # then the lead is routed and its agent alerted (by email here: no browser subscribed)
+    lead.refresh_from_db()
+    assert lead.assigned_to == agent
+    assert [message.to for message in mailoutbox] == [[agent.email]]
+    # by the relay itself: neither a routing task nor an alert delivery was queued
+    queued = [task for task, _, _ in taken_by_a_worker(redis_server)]
+    assert route_leads.name not in queued and deliver_alert.name not in queued

@@ -6,6 +6,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from leadmgmt.replica import reads_from_replica
 from leads.accounts import permissions
 from leads.api.bodies import batch_item_data, batch_result_data, history_page_data, lead_page_data
 from leads.api.envelope import envelope, mark_request_start
@@ -144,6 +145,7 @@ class LeadCollectionView(LeadsAPIView):
         errors=(400,),
         parameters=LEAD_LIST_PARAMETERS,
     )
+    @reads_from_replica
     def get(self, request):
         query = LeadListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -289,7 +289,11 @@ class Interaction(models.Model):
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
-        indexes = [models.Index(fields=["lead", "-occurred_at"], name="interaction_lead_occurred")]
+        indexes = [
+            models.Index(fields=["lead", "-occurred_at"], name="interaction_lead_occurred"),
+            # The reports' activity per agent over a date range (leads.reports.leaderboard).
+            models.Index(fields=["occurred_at", "created_by", "type"], name="interaction_occurred_by"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_type_display()}: {self.summary[:40]}"

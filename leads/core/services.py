@@ -18,6 +18,7 @@ from leads.audit import history as audit
 from leads.core import duplicates, pagination, selectors, validation, writes
 from leads.core.filters import LeadFilter
 from leads.core.validation import price_range_errors
+from leads.deals import services as deals
 from leads.errors import ApplicationError, ValidationFailed
 from leads.events.models import LeadEventKind
 from leads.models import (
@@ -287,6 +288,7 @@ class LeadManagementService:
                 lead.assigned_to = self._check_assignee(changes["assigned_to"])
                 lead.team_id = _team_of(lead.assigned_to, None) or lead.team_id
             if changes.get("status"):
+                deals.require_closing_deal(write, changes["status"])
                 write.change_status(changes["status"])
         return self._reload(lead)
 
@@ -324,10 +326,15 @@ class LeadManagementService:
                 write.change_status(LeadStatus.CONTACTED)
         return self._reload(lead), interaction
 
-    def change_status(self, lead_id: str, status: str) -> Lead:
+    def change_status(self, lead_id: str, status: str, *, deal: dict[str, Any] | None = None) -> Lead:
+        """Move the lead to ``status``. Closing needs a closed deal: ``deal`` (``DealInput``
+        values) is recorded with the move, or the lead has one already."""
         if status not in LeadStatus.values:
             raise ValidationFailed(fields={"status": [f'"{status}" is not a status.']})
         with self._write(lead_id) as write:
+            if deal is not None:
+                deals.deal_record_in(write, deal, actor=self.actor)
+            deals.require_closing_deal(write, status)
             write.change_status(status)
         return self._reload(write.lead)
 

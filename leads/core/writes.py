@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from leads import bulk
@@ -39,7 +39,7 @@ from leads.core import selectors
 from leads.errors import NotFound, PreconditionFailed
 from leads.events import services as events
 from leads.events.models import LeadEventKind
-from leads.events.tasks import relay_after_commit
+from leads.events.tasks import is_urgent, relay_after_commit
 from leads.models import (
     Contact,
     Interaction,
@@ -144,7 +144,7 @@ class LeadWrite:
 
 @contextmanager
 def lead_write(
-    lead_id: str,
+    lead_id: str | int,
     *,
     context: audit.AuditContext,
     leads: QuerySet[Lead] | None = None,
@@ -152,7 +152,8 @@ def lead_write(
 ) -> Iterator[LeadWrite]:
     """Lock the lead ``lead_id`` (one of ``leads``, by default those the actor may see)
     for one write; NotFound when it is not there, PreconditionFailed when it is not at
-    ``expected_version``."""
+    ``expected_version``. ``lead_id`` is the public id, or the primary key for the
+    system's own writes (tasks hold primary keys)."""
     with lead_writes([lead_id], context=context, leads=leads) as writes:
         if lead_id not in writes:
             raise NotFound("Lead not found.")
@@ -164,35 +165,44 @@ def lead_write(
 
 @contextmanager
 def lead_writes(
-    lead_ids: Sequence[str],
+    lead_ids: Sequence[str | int],
     *,
     context: audit.AuditContext,
     leads: QuerySet[Lead] | None = None,
 ) -> Iterator[dict[str, LeadWrite]]:
     """``lead_write`` for several leads at once (a merge, a bulk action): locked in id
     order, so two such writes never deadlock; the ids not found are left out of the
-    dict. Their audit entries share one changeset."""
+    dict (keyed by the ids given). Their audit entries share one changeset."""
     with transaction.atomic():
         if leads is None:
             leads = selectors.visible_leads(context.actor)
-        writes = {lead.public_id: LeadWrite(lead, context) for lead in lock(leads, lead_ids)}
+        given = set(lead_ids)
+        writes = {
+            (lead.pk if lead.pk in given else lead.public_id): LeadWrite(lead, context)
+            for lead in lock(leads, lead_ids)
+        }
         yield writes
         changeset, at = uuid.uuid4(), timezone.now()
         new_events = [event for write in writes.values() for event in write._save(changeset=changeset, at=at)]
         _record_events(new_events, context=context, at=at)
 
 
-def lock(leads: QuerySet[Lead], lead_ids: Iterable[str]) -> list[Lead]:
-    """The leads of ``leads`` with these public ids, each with its contact, preferences,
-    timeline (and assignee), every row of the four locked until the transaction ends
-    and read after the lock was granted. In id order."""
-    lead_ids = [lead_id for lead_id in lead_ids if selectors.is_lead_id(lead_id)]
-    if not lead_ids:
+def lock(leads: QuerySet[Lead], lead_ids: Iterable[str | int]) -> list[Lead]:
+    """The leads of ``leads`` with these public ids (or primary keys), each with its
+    contact, preferences, timeline (and assignee), every row of the four locked until the
+    transaction ends and read after the lock was granted. In id order."""
+    lead_ids = list(lead_ids)
+    public_ids = [lead_id for lead_id in lead_ids if selectors.is_lead_id(lead_id)]
+    pks = [lead_id for lead_id in lead_ids if isinstance(lead_id, int) and not isinstance(lead_id, bool)]
+    if not (public_ids or pks):
         return []
+    wanted = Q(public_id__in=public_ids) if public_ids else Q(pk__in=pks)
+    if public_ids and pks:
+        wanted |= Q(pk__in=pks)
     # Filtering on the parts makes their joins INNER, which FOR UPDATE may lock (it may
     # not lock the nullable side of an outer join); every lead has all three.
     return list(
-        leads.filter(public_id__in=lead_ids, contact__isnull=False, preferences__isnull=False, timeline__isnull=False)
+        leads.filter(wanted, contact__isnull=False, preferences__isnull=False, timeline__isnull=False)
         .select_related(*PART_NAMES, "assigned_to")
         .select_for_update(no_key=True, of=("self", *PART_NAMES))
         .order_by("pk")
@@ -235,7 +245,8 @@ def insert_leads(
 
 
 def _record_events(new_events: list[events.NewEvent], *, context: audit.AuditContext, at: datetime) -> None:
-    relay_after_commit(events.record(new_events, actor=context.actor, channel=context.channel, at=at))
+    urgent = context.urgent_events and is_urgent(new_events, channel=context.channel)
+    relay_after_commit(events.record(new_events, actor=context.actor, channel=context.channel, at=at), urgent=urgent)
 
 
 def _rows(lead: Lead) -> list[tuple[str, Model]]:

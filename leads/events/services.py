@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Min
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from leads import bulk
@@ -89,8 +89,9 @@ class RelayOutcome:
 
 
 def relay(event_ids: Iterable[int], *, take_queued: bool = True) -> RelayOutcome:
-    """Hand the unrelayed events among ``event_ids`` (and, with ``take_queued``, other
-    waiting events up to RELAY_BATCH) to every subscriber, and mark them relayed.
+    """Hand the unrelayed events among ``event_ids``, with the other waiting events of
+    their leads (and, with ``take_queued``, any other waiting events up to RELAY_BATCH), to
+    every subscriber, and mark them relayed.
 
     Events another relay holds are skipped (it hands them over). A subscriber's error
     rolls the whole relay back and propagates: nothing is marked, nothing is lost.
@@ -118,7 +119,10 @@ def record_relay_failure(event_ids: list[int], error: BaseException) -> None:
 
 def _claim(event_ids: list[int], *, take_queued: bool) -> list[LeadEvent]:
     waiting = LeadEvent.objects.select_for_update(skip_locked=True, of=("self",)).filter(relayed_at__isnull=True)
-    events = list(waiting.filter(pk__in=event_ids).select_related("actor"))
+    # The leads' earlier events still waiting come along: an urgent relay (which takes no
+    # other queued events) is then never held back behind a relay still in the queue.
+    leads = LeadEvent.objects.filter(pk__in=event_ids).values("lead_id")
+    events = list(waiting.filter(Q(pk__in=event_ids) | Q(lead_id__in=leads)).select_related("actor"))
     room = RELAY_BATCH - len(events)
     if take_queued and room > 0:
         taken = {event.pk for event in events}

@@ -3,6 +3,7 @@
 from django.shortcuts import render
 from django.utils import timezone
 
+from leadmgmt.replica import reads_from_replica
 from leads import ports
 from leads.accounts import permissions
 from leads.core.followups import grouped_follow_ups
@@ -11,6 +12,7 @@ from leads.views.common import agent_page
 
 
 @agent_page
+@reads_from_replica
 def dashboard(request):
     user, now = request.user, timezone.now()
     follow_ups = grouped_follow_ups(user=user, now=now, everyone=permissions.can_view_team_leads(user))

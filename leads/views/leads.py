@@ -10,11 +10,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from leadmgmt.replica import reads_from_replica
 from leads.accounts import permissions
 from leads.core import followups, selectors
 from leads.core.duplicates import DuplicateLead
 from leads.core.lead_page import lead_page_data
 from leads.core.services import LeadManagementService
+from leads.deals import selectors as deal_selectors
+from leads.deals.forms import ClosingDealForm
 from leads.errors import ApplicationError, PreconditionFailed, ValidationFailed
 from leads.forms import (
     AssignForm,
@@ -48,6 +51,7 @@ class CountedPaginator(Paginator):
 
 @require_GET
 @agent_page
+@reads_from_replica
 def lead_list(request):
     user = request.user
     filters = saved_filters.filter_params(request.GET)
@@ -84,6 +88,7 @@ def lead_list(request):
 
 @require_GET
 @agent_page
+@reads_from_replica
 def lead_export(request):
     """The filtered list as CSV, streamed (constant memory at any size)."""
     leads = LeadManagementService(request.user).filtered_leads(saved_filters.filter_params(request.GET))
@@ -189,6 +194,8 @@ def _lead_page(request, lead_id: str, status: int = 200, **forms):
         "follow_ups": followups.lead_follow_ups(lead=lead),
         "interaction_form": forms.get("interaction_form") or InteractionForm(initial={"type": "call"}),
         "status_form": forms.get("status_form") or StatusForm(initial={"status": lead.status}),
+        "deal_form": forms.get("deal_form") or ClosingDealForm(initial={"team_split": "100"}),
+        "deals": deal_selectors.deals_of(lead),
         "assign_form": (
             forms.get("assign_form")
             or AssignForm(agents=agents, initial={"agent": lead.assigned_to.username if lead.assigned_to else ""})
@@ -226,18 +233,22 @@ def lead_log_interaction(request, lead_id: str):
 @require_POST
 @agent_page
 def lead_change_status(request, lead_id: str):
-    form = StatusForm(request.POST)
+    """Change the status; closing records the deal given with it (or needs one already)."""
+    form, deal_form = StatusForm(request.POST), ClosingDealForm(request.POST)
     if form.is_valid():
-        try:
-            lead = LeadManagementService(request.user, channel=AuditChannel.PAGE).change_status(
-                lead_id, form.cleaned_data["status"]
-            )
-        except ValidationFailed as exc:
-            _add_domain_errors(form, "status", exc)
-        else:
-            messages.success(request, f"Status: {lead.get_status_display()}.")
-            return _back_to_lead(lead_id)
-    return _lead_page(request, lead_id, status=422, status_form=form)
+        closing = form.cleaned_data["status"] == LeadStatus.CLOSED and deal_form.filled
+        deal = deal_form.deal_values() if closing else None
+        if not closing or deal is not None:
+            try:
+                lead = LeadManagementService(request.user, channel=AuditChannel.PAGE).change_status(
+                    lead_id, form.cleaned_data["status"], deal=deal
+                )
+            except ValidationFailed as exc:
+                _add_domain_errors(form, "status", exc)
+            else:
+                messages.success(request, f"Status: {lead.get_status_display()}.")
+                return _back_to_lead(lead_id)
+    return _lead_page(request, lead_id, status=422, status_form=form, deal_form=deal_form)
 
 
 @require_POST

@@ -5,6 +5,7 @@ events relay and the routing task; a lead that arrives with an agent keeps it.""
 import pytest
 
 from integrations.routing.models import PendingRoute, RoutingDecision, RoutingOutcome
+from integrations.routing.tasks import ROUTE_IN_RELAY, route_leads
 from integrations.routing.tests.factories import RuleMemberFactory
 from leads.imports import services as imports
 from leads.models import Lead
@@ -133,3 +134,44 @@ def test_a_route_whose_task_was_lost_is_sent_again_by_the_sweep(agents):
 
     assert Lead.objects.get(pk=lead.pk).assigned_to in agents
     assert not PendingRoute.objects.exists()
+
+
+@pytest.fixture
+def tasks_run():
+    """The names of the Celery tasks run while the test runs."""
+    from celery.signals import task_prerun
+
+    names = []
+
+    def record(sender=None, **_):
+        names.append(sender.name)
+
+    task_prerun.connect(record, weak=False)
+    yield names
+    task_prerun.disconnect(record)
+
+
+def test_a_lead_arriving_on_its_own_is_routed_by_the_relay_itself(
+    api_client, manager, agents, tasks_run, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        created = api_client(manager).post("/api/v2/leads", seed_payload(), format="json")
+
+    lead, decision = outcome(created.json()["lead"]["id"])
+    assert decision.outcome == RoutingOutcome.ASSIGNED and lead.assigned_to in agents
+    assert "leads.relay_lead_events" in tasks_run
+    assert route_leads.name not in tasks_run
+
+
+def test_many_leads_relayed_at_once_are_sent_to_the_workers_in_batches(
+    api_client, manager, agents, tasks_run, django_capture_on_commit_callbacks
+):
+    count = ROUTE_IN_RELAY + 1
+    items = [seed_payload(contact={"first_name": f"M{n}", "email": f"m{n}@example.com"}) for n in range(count)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = api_client(manager).post("/api/v2/leads/batch", {"leads": items}, format="json")
+
+    ids = [result["lead_id"] for result in answer.json()["results"]]
+    assert all(outcome(lead_id)[0].assigned_to in agents for lead_id in ids)
+    assert tasks_run.count(route_leads.name) == 1

@@ -59,6 +59,9 @@ NOT_PAGES = {
     "routing:pond_take": "a form post (the pond, or HTMX)",
     "routing:agent_settings": "a form post (the agents' settings page)",
     "routing:pause": "a form post (the offers page)",
+    "reports:index": "a redirect to the funnel report",
+    "reports:export_csv": "a CSV download (opened by the reports' browser tests)",
+    "reports:export_pdf": "a PDF download (opened by the reports' browser tests)",
     "winprob:activate": "a form post (the model backtest page's rollback)",
 }
 
@@ -76,6 +79,8 @@ MANAGER_PAGES = {
     "routing:rule_edit",
     "routing:ledger",
     "routing:agents",
+    "reports:spend",
+    "reports:email_settings",
     "winprob:backtest",
 }
 
@@ -95,6 +100,8 @@ VARIANTS = {
     "leads:lead_list": ["?status=new&ordering=created_at", "?search=a&source=website&score_min=20&urgency=high"],
     "leads:follow_ups": ["?scope=team"],
     "routing:ledger": ["?period=30d", "?period=custom&start=2026-02-10&end=2026-02-01"],
+    "reports:funnel": ["?by=agent&source=website&lead_type=buyer"],
+    "reports:stages": ["?stuck_days=3"],
 }
 
 

@@ -1,0 +1,34 @@
+"""The reports bench runs end to end on a tiny data set (no timing thresholds): the
+load, the deals and spend added with SQL, and every report timed for both viewers."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from bench.test_bench_smoke import postgres_url  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.postgres
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_reports_bench_times_every_report_on_a_tiny_data_set(postgres_url):  # noqa: F811
+    own_name = urlsplit(postgres_url).path.lstrip("/") or "leadmgmt"
+    env = {**os.environ, "DATABASE_URL": postgres_url}
+
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.reports_bench", "--sizes", "200", "--repeat", "1",
+         "--prefix", f"{own_name}_reports_smoke"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads((ROOT / "artifacts" / "bench" / "reports-200.json").read_text())
+    assert {row["report"] for row in figures["rows"]} == {"funnel", "sources", "agents", "stages"}
+    assert {row["viewer"] for row in figures["rows"]} == {"manager", "agent"}
+    assert figures["counts"]["lead"] == 200 and figures["counts"]["deals"] > 0
+    assert all(row["median_ms"] > 0 and row["queries"] >= 1 for row in figures["rows"])
