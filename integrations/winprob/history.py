@@ -27,7 +27,7 @@ except through what the product records):
   independent of the outcome (the fair-housing test relies on the model not reading them anyway).
 
 Rows are written with ``bulk_create`` (no lead events, no pipeline): the history is the
-past, already analysed. ``market_analysis`` holds the budget comparison the model and the
+past, already analysed; each won lead gets its closed deal (``leads.deals``). ``market_analysis`` holds the budget comparison the model and the
 rule-based score read.
 """
 
@@ -35,10 +35,13 @@ import math
 import random
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
+from leads.deals.models import Deal, DealStage
+from leads.deals.services import team_commission
 from leads.models import (
     Contact,
     Interaction,
@@ -272,3 +275,30 @@ def _write(plans: list[dict], *, team: Team | None, agents: list[User]) -> None:
         Timeline.objects.bulk_create(timelines)
         Interaction.objects.bulk_create(interactions, batch_size=5000)
         StatusChange.objects.bulk_create(changes, batch_size=5000)
+        Deal.objects.bulk_create(_deals(leads, plans))
+
+
+def _deals(leads: list[Lead], plans: list[dict]) -> list[Deal]:
+    """Every won lead's closed deal (a closed lead always has one), priced from its index."""
+    deals = []
+    for lead, plan in zip(leads, plans, strict=True):
+        if lead.status != LeadStatus.CLOSED:
+            continue
+        closed_at = lead.created_at + timedelta(days=plan["statuses"][-1][1])
+        price = Decimal(400 + (plan["index"] * 37) % 600) * 1000
+        rate, split = Decimal("2.5"), Decimal("70")
+        deals.append(
+            Deal(
+                lead=lead,
+                agent=lead.assigned_to,
+                property_address=f"{plan['index'] % 990 + 10} History Lane",
+                price=price,
+                commission_rate=rate,
+                team_split=split,
+                team_commission=team_commission(price=price, rate=rate, amount=None, split=split),
+                stage=DealStage.CLOSED,
+                contract_date=timezone.localdate(lead.created_at + timedelta(days=plan["statuses"][-2][1])),
+                closed_on=timezone.localdate(closed_at),
+            )
+        )
+    return deals
