@@ -27,8 +27,8 @@ except through what the product records):
   independent of the outcome (the fair-housing test relies on the model not reading them anyway).
 
 Rows are written with ``bulk_create`` (no lead events, no pipeline): the history is the
-past, already analysed; each won lead gets its closed deal (``leads.deals``). ``market_analysis`` holds the budget comparison the model and the
-rule-based score read.
+past, already analysed; each won lead gets its closed deal (``leads.deals``).
+``market_analysis`` holds the budget comparison the model and the rule-based score read.
 """
 
 import math
