@@ -37,6 +37,10 @@ logger = logging.getLogger(__name__)
 Subscriber = Callable[[list[LeadEvent]], None]
 
 RELAY_BATCH = 200
+# Speed to lead (a new lead to route, a lead given to an agent to alert): these kinds are
+# relayed by their own relay (``leads.events.tasks``: urgent), never swept into another
+# relay's batch, which may be running behind the after-save work.
+URGENT_KINDS = frozenset({LeadEventKind.CREATED, LeadEventKind.ASSIGNED})
 _subscribers: dict[str, Subscriber] = {}
 
 
@@ -90,8 +94,8 @@ class RelayOutcome:
 
 def relay(event_ids: Iterable[int], *, take_queued: bool = True) -> RelayOutcome:
     """Hand the unrelayed events among ``event_ids``, with the other waiting events of
-    their leads (and, with ``take_queued``, any other waiting events up to RELAY_BATCH), to
-    every subscriber, and mark them relayed.
+    their leads (and, with ``take_queued``, other waiting events up to RELAY_BATCH, but
+    none of the ``URGENT_KINDS``), to every subscriber, and mark them relayed.
 
     Events another relay holds are skipped (it hands them over). A subscriber's error
     rolls the whole relay back and propagates: nothing is marked, nothing is lost.
@@ -126,7 +130,8 @@ def _claim(event_ids: list[int], *, take_queued: bool) -> list[LeadEvent]:
     room = RELAY_BATCH - len(events)
     if take_queued and room > 0:
         taken = {event.pk for event in events}
-        events += list(waiting.exclude(pk__in=taken).select_related("actor").order_by("pk")[:room])
+        others = waiting.exclude(pk__in=taken).exclude(kind__in=URGENT_KINDS)
+        events += list(others.select_related("actor").order_by("pk")[:room])
     return sorted(events, key=lambda event: event.pk)
 
 

@@ -20,19 +20,17 @@ from django.db import transaction
 from leadmgmt.broker import send_or_leave
 from leads.audit.models import AuditChannel
 from leads.events import services
-from leads.events.models import LeadEventKind
 
 logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 8
 HELD_BACK_DELAY_SECONDS = 1
-URGENT_KINDS = frozenset({LeadEventKind.CREATED, LeadEventKind.ASSIGNED})
 
 
 def is_urgent(new_events: list[services.NewEvent], *, channel: str) -> bool:
     """A new or reassigned lead, except from a CSV import (thousands at once must not
     hold back the leads arriving one by one)."""
-    return channel != AuditChannel.IMPORT and any(event.kind in URGENT_KINDS for event in new_events)
+    return channel != AuditChannel.IMPORT and any(event.kind in services.URGENT_KINDS for event in new_events)
 
 
 @shared_task(

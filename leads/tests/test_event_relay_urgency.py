@@ -31,13 +31,21 @@ def test_an_urgent_relay_hands_over_its_own_events_and_leaves_the_others_waiting
     assert waiting_ids() == set(LeadEvent.objects.filter(lead=second).values_list("pk", flat=True))
 
 
-def test_any_other_relay_also_takes_the_events_waiting():
-    first, _second = two_new_leads()
-    own = list(LeadEvent.objects.filter(lead=first).values_list("pk", flat=True))
+def test_any_other_relay_also_takes_the_events_waiting_but_not_a_new_leads():
+    manager = UserFactory(role="manager")
+    service = LeadManagementService(manager)
+    first = service.create_lead({"contact": {"first_name": "Ana", "email": "ana@example.com"}})
+    second = service.create_lead({"contact": {"first_name": "Bo", "email": "bo@example.com"}})
+    relay_lead_events.apply(args=[list(LeadEvent.objects.values_list("pk", flat=True)), True])
+    service.update_lead(first.public_id, {"tags": ["edited"]})
+    service.update_lead(second.public_id, {"tags": ["edited"]})
+    third = service.create_lead({"contact": {"first_name": "Cy", "email": "cy@example.com"}})
+    own = list(LeadEvent.objects.filter(lead=first, relayed_at__isnull=True).values_list("pk", flat=True))
 
     relay_lead_events.apply(args=[own])
 
-    assert waiting_ids() == set()
+    # the second lead's edit went along; the new lead waits for its own (urgent) relay
+    assert waiting_ids() == set(LeadEvent.objects.filter(lead=third).values_list("pk", flat=True))
 
 
 def test_an_urgent_relay_brings_its_leads_earlier_waiting_events_along_instead_of_waiting_for_them():
