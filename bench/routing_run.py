@@ -315,7 +315,7 @@ def measure_claim_race(team: dict, trials: int) -> dict:
     }
 
 
-def measure_push(url: str, team: dict, *, seconds: float, split_workers: bool = True) -> dict | None:
+def measure_push(url: str, team: dict, *, seconds: float, split_workers: bool = True, rate: float = 20) -> dict | None:
     from bench import routing_push, servers
     from leads.models import User
 
@@ -330,7 +330,7 @@ def measure_push(url: str, team: dict, *, seconds: float, split_workers: bool = 
         redis_url,
         agents=agents,
         manager=team["manager"],
-        rate=20,
+        rate=rate,
         seconds=seconds,
         log=log,
         split_workers=split_workers,
@@ -392,10 +392,11 @@ def render(found: dict) -> str:
 
 
 def _push_row(push: dict | None) -> str:
-    figure = "save -> routed -> push delivered p95 at 20 leads/s"
+    figure = f"save -> routed -> push delivered p95 at {push['target_rate'] if push else 20:g} leads/s"
     if not push:
         return f"| {figure} | under 2 s | not measured (no Redis, or --no-push) | - |"
     ok = push["p95_ms"] is not None and push["p95_ms"] < 2000 and push["pushed"] == push["saved"]
+    ok = ok and push["target_rate"] >= 20  # the target is at 20 leads/s
     return (
         f"| {figure} (p50 / p95 / max; {push['pushed']} of {push['saved']} pushed, achieved "
         f"{push['achieved_rate'] or 0:.1f}/s, {push['refused_pushes']} refused) | under 2 s "
@@ -423,6 +424,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--json", type=Path, default=ARTIFACTS / "routing.json", help="where the raw figures go")
     parser.add_argument("--no-push", action="store_true", help="skip save -> push (needs Redis)")
     parser.add_argument("--push-seconds", type=float, help="seconds of creates at 20 leads/s (default 30; quick 10)")
+    parser.add_argument("--push-rate", type=float, default=20, help="creates per second for save -> push (20)")
     parser.add_argument(
         "--one-worker",
         action="store_true",
@@ -452,7 +454,11 @@ def main(argv: list[str] | None = None) -> dict:
     push = None
     if not args.no_push:
         push = measure_push(
-            url, team, seconds=args.push_seconds or (10 if args.quick else 30), split_workers=not args.one_worker
+            url,
+            team,
+            seconds=args.push_seconds or (10 if args.quick else 30),
+            split_workers=not args.one_worker,
+            rate=args.push_rate,
         )
     found = {
         "push": push,
