@@ -40,6 +40,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from leads.core import writes
 from leads.deals.models import Deal, DealStage
 from leads.deals.services import team_commission
 from leads.models import (
@@ -230,22 +231,9 @@ def _write(plans: list[dict], *, team: Team | None, agents: list[User]) -> None:
             )
         )
     with transaction.atomic():
-        Lead.objects.bulk_create(leads)
-        contacts, prefs, timelines, interactions, changes = [], [], [], [], []
+        writes.insert_past_leads([(lead, _parts(lead, plan)) for lead, plan in zip(leads, plans, strict=True)])
+        interactions, changes = [], []
         for lead, plan in zip(leads, plans, strict=True):
-            phone = f"+1512555{plan['index'] % 10000:04d}"
-            contacts.append(
-                Contact(
-                    lead=lead,
-                    first_name=plan["name"],
-                    last_name=f"History {plan['index']}",
-                    email=f"h{plan['index']}@{plan['domain']}" if plan["email"] else "",
-                    phone=phone,
-                    preferred_language=plan["language"],
-                )
-            )
-            prefs.append(Preferences(lead=lead, preferred_locations=[plan["location"]]))
-            timelines.append(Timeline(lead=lead, urgency_level=plan["urgency"], financing_status=plan["financing"]))
             for kind, direction, day in plan["interactions"]:
                 interactions.append(
                     Interaction(
@@ -270,12 +258,24 @@ def _write(plans: list[dict], *, team: Team | None, agents: list[User]) -> None:
                     )
                 )
                 previous = stage
-        Contact.objects.bulk_create(contacts)
-        Preferences.objects.bulk_create(prefs)
-        Timeline.objects.bulk_create(timelines)
         Interaction.objects.bulk_create(interactions, batch_size=5000)
         StatusChange.objects.bulk_create(changes, batch_size=5000)
         Deal.objects.bulk_create(_deals(leads, plans))
+
+
+def _parts(lead: Lead, plan: dict) -> list[Contact | Preferences | Timeline]:
+    return [
+        Contact(
+            lead=lead,
+            first_name=plan["name"],
+            last_name=f"History {plan['index']}",
+            email=f"h{plan['index']}@{plan['domain']}" if plan["email"] else "",
+            phone=f"+1512555{plan['index'] % 10000:04d}",
+            preferred_language=plan["language"],
+        ),
+        Preferences(lead=lead, preferred_locations=[plan["location"]]),
+        Timeline(lead=lead, urgency_level=plan["urgency"], financing_status=plan["financing"]),
+    ]
 
 
 def _deals(leads: list[Lead], plans: list[dict]) -> list[Deal]:

@@ -244,6 +244,21 @@ def insert_leads(
     return leads
 
 
+def insert_past_leads(new_leads: Sequence[tuple[Lead, Sequence[Contact | Preferences | Timeline]]]) -> list[Lead]:
+    """Insert leads as they stood in the past, with their parts, exactly as given (demo
+    and bench history, whose status history and interactions the caller writes): no
+    first status change, no audit entry, no event, since nothing should react now to a
+    past that was never lived here. One query per table. Returns the leads."""
+    leads = [lead for lead, _ in new_leads]
+    if not leads:
+        return []
+    bulk.insert(leads)
+    parts = [part for _, lead_parts in new_leads for part in lead_parts]
+    for model in (Contact, Preferences, Timeline):
+        bulk.insert([part for part in parts if isinstance(part, model)])
+    return leads
+
+
 def _record_events(new_events: list[events.NewEvent], *, context: audit.AuditContext, at: datetime) -> None:
     urgent = context.urgent_events and is_urgent(new_events, channel=context.channel)
     relay_after_commit(events.record(new_events, actor=context.actor, channel=context.channel, at=at), urgent=urgent)
