@@ -219,15 +219,11 @@ def insert_leads(
     first status change, its "created" audit entry and its ``lead.created`` event
     (whose data is ``created_data``, {} by default); one query per table whatever their
     number. Returns the leads."""
-    leads = [lead for lead, _ in new_leads]
+    for lead, _ in new_leads:
+        lead.processing_status = ProcessingStatus.PENDING
+    leads = insert_past_leads(new_leads)
     if not leads:
         return []
-    for lead in leads:
-        lead.processing_status = ProcessingStatus.PENDING
-    bulk.insert(leads)
-    parts = [part for _, lead_parts in new_leads for part in lead_parts]
-    for model in (Contact, Preferences, Timeline):
-        bulk.insert([part for part in parts if isinstance(part, model)])
     bulk.insert(
         [
             StatusChange(
