@@ -112,12 +112,13 @@ def pending_attempts(route_id: int) -> int:
 def _last_resort(pending: PendingRoute) -> None:
     """A lead whose routing kept failing goes to the pond, so it is not lost."""
     from leads.core import writes
+    from leads.errors import NotFound
 
-    lead = Lead.objects.filter(pk=pending.lead_id).values_list("public_id", flat=True).first()
-    if lead is None:
-        return
-    with writes.lead_write(lead, context=engine.ROUTING, leads=engine.live_leads()) as write:
-        if write.lead.assigned_to_id is None:
+    try:
+        locked = writes.lead_write(pending.lead_id, context=engine.ROUTING, leads=engine.live_leads())
+        with locked as write:
+            if write.lead.assigned_to_id is not None:
+                return
             engine.send_to_pond(
                 write,
                 None,
@@ -125,6 +126,8 @@ def _last_resort(pending: PendingRoute) -> None:
                 candidates=[],
                 note=f"Routing failed {MAX_ATTEMPTS} times ({pending.last_error[:120]}): the pond.",
             )
+    except NotFound:
+        return  # archived or gone meanwhile
 
 
 def due_routes(now: datetime | None = None) -> list[int]:

@@ -175,3 +175,22 @@ def test_many_leads_relayed_at_once_are_sent_to_the_workers_in_batches(
     ids = [result["lead_id"] for result in answer.json()["results"]]
     assert all(outcome(lead_id)[0].assigned_to in agents for lead_id in ids)
     assert tasks_run.count(route_leads.name) == 1
+
+
+def test_a_lead_whose_routing_kept_failing_goes_to_the_pond_and_is_not_lost(agents):
+    from integrations.routing import arrivals
+    from integrations.routing.models import PondEntry, PondStatus
+    from integrations.routing.tests.conftest import new_lead
+
+    lead = new_lead()
+    pending = PendingRoute.objects.create(
+        lead=lead, attempts=arrivals.MAX_ATTEMPTS, last_error="OperationalError: boom", dispatched_at=None
+    )
+
+    assert arrivals.route_pending([pending.pk]) == 1
+
+    assert Lead.objects.get(pk=lead.pk).assigned_to is None
+    assert PondEntry.objects.filter(lead=lead, status=PondStatus.OPEN).exists()
+    decision = RoutingDecision.objects.get(lead=lead)
+    assert decision.outcome == RoutingOutcome.POND and "failed 5 times" in decision.note
+    assert not PendingRoute.objects.exists()
