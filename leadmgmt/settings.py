@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "integrations.plans",
     "integrations.routing",
     "integrations.winprob",
+    "integrations.matches",
 ]
 
 MIDDLEWARE = [

@@ -55,6 +55,7 @@ class ListingStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     PENDING = "pending", "Pending"
     SOLD = "sold", "Sold"
+    WITHDRAWN = "withdrawn", "Withdrawn"
 
 
 class Listing(models.Model):
@@ -69,8 +70,18 @@ class Listing(models.Model):
     baths = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
     square_feet = models.PositiveIntegerField(null=True, blank=True)
     property_type = models.CharField(max_length=16, choices=PropertyType.choices)
-    status = models.CharField(max_length=8, choices=ListingStatus.choices, default=ListingStatus.ACTIVE)
+    status = models.CharField(max_length=12, choices=ListingStatus.choices, default=ListingStatus.ACTIVE)
     listed_at = models.DateField(null=True, blank=True)
+    address = models.CharField(max_length=200, blank=True, help_text="Street address")
+    city = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=10, blank=True, help_text="ZIP code")
+    features = models.JSONField(
+        default=list, blank=True, help_text="Case-folded features (pool, garage, ...), matched to must-haves"
+    )
+    photo_urls = models.JSONField(default=list, blank=True, help_text="Photo addresses, the first one is the cover")
+    modified_at = models.DateTimeField(
+        null=True, blank=True, help_text="The source's own modification time (RESO ModificationTimestamp)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -78,7 +89,10 @@ class Listing(models.Model):
         ordering = ["location_key", "price", "id"]
         constraints = [
             models.UniqueConstraint(fields=["source", "external_id"], name="listing_source_external_id"),
-            models.CheckConstraint(condition=Q(price__gte=0), name="listing_price_gte_0"),
+            models.CheckConstraint(condition=Q(price__gt=0), name="listing_price_gt_0"),
+            models.CheckConstraint(
+                condition=Q(square_feet__isnull=True) | Q(square_feet__gt=0), name="listing_square_feet_gt_0"
+            ),
             models.CheckConstraint(condition=Q(baths__isnull=True) | Q(baths__gte=0), name="listing_baths_gte_0"),
         ]
         indexes = [
@@ -88,3 +102,36 @@ class Listing(models.Model):
 
     def __str__(self) -> str:
         return f"{self.external_id} ({self.location}, {self.get_property_type_display()})"
+
+
+class ListingChangeKind(models.TextChoices):
+    NEW = "new", "New listing"
+    PRICE_DROP = "price_drop", "Price drop"
+    PRICE_INCREASE = "price_increase", "Price increase"
+    BACK_ON_MARKET = "back_on_market", "Back on market"
+    OFF_MARKET = "off_market", "Off market"
+    DETAILS = "details", "Details changed"
+
+
+class ListingChange(models.Model):
+    """What one import did to a listing, written in the import's transaction: the listing's
+    price and status history, and the outbox the property matching takes new work from
+    (rows with ``matched_at`` null)."""
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=16, choices=ListingChangeKind.choices)
+    old_price = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    new_price = models.DecimalField(max_digits=14, decimal_places=2)
+    old_status = models.CharField(max_length=12, choices=ListingStatus.choices, blank=True)
+    new_status = models.CharField(max_length=12, choices=ListingStatus.choices)
+    changed_at = models.DateTimeField(db_index=True)
+    matched_at = models.DateTimeField(null=True, blank=True, help_text="When the property matching took it")
+
+    class Meta:
+        ordering = ["listing", "changed_at", "id"]
+        indexes = [
+            models.Index(fields=["id"], condition=Q(matched_at__isnull=True), name="listing_change_unmatched"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.listing_id} {self.kind} at {self.changed_at:%Y-%m-%d %H:%M}"

@@ -8,7 +8,7 @@ file, the demo data and a future MLS feed all obey the same rules.
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from integrations.market.locations import location_key
@@ -39,11 +39,18 @@ LISTING_COLUMNS = {
     "beds": "whole number",
     "baths": "number, halves allowed (2.5)",
     "square_feet": "whole number",
-    "status": "active (default), pending or sold",
+    "status": "active (default), pending, sold or withdrawn",
     "listed_at": "YYYY-MM-DD",
+    "address": "street address",
+    "city": "city name",
+    "postal_code": "ZIP code",
+    "features": "features separated by | or ; (pool|garage)",
+    "photo_urls": "photo addresses (http or https) separated by | or whitespace, the cover first",
+    "modified_at": "the source's modification time, ISO 8601 (2026-12-01T10:00:00Z)",
 }
 LISTING_REQUIRED_COLUMNS = ("external_id", "location", "price", "property_type")
 
+_URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
 _MONEY_FORMATTING = re.compile(r"[\s$,]")
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})(?:-(\d{1,2}))?$")
 _PROPERTY_TYPES = {
@@ -84,6 +91,12 @@ class ListingRow:
     property_type: str
     status: str
     listed_at: date | None
+    address: str = ""
+    city: str = ""
+    postal_code: str = ""
+    features: tuple[str, ...] = ()
+    photo_urls: tuple[str, ...] = ()
+    modified_at: datetime | None = None
 
 
 class _Reader:
@@ -97,12 +110,12 @@ class _Reader:
         value = self.raw.get(name)
         return "" if value is None else clean_text(str(value))
 
-    def text(self, name: str, *, required: bool = False) -> str:
+    def text(self, name: str, *, required: bool = False, maximum: int = MAX_TEXT) -> str:
         value = self._value(name)
         if required and not value:
             self.errors.append(f"{name} is required")
-        elif len(value) > MAX_TEXT:
-            self.errors.append(f"{name} is longer than {MAX_TEXT} characters")
+        elif len(value) > maximum:
+            self.errors.append(f"{name} is longer than {maximum} characters")
         return value
 
     def decimal(
@@ -154,6 +167,55 @@ class _Reader:
             self.errors.append(f"{name} {value!r} is not a month (YYYY-MM or YYYY-MM-DD)")
             return None
         return date(year, month, 1)
+
+    def positive_integer(self, name: str, *, maximum: int = 2_147_483_647) -> int | None:
+        value = self.integer(name, maximum=maximum)
+        if value == 0:
+            self.errors.append(f"{name} must be more than 0")
+            return None
+        return value
+
+    def positive_decimal(self, name: str, *, required: bool = False) -> Decimal | None:
+        value = self.decimal(name, required=required)
+        if value is not None and value <= 0:
+            self.errors.append(f"{name} must be more than 0")
+            return None
+        return value
+
+    def items(self, name: str, *, separators: str = r"[|;]", limit: int = 50) -> tuple[str, ...]:
+        """A list: given as a list (feeds) or as one string with separators (CSV)."""
+        raw = self.raw.get(name)
+        if raw is None or raw == "":
+            return ()
+        parts = raw if isinstance(raw, list | tuple) else re.split(separators, str(raw))
+        values = tuple(dict.fromkeys(clean_text(str(part)) for part in parts if clean_text(str(part))))
+        if len(values) > limit:
+            self.errors.append(f"{name} has more than {limit} items")
+        elif any(len(value) > 500 for value in values):
+            self.errors.append(f"{name} has an item longer than 500 characters")
+        return values
+
+    def urls(self, name: str) -> tuple[str, ...]:
+        values = self.items(name, separators=r"[|\s]+")
+        bad = [value for value in values if not _URL.match(value)]
+        if bad:
+            self.errors.append(f"{name} {bad[0]!r} is not an http(s) address")
+            return ()
+        return values
+
+    def moment(self, name: str) -> datetime | None:
+        value = self._value(name)
+        if not value:
+            return None
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            self.errors.append(f"{name} {value!r} is not a date and time (ISO 8601)")
+            return None
+        if moment.tzinfo is None:
+            self.errors.append(f"{name} {value!r} has no time zone")
+            return None
+        return moment
 
     def day(self, name: str) -> date | None:
         value = self._value(name)
@@ -209,13 +271,19 @@ def listing_row_parse(raw: Mapping[str, object]) -> ListingRow:
         external_id=reader.text("external_id", required=True),
         location=location,
         location_key=location_key(location),
-        price=reader.decimal("price", required=True),
+        price=reader.positive_decimal("price", required=True),
         beds=reader.integer("beds", maximum=100),
         baths=reader.decimal("baths", places=1, maximum=Decimal("100")),
-        square_feet=reader.integer("square_feet"),
+        square_feet=reader.positive_integer("square_feet"),
         property_type=reader.choice("property_type", _PROPERTY_TYPES),
         status=reader.choice("status", {value: value for value in ListingStatus.values}, default=ListingStatus.ACTIVE),
         listed_at=reader.day("listed_at"),
+        address=reader.text("address", maximum=200),
+        city=reader.text("city"),
+        postal_code=reader.text("postal_code", maximum=10),
+        features=tuple(feature.casefold() for feature in reader.items("features")),
+        photo_urls=reader.urls("photo_urls"),
+        modified_at=reader.moment("modified_at"),
     )
     reader.check()
     return row

@@ -6,7 +6,7 @@
   insights written from it; the pipeline stores them in ``lead.metadata``.
 """
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date
 from decimal import Decimal
@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from integrations.market.insights import lead_insights_build
 from integrations.market.locations import location_candidate_keys, location_key
-from integrations.market.models import Listing, MarketSnapshot
+from integrations.market.models import Listing, ListingChange, ListingChangeKind, ListingStatus, MarketSnapshot
 from integrations.market.providers import MarketDataProvider, RawRow
 from integrations.market.rows import ListingRow, MarketRow, RowInvalid, listing_row_parse, market_row_parse
 from integrations.market.selectors import (
@@ -51,6 +51,12 @@ LISTING_FIELDS = (
     "property_type",
     "status",
     "listed_at",
+    "address",
+    "city",
+    "postal_code",
+    "features",
+    "photo_urls",
+    "modified_at",
 )
 
 
@@ -168,6 +174,82 @@ def market_data_import(
     )
 
 
+_listing_change_listeners: list[Callable[[], None]] = []
+
+
+def on_listing_changes(listener: Callable[[], None]) -> None:
+    """Call ``listener()`` after each commit that recorded listing changes (the property
+    matching takes them from the ``ListingChange`` rows; the call only says there are some)."""
+    if listener not in _listing_change_listeners:
+        _listing_change_listeners.append(listener)
+
+
+def _change(listing: Listing, *, old_price, old_status: str | None, now) -> ListingChange:
+    """The change an import made to a listing (``old_status`` None: it is new)."""
+    if old_status is None:
+        kind = ListingChangeKind.NEW
+    elif old_status != ListingStatus.ACTIVE and listing.status == ListingStatus.ACTIVE:
+        kind = ListingChangeKind.BACK_ON_MARKET
+    elif old_status == ListingStatus.ACTIVE and listing.status != ListingStatus.ACTIVE:
+        kind = ListingChangeKind.OFF_MARKET
+    elif listing.price < old_price:
+        kind = ListingChangeKind.PRICE_DROP
+    elif listing.price > old_price:
+        kind = ListingChangeKind.PRICE_INCREASE
+    else:
+        kind = ListingChangeKind.DETAILS
+    return ListingChange(
+        listing=listing,
+        kind=kind,
+        old_price=old_price,
+        new_price=listing.price,
+        old_status=old_status or "",
+        new_status=listing.status,
+        changed_at=now,
+    )
+
+
+@transaction.atomic
+def listings_store(*, source: str, batch: Mapping[Hashable, ListingRow], summary: ImportSummary) -> None:
+    """Upsert validated listings of one source by external id, in one transaction, and record
+    each change (new, price drop, back on market, ...) as a ``ListingChange`` row."""
+    existing = {
+        listing.external_id: listing
+        for listing in Listing.objects.select_for_update().filter(source=source, external_id__in=list(batch))
+    }
+    to_create, to_update, changes, now = [], [], [], timezone.now()
+    for external_id, row in batch.items():
+        values = {name: _stored(getattr(row, name)) for name in LISTING_FIELDS}
+        listing = existing.get(external_id)
+        if listing is None:
+            listing = Listing(source=source, external_id=external_id, **values)
+            to_create.append(listing)
+            changes.append((listing, None, None))
+            continue
+        old_price, old_status = listing.price, listing.status
+        if _apply(listing, values):
+            listing.updated_at = now
+            to_update.append(listing)
+            changes.append((listing, old_price, old_status))
+        else:
+            summary.unchanged += 1
+    Listing.objects.bulk_create(to_create)
+    Listing.objects.bulk_update(to_update, [*LISTING_FIELDS, "updated_at"])
+    ListingChange.objects.bulk_create(
+        _change(listing, old_price=old_price, old_status=old_status, now=now)
+        for listing, old_price, old_status in changes
+    )
+    summary.created += len(to_create)
+    summary.updated += len(to_update)
+    if changes:
+        for listener in _listing_change_listeners:
+            transaction.on_commit(listener)
+
+
+def _stored(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
 def listings_import(*, provider: MarketDataProvider, batch_size: int = BATCH_SIZE) -> ImportSummary:
     """Upsert the provider's listings by (source, external_id).
 
@@ -175,27 +257,8 @@ def listings_import(*, provider: MarketDataProvider, batch_size: int = BATCH_SIZ
     """
     source = provider.source
 
-    @transaction.atomic
     def store(batch: dict[Hashable, ListingRow], summary: ImportSummary) -> None:
-        existing = {
-            listing.external_id: listing
-            for listing in Listing.objects.select_for_update().filter(source=source, external_id__in=list(batch))
-        }
-        to_create, to_update, now = [], [], timezone.now()
-        for external_id, row in batch.items():
-            values = {name: getattr(row, name) for name in LISTING_FIELDS}
-            listing = existing.get(external_id)
-            if listing is None:
-                to_create.append(Listing(source=source, external_id=external_id, **values))
-            elif _apply(listing, values):
-                listing.updated_at = now
-                to_update.append(listing)
-            else:
-                summary.unchanged += 1
-        Listing.objects.bulk_create(to_create)
-        Listing.objects.bulk_update(to_update, [*LISTING_FIELDS, "updated_at"])
-        summary.created += len(to_create)
-        summary.updated += len(to_update)
+        listings_store(source=source, batch=batch, summary=summary)
 
     return _import_rows(
         rows=provider.listing_rows(),

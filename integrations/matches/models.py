@@ -1,0 +1,53 @@
+"""Property matches: which listings fit which open lead's preferences, and how well."""
+
+from django.db import models
+from django.db.models import Q
+
+from integrations.market.models import Listing
+from leads.models import Lead
+
+
+class MatchReason(models.TextChoices):
+    """Why the listing became a match (again): what the alert says about it."""
+
+    NEW = "new", "New listing"
+    PRICE_DROP = "price_drop", "Price drop"
+    BACK_ON_MARKET = "back_on_market", "Back on market"
+    PREFERENCES = "preferences", "Fits the changed preferences"
+
+
+class ListingMatch(models.Model):
+    """One listing that fits one lead. Written only by ``integrations.matches.services``.
+
+    ``matched_at`` moves when the listing matches again for a reason worth telling the lead
+    (a price drop, back on market); the alerts send a match whose ``matched_at`` is after its
+    ``alerted_at``, and never the same listing twice unless its price dropped below
+    ``alerted_price``."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="listing_matches")
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="lead_matches")
+    score = models.PositiveSmallIntegerField(help_text="How well the listing fits, 0-100")
+    reasons = models.JSONField(default=list, blank=True, help_text="What fits and what does not, in plain words")
+    reason = models.CharField(max_length=16, choices=MatchReason.choices, default=MatchReason.NEW)
+    price = models.DecimalField(max_digits=14, decimal_places=2, help_text="The listing's price when it matched")
+    first_matched_at = models.DateTimeField()
+    matched_at = models.DateTimeField()
+    is_current = models.BooleanField(
+        default=True, help_text="Off when the listing left the market or no longer fits the lead"
+    )
+    alerted_at = models.DateTimeField(null=True, blank=True)
+    alerted_price = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["lead", "-score", "-matched_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "listing"], name="listing_match_lead_listing"),
+            models.CheckConstraint(condition=Q(score__lte=100), name="listing_match_score_lte_100"),
+        ]
+        indexes = [
+            models.Index(fields=["lead", "-score"], condition=Q(is_current=True), name="listing_match_lead_current"),
+            models.Index(fields=["matched_at"], condition=Q(is_current=True), name="listing_match_to_alert"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.listing_id} for {self.lead_id} ({self.score})"
