@@ -59,6 +59,13 @@ JOBS: dict[str, PeriodicJob] = {
     "run_plan_steps": PeriodicJob("integrations.plans.tasks.run_due_steps", timedelta(seconds=15)),
     "sweep_plan_deliveries": PeriodicJob("integrations.plans.tasks.sweep_plan_deliveries", timedelta(seconds=30)),
     "start_plans_by_time": PeriodicJob("integrations.plans.tasks.start_plans_by_time", timedelta(hours=1)),
+    # Property alerts: instant ones shortly after a match appears, digests at the lead-local digest hour.
+    "send_instant_property_alerts": PeriodicJob(
+        "integrations.property_alerts.sending.send_instant_alerts", timedelta(minutes=2)
+    ),
+    "send_property_alert_digests": PeriodicJob(
+        "integrations.property_alerts.sending.send_digests", timedelta(minutes=15)
+    ),
     # The chance-to-close model: trained, backtested and guarded, then every open lead scored (a worker's task).
     "train_win_model": PeriodicJob("integrations.winprob.tasks.train_nightly", timedelta(hours=24)),
     # Idempotency-Key answers older than IDEMPOTENCY_KEY_TTL_HOURS.

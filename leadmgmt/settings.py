@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "integrations.routing",
     "integrations.winprob",
     "integrations.matches",
+    "integrations.property_alerts",
 ]
 
 MIDDLEWARE = [
@@ -516,3 +517,20 @@ PLANS_SMS_THREADS = env.int("PLANS_SMS_THREADS", default=8)
 # The merge field {{ listing_url }}: a matching listing's page on your listings site
 # ("{external_id}" is replaced); empty: the field is empty (the summary still shows).
 PLANS_LISTING_URL = env.str("PLANS_LISTING_URL", default="")
+
+# Property alerts (integrations.property_alerts): the matches emailed to each lead, instant
+# (a job every few minutes) or as a daily / weekly digest at PROPERTY_ALERTS_DIGEST_HOUR
+# lead-local (weekly on PROPERTY_ALERTS_WEEKLY_DAY, 0 = Monday). A lead with matches and no
+# setting gets PROPERTY_ALERTS_DEFAULT_FREQUENCY (sellers: off). After STEP_DOWN_AFTER alerts
+# unopened the frequency steps down (instant -> daily -> weekly), after PAUSE_AFTER more at
+# weekly the alerts pause; an open or a click restores the chosen frequency. A click goes to
+# PLANS_LISTING_URL when set, else to the listing's public page here (/alerts/l/<signed>/).
+PROPERTY_ALERTS_DEFAULT_FREQUENCY = env.str("PROPERTY_ALERTS_DEFAULT_FREQUENCY", default="daily")
+PROPERTY_ALERTS_DIGEST_HOUR = env.int("PROPERTY_ALERTS_DIGEST_HOUR", default=8)
+PROPERTY_ALERTS_WEEKLY_DAY = env.int("PROPERTY_ALERTS_WEEKLY_DAY", default=5)
+PROPERTY_ALERTS_MAX_LISTINGS = env.int("PROPERTY_ALERTS_MAX_LISTINGS", default=10)
+PROPERTY_ALERTS_STEP_DOWN_AFTER = env.int("PROPERTY_ALERTS_STEP_DOWN_AFTER", default=3)
+PROPERTY_ALERTS_PAUSE_AFTER = env.int("PROPERTY_ALERTS_PAUSE_AFTER", default=3)
+PROPERTY_ALERTS_LINK_MAX_AGE_DAYS = env.int("PROPERTY_ALERTS_LINK_MAX_AGE_DAYS", default=365)
+PROPERTY_ALERTS_BATCH_SIZE = env.int("PROPERTY_ALERTS_BATCH_SIZE", default=200)
+PROPERTY_ALERTS_CLAIM_SECONDS = env.int("PROPERTY_ALERTS_CLAIM_SECONDS", default=600)

@@ -222,16 +222,35 @@ def _send_email(run: StepRun, *, reply_to: str | None, connection=None) -> None:
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     headers["X-Plan-Step-Run"] = str(run.pk)
     headers["X-Plan-Enrolment"] = str(run.enrolment_id)
-    message = EmailMultiAlternatives(
+    send_email(
         subject=run.subject,
-        body=run.text,
-        to=[run.recipient],
+        text=run.text,
+        html=run.html,
+        to=run.recipient,
+        reply_to=reply_to,
+        headers=headers,
+        connection=connection,
+    )
+
+
+def send_email(
+    *, subject: str, text: str, html: str, to: str, reply_to: str | None, headers: dict, connection=None
+) -> None:
+    """Hand one email (text, and HTML when given) to the mail server, from
+    ``DEFAULT_FROM_EMAIL``, over ``connection`` when given (kept open for the next one):
+    every automated email to a lead goes this way (plans, property alerts). Raises
+    DeliveryError when the server refused it, TransientDeliveryError when it could not be
+    reached (a broken shared connection is closed: the next message opens a new one)."""
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        to=[to],
         reply_to=[reply_to] if reply_to else None,
         headers=headers,
         connection=connection,
     )
-    if run.html:
-        message.attach_alternative(run.html, "text/html")
+    if html:
+        message.attach_alternative(html, "text/html")
     try:
         if connection is not None:
             connection.open()  # kept open for the next message (send() would open and close it each time)

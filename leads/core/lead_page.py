@@ -35,6 +35,7 @@ def lead_page_data(lead: Lead) -> dict[str, Any]:
         "score_factors": [factor for factor in lead.score_breakdown or [] if isinstance(factor, dict)],
         "crm_sync": crm_sync_state(lead),
         "plans": ports.lead_page_section("plans", lead),
+        "property_alerts": ports.lead_page_section("property_alerts", lead),
         "routing": ports.lead_page_section("routing", lead),
         "win_probability": ports.lead_page_section("win_probability", lead),
         "history": audit.history_lines(audit.recent_entries(lead, limit=HISTORY_ROWS)),
