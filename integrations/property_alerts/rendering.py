@@ -96,7 +96,7 @@ def subject_for(cards: list[Card]) -> str:
     if len(cards) == 1:
         card = cards[0]
         lead_in = "Price drop" if card.old_price else "New match"
-        return f"{lead_in}: {card.address}, {card.place} – {card.price}"[:200]
+        return f"{lead_in}: {card.address}, {card.place}, {card.price}"[:200]
     drops = sum(1 for card in cards if card.old_price)
     extra = f" ({drops} with a lower price)" if drops else ""
     return f"{len(cards)} homes that match your search{extra}"[:200]
