@@ -74,12 +74,17 @@ def send_instant_alerts(now: datetime | None = None) -> dict:
 def send_digests(now: datetime | None = None) -> dict:
     """The periodic job of the daily and weekly digests."""
     now = now or timezone.now()
-    return {frequency: run(frequency, now=now).as_dict() for frequency in (Frequency.DAILY, Frequency.WEEKLY)}
-
-
-def run(frequency: str, *, now: datetime) -> RunResult:
-    """Send the alerts due at ``now`` for ``frequency``, chunk after chunk."""
     ensure_subscriptions(now=now)
+    return {
+        frequency: run(frequency, now=now, ensure=False).as_dict() for frequency in (Frequency.DAILY, Frequency.WEEKLY)
+    }
+
+
+def run(frequency: str, *, now: datetime, ensure: bool = True) -> RunResult:
+    """Send the alerts due at ``now`` for ``frequency``, chunk after chunk (first giving
+    leads with matches and no settings their default, unless ``ensure`` is False)."""
+    if ensure:
+        ensure_subscriptions(now=now)
     candidates = selectors.candidate_subscriptions(frequency, instant=frequency == Frequency.INSTANT)
     if frequency != Frequency.INSTANT:
         candidates = candidates.filter(digest_due(frequency, now=now))
