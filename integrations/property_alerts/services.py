@@ -2,6 +2,7 @@
 agent or by the lead (from an alert's signed link), and the opens and clicks of alerts,
 which restore the chosen frequency (``control``) and become web activity (``webevents``)."""
 
+import uuid
 from datetime import datetime
 
 from django.db import transaction
@@ -80,8 +81,11 @@ def record_click(*, message_key: str, listing_id: int, url: str, at: datetime | 
 
 
 def _locked_message(message_key: str) -> AlertMessage:
-    message = AlertMessage.objects.select_for_update(of=("self",)).select_related("lead").filter(key=message_key)
-    found = message.first()
+    try:
+        key = uuid.UUID(str(message_key))
+    except ValueError:
+        raise NotFound("No such alert.") from None
+    found = AlertMessage.objects.select_for_update(of=("self",)).select_related("lead").filter(key=key).first()
     if found is None:
         raise NotFound("No such alert.")
     return found
