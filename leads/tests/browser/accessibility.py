@@ -63,6 +63,9 @@ NOT_PAGES = {
     "reports:export_csv": "a CSV download (opened by the reports' browser tests)",
     "reports:export_pdf": "a PDF download (opened by the reports' browser tests)",
     "winprob:activate": "a form post (the model backtest page's rollback)",
+    "property_alerts:open": "an alert's open pixel (a 1x1 GIF)",
+    "property_alerts:click": "an alert's click (a redirect to the listing)",
+    "property_alerts:lead_frequency": "a form post (the lead page's Property alerts card)",
 }
 
 # Pages for managers and admins only: an agent is refused (403), and the tests check that too.
@@ -93,6 +96,8 @@ PUBLIC_PAGES = {
     "password_reset_complete",
     "workflows:unsubscribe",
     "routing:claim_by_token",
+    "property_alerts:frequency",
+    "property_alerts:listing",
 }
 
 # More states of a page worth checking: filters, scopes.

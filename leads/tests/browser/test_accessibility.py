@@ -18,7 +18,9 @@ from django.http import QueryDict
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from integrations.market.models import Listing
 from integrations.plans.models import PlanStep
+from integrations.property_alerts import links as alert_links
 from integrations.routing.models import RoutingRule
 from integrations.routing.offers import claim_token
 from integrations.routing.tests.factories import OfferFactory
@@ -55,6 +57,8 @@ PUBLIC_ARGUMENTS = {
     "password_reset_confirm": {"uidb64", "token"},
     "workflows:unsubscribe": {"token"},
     "routing:claim_by_token": {"token"},
+    "property_alerts:frequency": {"token"},
+    "property_alerts:listing": {"token"},
 }
 
 
@@ -89,6 +93,10 @@ def signed_in_arguments(user: User) -> dict:
 def public_arguments(route_name: str, user: User) -> dict:
     if route_name == "routing:claim_by_token":
         return {"token": lambda: claim_token(OfferFactory(agent=user, decision__lead__team=user.team))}
+    if route_name == "property_alerts:frequency":
+        return {"token": lambda: alert_links.frequency_token(visible_leads(user).order_by("pk").first().public_id)}
+    if route_name == "property_alerts:listing":
+        return {"token": lambda: alert_links.listing_token(Listing.objects.order_by("pk").first().pk)}
     if route_name == "workflows:unsubscribe":
         return {"token": lambda: unsubscribe_token(lead=visible_leads(user).order_by("pk").first())}
     return {
