@@ -56,6 +56,9 @@ class SortKeyOrderingFilter(django_filters.OrderingFilter):
         if value in EMPTY_VALUES:
             return queryset
         field = self.get_ordering_value(value)
+        if field.lstrip("-").startswith("contact__"):
+            # Every lead has its contact: an inner join lets PostgreSQL walk the contact's sort index.
+            queryset = queryset.filter(contact__isnull=False)
         return queryset.order_by(field, "-id" if field.startswith("-") else "id")
 
 
