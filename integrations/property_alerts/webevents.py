@@ -6,6 +6,8 @@ import logging
 from datetime import datetime
 from importlib import import_module
 
+from django.conf import settings
+
 from integrations.market.models import Listing
 from integrations.property_alerts.models import AlertMessage
 from leads.errors import ApplicationError
@@ -35,6 +37,8 @@ def event_id(message: AlertMessage, kind: str, listing: Listing | None = None) -
 def record(message: AlertMessage, kind: str, *, at: datetime, listing: Listing | None = None, url: str = "") -> bool:
     """Record the open or click on the lead's activity; False when web events are not installed."""
     recorder = _recorder()
+    if url.startswith("/"):  # our own listing page: the event keeps an absolute address
+        url = f"{settings.SITE_URL}{url}"
     if recorder is None:
         logger.info("Web events are not installed: %s of alert %s not recorded as activity", kind, message.key)
         return False
