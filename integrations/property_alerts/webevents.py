@@ -7,6 +7,8 @@ from datetime import datetime
 from importlib import import_module
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 
 from integrations.market.models import Listing
 from integrations.property_alerts.models import AlertMessage
@@ -39,6 +41,10 @@ def record(message: AlertMessage, kind: str, *, at: datetime, listing: Listing |
     recorder = _recorder()
     if url.startswith("/"):  # our own listing page: the event keeps an absolute address
         url = f"{settings.SITE_URL}{url}"
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        url = ""  # (a SITE_URL without a domain, in development): the event without it, not no event
     if recorder is None:
         logger.info("Web events are not installed: %s of alert %s not recorded as activity", kind, message.key)
         return False
@@ -54,6 +60,8 @@ def record(message: AlertMessage, kind: str, *, at: datetime, listing: Listing |
             data={"alert": str(message.key), "frequency": message.frequency},
         )
     except ApplicationError as error:  # the open or click stands; only its activity entry is missing
-        logger.warning("The %s of alert %s was not recorded as activity: %s", kind, message.key, error.message)
+        logger.warning(
+            "The %s of alert %s was not recorded as activity: %s %s", kind, message.key, error.message, error.fields
+        )
         return False
     return True
