@@ -6,6 +6,7 @@ here; the token is never shown (only whether its environment variable is set).""
 import os
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.text import Truncator
@@ -78,6 +79,7 @@ class ListingFeedAdmin(admin.ModelAdmin):
     ordering = ("name",)
     actions = ("run_now", "restart_from_scratch")
     inlines = (FeedRunInline,)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     readonly_fields = ("listing_source", "token_status", *RUN_FIELDS)
     fieldsets = (
         (
