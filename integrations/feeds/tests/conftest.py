@@ -1,7 +1,8 @@
 """A RESO Web API server on loopback playing an MLS: bearer token, ``$filter`` on
 ModificationTimestamp (gt / ge), ``$orderby``, ``$top``, ``$expand=Media`` and
 ``@odata.nextLink`` paging (by ``$skip``) over a list of records, plus faults a test
-can put on a page (timeout, 500, HTML, no ``value``, a nextLink to another host)."""
+can put on a page (timeout, 500, HTML, no ``value``, a nextLink to another host,
+holding a page until the test releases it)."""
 
 import json
 import re
@@ -29,6 +30,8 @@ class ResoServer:
         self.requests: list[dict[str, str]] = []  # the query of each request, plus "auth"
         self.faults: dict[int, str] = {}  # page number (1-based, by $skip) -> fault, used once
         self.fault_delay = 2.0
+        self.release = threading.Event()  # a page with the "hold" fault waits for it
+        self.holding = threading.Event()  # set while a page is held
         self._lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
@@ -70,6 +73,9 @@ class ResoServer:
         fault = self.faults.pop(page, None)
         if fault == "timeout":
             time.sleep(self.fault_delay)
+        if fault == "hold":
+            self.holding.set()
+            self.release.wait(timeout=10)
         if fault == "500":
             return 500, "application/json", json.dumps({"error": {"message": "Internal error"}})
         if fault == "html":
