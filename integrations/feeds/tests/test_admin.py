@@ -3,6 +3,7 @@ and a listing's price history."""
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.models import Permission
 
 from integrations.feeds.models import FeedRun, ListingFeed
 from integrations.feeds.services import feed_sync
@@ -93,3 +94,16 @@ def test_a_feed_is_added_in_the_admin_with_its_token_variables_name_only(staff_c
     assert added.status_code == 302
     feed = ListingFeed.objects.get(name="bareis")
     assert (feed.token_env, feed.source, feed.cursor_modified_at) == ("RESO_TOKEN_BAREIS", "reso:bareis", None)
+
+
+def test_a_staff_user_who_may_only_view_feeds_cannot_run_them(client, manager, feed, reso_server):
+    manager.user_permissions.add(Permission.objects.get(codename="view_listingfeed"))
+    client.force_login(manager)
+    reso_server.records = [ResoRecordFactory()]
+
+    page = client.get(LIST_URL).content.decode()
+    client.post(LIST_URL, {"action": "run_now", ACTION_CHECKBOX_NAME: [feed.pk]})
+
+    assert "main" in page and "Run now" not in page
+    assert not FeedRun.objects.exists() and reso_server.requests == []
+    assert client.get(f"{LIST_URL}{feed.pk}/change/").status_code == 200  # viewing works
