@@ -170,7 +170,7 @@ def send_chunk(subscription_ids: list[int], *, frequency: str, now: datetime, co
         if subscription.paused_at is None and subscription.effective_frequency == frequency:
             sending.append(subscription)
     lead_ids = [subscription.lead_id for subscription in sending]
-    matches = _due_matches(lead_ids)
+    matches, more = _due_matches(lead_ids)
     consents = {
         consent.lead_id: {consent.channel: consent}
         for consent in Consent.objects.filter(lead_id__in=lead_ids, channel=Channel.EMAIL)
@@ -180,7 +180,10 @@ def send_chunk(subscription_ids: list[int], *, frequency: str, now: datetime, co
     for subscription in sending:
         rows = matches.get(subscription.lead_id)
         if rows and not chunk.unreachable:
-            _alert(chunk, subscription, rows, consents.get(subscription.lead_id, {}), cards, templates, now, connection)
+            consent = consents.get(subscription.lead_id, {})
+            sent = _alert(chunk, subscription, rows, consent, cards, templates, now, connection)
+            if sent and subscription.lead_id in more and frequency == Frequency.INSTANT:
+                subscription.last_run_at = None  # the rest at the next run, not at the next new match
     _record(chunk, now=now)
     return chunk.result
 
@@ -203,10 +206,12 @@ def _claim(ids: list[int], *, frequency: str, now: datetime) -> list[AlertSubscr
     )
 
 
-def _due_matches(lead_ids: list[int]) -> dict[int, list[ListingMatch]]:
-    """Each lead's due matches, best first, at most PROPERTY_ALERTS_MAX_LISTINGS."""
+def _due_matches(lead_ids: list[int]) -> tuple[dict[int, list[ListingMatch]], set[int]]:
+    """Each lead's due matches, best first, at most PROPERTY_ALERTS_MAX_LISTINGS, and the
+    leads that have more than that (the rest go at the next run)."""
     limit = max(1, settings.PROPERTY_ALERTS_MAX_LISTINGS)
     found: dict[int, list[ListingMatch]] = defaultdict(list)
+    more: set[int] = set()
     rows = (
         selectors.due_matches()
         .filter(lead_id__in=lead_ids)
@@ -216,7 +221,9 @@ def _due_matches(lead_ids: list[int]) -> dict[int, list[ListingMatch]]:
     for match in rows:
         if len(found[match.lead_id]) < limit:
             found[match.lead_id].append(match)
-    return found
+        else:
+            more.add(match.lead_id)
+    return found, more
 
 
 def _dropped_from(matches: list[ListingMatch]) -> dict[int, object]:
@@ -237,7 +244,8 @@ def _snapshot(rows: list[ListingMatch], cards: list[rendering.Card]) -> list[dic
     ]
 
 
-def _alert(chunk, subscription, rows, consents, cards, templates, now, connection) -> None:
+def _alert(chunk, subscription, rows, consents, cards, templates, now, connection) -> bool:
+    """Send one lead its alert (or record why not); True when it was sent."""
     lead = subscription.lead
     described = [cards.card(match) for match in rows]
     message = AlertMessage(
@@ -249,11 +257,13 @@ def _alert(chunk, subscription, rows, consents, cards, templates, now, connectio
     )
     refusal = rules.address_refusal(lead, Channel.EMAIL) or rules.consent_refusal(lead, Channel.EMAIL, consents)
     if refusal:
-        message.status, message.reason = AlertStatus.SKIPPED, refusal[:300]
+        # recorded when there is something new to tell (not again each digest for the same homes)
+        if subscription.last_run_at is None or any(match.matched_at > subscription.last_run_at for match in rows):
+            message.status, message.reason = AlertStatus.SKIPPED, refusal[:300]
+            chunk.messages.append(message)
+            chunk.result.skipped += 1
         subscription.last_run_at = now
-        chunk.messages.append(message)
-        chunk.result.skipped += 1
-        return
+        return False
     agent = lead.assigned_to
     unsubscribe = unsubscribe_url(lead=lead, channel="email")
     subject, text, html = rendering.render(
@@ -288,7 +298,7 @@ def _alert(chunk, subscription, rows, consents, cards, templates, now, connectio
         chunk.messages.append(message)
         chunk.result.failed += 1
         chunk.unreachable = isinstance(error, TransientDeliveryError)
-        return
+        return False
     message.status = AlertStatus.SENT
     subscription.last_run_at = now
     subscription.consecutive_unopened += 1
@@ -297,6 +307,7 @@ def _alert(chunk, subscription, rows, consents, cards, templates, now, connectio
     chunk.alerted.extend(rows)
     chunk.messages.append(message)
     chunk.result.sent += 1
+    return True
 
 
 def _record(chunk: _Chunk, *, now: datetime) -> None:

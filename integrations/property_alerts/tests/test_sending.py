@@ -240,3 +240,28 @@ def test_a_digest_run_of_fifty_leads_costs_a_bounded_number_of_queries(
     assert len(smtp_inbox.envelopes) == 50
     assert AlertMessage.objects.filter(status=AlertStatus.SENT).count() == 50
     assert not ListingMatch.objects.filter(alerted_at__isnull=True).exists()
+
+
+def test_an_instant_lead_gets_the_rest_of_its_matches_at_the_next_run(smtp_inbox, instant_buyer, settings):
+    settings.PROPERTY_ALERTS_MAX_LISTINGS = 2
+    MatchFactory.create_batch(3, lead=instant_buyer)
+
+    assert sending.send_instant_alerts(timezone.now())["sent"] == 1
+    assert sending.send_instant_alerts(timezone.now() + timedelta(minutes=2))["sent"] == 1
+    assert sending.send_instant_alerts(timezone.now() + timedelta(minutes=4))["sent"] == 0
+
+    assert [message.listing_count for message in AlertMessage.objects.order_by("pk")] == [2, 1]
+
+
+def test_an_opted_out_daily_lead_is_recorded_skipped_once_for_the_same_homes(smtp_inbox, buyer):
+    SubscriptionFactory(lead=buyer, frequency="daily", last_run_at=SATURDAY - timedelta(days=1))
+    MatchFactory(lead=buyer, first_matched_at=SATURDAY - timedelta(hours=1))
+    Contact.objects.filter(lead=buyer).update(email_opt_out=True)
+
+    assert sending.send_digests(SATURDAY)["daily"]["skipped"] == 1
+    assert sending.send_digests(SATURDAY + timedelta(days=1))["daily"]["skipped"] == 0
+    MatchFactory(lead=buyer, first_matched_at=SATURDAY + timedelta(days=1, hours=2))
+    assert sending.send_digests(SATURDAY + timedelta(days=2))["daily"]["skipped"] == 1
+
+    assert AlertMessage.objects.filter(status=AlertStatus.SKIPPED).count() == 2
+    assert smtp_inbox.envelopes == []
