@@ -2,7 +2,10 @@
 the lead page with the keyboard alone and sees it; the lead changes its own from the
 signed link in an alert (no login), a page axe-core finds no serious violation on."""
 
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from integrations.property_alerts import links
@@ -14,6 +17,7 @@ from leads.tests.browser.test_keyboard_and_screen_readers import choose_with_arr
 from leads.tests.factories import LeadFactory, UserFactory
 
 pytestmark = pytest.mark.browser
+ARTIFACTS = Path(settings.BASE_DIR) / "artifacts"
 
 
 @pytest.fixture
@@ -43,6 +47,8 @@ def test_the_agent_changes_the_frequency_on_the_lead_page_with_the_keyboard(open
     assert "Property alerts set to weekly." in page.content()
     subscription = AlertSubscription.objects.get(lead=office["lead"])
     assert (subscription.frequency, subscription.set_by_user) == ("weekly", office["agent"])
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#property-alerts").screenshot(path=str(ARTIFACTS / "property-alerts-card.png"))
 
 
 @pytest.mark.parametrize("width", [1280, 390])
@@ -52,6 +58,8 @@ def test_the_lead_changes_its_frequency_from_the_signed_link(open_page, office, 
     page.goto(path)
     violations = run_axe(page)
     assert not blocking(violations), describe(f"frequency page {width}px", blocking(violations))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"property-alerts-frequency-{width}.png"), full_page=True)
 
     tab_to(page, "input[type=radio]")
     assert page.evaluate("document.activeElement.value") == "instant"
