@@ -265,3 +265,13 @@ def test_an_opted_out_daily_lead_is_recorded_skipped_once_for_the_same_homes(smt
 
     assert AlertMessage.objects.filter(status=AlertStatus.SKIPPED).count() == 2
     assert smtp_inbox.envelopes == []
+
+
+def test_a_lead_another_run_holds_is_left_to_it(smtp_inbox, match, instant_buyer):
+    # another run claimed the lead a moment ago (and is sending to it)
+    AlertSubscription.objects.filter(lead=instant_buyer).update(claimed_until=timezone.now() + timedelta(minutes=5))
+
+    assert sending.send_instant_alerts(timezone.now())["sent"] == 0
+    assert smtp_inbox.envelopes == []
+    # its claim lapses (that run died): the next run sends
+    assert sending.send_instant_alerts(timezone.now() + timedelta(minutes=6))["sent"] == 1
