@@ -392,6 +392,12 @@ PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US")
 # How far ahead of the server's clock an interaction's time may be (callers' clocks
 # drift); later ones are refused: a planned contact is a follow-up, not an interaction.
 INTERACTION_MAX_FUTURE_MINUTES = env.int("INTERACTION_MAX_FUTURE_MINUTES", default=5)
+# Web activity events (leads.webevents): how far ahead of the server's clock an event's
+# time may be, how old it may be, and the requests per minute one sender (API key) may
+# make to the events endpoints, on top of API_RATE_LIMIT.
+WEB_EVENTS_MAX_FUTURE_MINUTES = env.int("WEB_EVENTS_MAX_FUTURE_MINUTES", default=5)
+WEB_EVENTS_MAX_AGE_DAYS = env.int("WEB_EVENTS_MAX_AGE_DAYS", default=365)
+WEB_EVENTS_RATE_LIMIT = env.str("WEB_EVENTS_RATE_LIMIT", default="120/m")
 
 # Lead scoring (integrations.scoring; defaults and meaning in integrations/scoring/config.py
 # and the README's "Scoring" section). Any key left out keeps its default.
