@@ -404,7 +404,7 @@ WEB_EVENTS_RATE_LIMIT = env.str("WEB_EVENTS_RATE_LIMIT", default="120/m")
 LEAD_SCORING = {
     # Most points per factor. Fit = who the lead is; engagement = what they did.
     "FIT_WEIGHTS": {"financing": 15, "budget_fit": 10, "timeline": 10, "contact": 10, "source_quality": 10},
-    "ENGAGEMENT_WEIGHTS": {"interactions": 10, "recency": 15, "replies": 10, "showings": 10},
+    "ENGAGEMENT_WEIGHTS": {"interactions": 8, "recency": 12, "replies": 8, "showings": 8, "web_activity": 9},
     "RECENCY_HALF_LIFE_DAYS": 7.0,  # recency points halve every 7 days without a sign of life
     "SOURCE_PRIOR_WEIGHT": 20,  # source conversion smoothed as if each source had 20 more, average leads
     "RESCORE_AFTER_HOURS": 6,  # the periodic rescoring picks leads scored longer ago than this

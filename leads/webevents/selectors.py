@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Case, Count, F, IntegerField, Q, Value, When
+from django.db.models import Case, Count, F, IntegerField, Max, Q, Value, When
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -155,6 +155,7 @@ class WebEngagement:
     registered: int = 0
     inquiries: int = 0
     alert_clicks: int = 0
+    last_at: datetime | None = None
     days: int = 14
 
 
@@ -178,6 +179,7 @@ def web_engagement(lead_pks: list[int], *, now: datetime | None = None, days: in
             registered=Count("pk", filter=Q(kind=WebEventKind.REGISTERED)),
             inquiries=Count("pk", filter=Q(kind=WebEventKind.INQUIRY)),
             clicks=Count("pk", filter=Q(kind=WebEventKind.ALERT_CLICKED)),
+            last_at=Max("occurred_at"),
         )
     )
     return {
@@ -189,9 +191,45 @@ def web_engagement(lead_pks: list[int], *, now: datetime | None = None, days: in
             registered=row["registered"],
             inquiries=row["inquiries"],
             alert_clicks=row["clicks"],
+            last_at=row["last_at"],
             days=days,
         )
         for row in rows
+    }
+
+
+def web_engagement_at(at: dict[int, datetime], *, days: int = 14) -> dict[int, WebEngagement]:
+    """``web_engagement`` of each lead as of its own time ``at[lead_pk]`` (scoring history
+    for training): one query for all, counted here."""
+    if not at:
+        return {}
+    window = timedelta(days=days)
+    events = WebEvent.objects.filter(
+        lead_id__in=list(at), occurred_at__gte=min(at.values()) - window, occurred_at__lte=max(at.values())
+    ).values_list("lead_id", "kind", "listing_ref", "occurred_at")
+    counts: dict[int, dict] = defaultdict(lambda: defaultdict(int))
+    listings: dict[int, set[str]] = defaultdict(set)
+    last: dict[int, datetime] = {}
+    for lead_pk, kind, listing_ref, occurred_at in events.iterator(chunk_size=5000):
+        if not at[lead_pk] - window <= occurred_at <= at[lead_pk]:
+            continue
+        counts[lead_pk][kind] += 1
+        if kind == WebEventKind.LISTING_VIEWED and listing_ref:
+            listings[lead_pk].add(listing_ref)
+        last[lead_pk] = max(last.get(lead_pk, occurred_at), occurred_at)
+    return {
+        lead_pk: WebEngagement(
+            views=kinds[WebEventKind.LISTING_VIEWED],
+            listings_viewed=len(listings[lead_pk]),
+            saves=kinds[WebEventKind.LISTING_SAVED],
+            searches_saved=kinds[WebEventKind.SEARCH_SAVED],
+            registered=kinds[WebEventKind.REGISTERED],
+            inquiries=kinds[WebEventKind.INQUIRY],
+            alert_clicks=kinds[WebEventKind.ALERT_CLICKED],
+            last_at=last[lead_pk],
+            days=days,
+        )
+        for lead_pk, kinds in counts.items()
     }
 
 
