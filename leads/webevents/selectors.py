@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Case, Count, F, IntegerField, Max, Q, Value, When
-from django.db.models.functions import Lower
+from django.db.models import Case, CharField, Count, F, IntegerField, Max, Q, Value, When
+from django.db.models.functions import Coalesce, Lower, NullIf
 from django.utils import timezone
 
 from leads.core import validation
@@ -235,24 +235,23 @@ def web_engagement_at(at: dict[int, datetime], *, days: int = 14) -> dict[int, W
 
 # --- what the plans' triggers read ---------------------------------------------------
 
+LISTING_KINDS = (WebEventKind.LISTING_VIEWED, WebEventKind.LISTING_SAVED, WebEventKind.ALERT_CLICKED)
 
-def most_in_window(
-    *, lead_pk: int, kind: str, since: datetime, same_listing: bool, until: datetime | None = None
-) -> int:
-    """How many ``kind`` events the lead has since ``since``: in all, or (``same_listing``)
-    of the listing seen most often. One query."""
-    events = WebEvent.objects.filter(lead_id=lead_pk, kind=kind, occurred_at__gte=since)
-    if until is not None:
-        events = events.filter(occurred_at__lte=until)
-    if not same_listing:
+
+def listing_key():
+    """The listing an event is about: its id, else its URL (NULL for none)."""
+    return Coalesce(NullIf(F("listing_ref"), Value("")), NullIf(F("listing_url"), Value("")), output_field=CharField())
+
+
+def activity_in_window(*, lead_pk: int, kind: str, since: datetime, same_listing: bool) -> int:
+    """How much ``kind`` activity the lead has had since ``since`` (one query): for a
+    listing kind, how many listings (``same_listing``: how many times the listing seen
+    most often); for any other kind, how many events."""
+    events = WebEvent.objects.filter(lead_id=lead_pk, kind=kind, occurred_at__gte=since).order_by()
+    if kind not in LISTING_KINDS:
         return events.count()
-    top = (
-        events.exclude(listing_ref="")
-        .order_by()
-        .values("listing_ref")
-        .annotate(times=Count("pk"))
-        .order_by("-times")
-        .values_list("times", flat=True)
-        .first()
-    )
-    return top or 0
+    keyed = events.annotate(listing=listing_key()).exclude(listing=None)
+    if not same_listing:
+        return keyed.aggregate(listings=Count("listing", distinct=True))["listings"]
+    top = keyed.values("listing").annotate(times=Count("pk")).order_by("-times").values_list("times", flat=True)
+    return top.first() or 0
