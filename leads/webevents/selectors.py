@@ -136,9 +136,9 @@ def activity_summary(lead: Lead, *, now: datetime | None = None) -> ActivitySumm
         listings=Count("listing_ref", filter=recent_view & ~Q(listing_ref=""), distinct=True),
         saved=Count("listing_ref", filter=Q(kind=WebEventKind.LISTING_SAVED), distinct=True),
         searches=Count("pk", filter=Q(kind=WebEventKind.SEARCH_SAVED)),
+        last=Max("occurred_at"),
     )
-    last = WebEvent.objects.filter(lead=lead).order_by("-occurred_at").values_list("occurred_at", flat=True).first()
-    return ActivitySummary(row["views"], row["listings"], row["saved"], row["searches"], last)
+    return ActivitySummary(row["views"], row["listings"], row["saved"], row["searches"], row["last"])
 
 
 # --- what scoring reads --------------------------------------------------------------
