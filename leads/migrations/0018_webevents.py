@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("leads", "0015_deals_spend_and_weekly_report"),
+        ("leads", "0017_list_sort_indexes"),
     ]
 
     operations = [
