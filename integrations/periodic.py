@@ -61,6 +61,8 @@ JOBS: dict[str, PeriodicJob] = {
     "start_plans_by_time": PeriodicJob("integrations.plans.tasks.start_plans_by_time", timedelta(hours=1)),
     # The chance-to-close model: trained, backtested and guarded, then every open lead scored (a worker's task).
     "train_win_model": PeriodicJob("integrations.winprob.tasks.train_nightly", timedelta(hours=24)),
+    # Listing feeds (RESO Web API): each active feed whose interval has passed is sent to a worker.
+    "sync_listing_feeds": PeriodicJob("integrations.feeds.tasks.queue_due_feeds", timedelta(minutes=1)),
     # Idempotency-Key answers older than IDEMPOTENCY_KEY_TTL_HOURS.
     "purge_idempotency_keys": PeriodicJob("leads.api.idempotency.purge_expired_keys", timedelta(hours=1)),
     # Folds the lead counters' change rows (leads.reporting.counts); the list sums them per request.

@@ -6,6 +6,7 @@ both; the prefix semantics and the index are checked in the PostgreSQL pass."""
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from leads.models import Contact
 from leads.tests.api_assertions import LEADS_URL
@@ -94,16 +95,37 @@ def test_on_postgresql_words_match_from_their_start(api_client, agent, people, s
 
 
 @pytest.mark.postgres
-def test_on_postgresql_the_search_uses_the_gin_index(agent, people):
+@pytest.mark.parametrize("few_matches", [2000, 0])
+def test_on_postgresql_the_search_uses_the_gin_index(agent, people, monkeypatch, few_matches):
+    """Few matches are read by the GIN index and handed over by id; many stay a subquery on it."""
     if connection.vendor != "postgresql":
         pytest.skip("runs in the PostgreSQL pass")
-    from leads.core.search import search_leads
+    from leads.core import search
     from leads.models import Lead
 
+    monkeypatch.setattr(search, "FEW_MATCHES", few_matches)
     with connection.cursor() as cursor:
         # a handful of rows: only with the scans a million rows rule out does the plan show the index
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_indexscan = off")
-    plan = search_leads(Lead.objects.all(), "jane doe").explain()
+        with CaptureQueriesContext(connection) as queries:
+            found = search.search_leads(Lead.objects.all(), "jane doe")
+            plan = found.explain()
+        cursor.execute(f"EXPLAIN {queries.captured_queries[0]['sql']}")
+        first_plan = "\n".join(row[0] for row in cursor.fetchall())
 
-    assert "contact_search_document" in plan, plan
+    assert [lead.pk for lead in found] == [people["jane"].pk]
+    assert "contact_search_document" in first_plan, first_plan
+    assert ("contact_search_document" in plan) == (few_matches == 0), plan
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_whole_email_is_found_by_its_exact_index_first(api_client, agent, people):
+    if connection.vendor != "postgresql":
+        pytest.skip("runs in the PostgreSQL pass")
+
+    with CaptureQueriesContext(connection) as queries:
+        assert _found(api_client, agent, "Jane.Doe@Example.com") == {people["jane"].public_id}
+    assert any("lower(email) = " in query["sql"] for query in queries.captured_queries)
+    # a near miss of a whole address still finds by its words
+    assert _found(api_client, agent, "jane.doe@example.co") == {people["jane"].public_id}
