@@ -4,7 +4,6 @@ message and the listing, so a repeated open or click records nothing new."""
 
 import logging
 from datetime import datetime
-from importlib import import_module
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,22 +12,12 @@ from django.core.validators import URLValidator
 from integrations.market.models import Listing
 from integrations.property_alerts.models import AlertMessage
 from leads.errors import ApplicationError
+from leads.webevents.models import WebEventKind
+from leads.webevents.services import record_web_event
 
 logger = logging.getLogger(__name__)
 
-OPENED, CLICKED = "alert_opened", "alert_clicked"
-
-
-def _recorder():
-    """``record_web_event``, or None while the web events module is not installed."""
-    try:
-        return import_module("leads.webevents.services").record_web_event
-    except (ImportError, AttributeError):
-        return None
-
-
-def is_available() -> bool:
-    return _recorder() is not None
+OPENED, CLICKED = WebEventKind.ALERT_OPENED, WebEventKind.ALERT_CLICKED
 
 
 def event_id(message: AlertMessage, kind: str, listing: Listing | None = None) -> str:
@@ -37,19 +26,16 @@ def event_id(message: AlertMessage, kind: str, listing: Listing | None = None) -
 
 
 def record(message: AlertMessage, kind: str, *, at: datetime, listing: Listing | None = None, url: str = "") -> bool:
-    """Record the open or click on the lead's activity; False when web events are not installed."""
-    recorder = _recorder()
+    """Record the open or click on the lead's activity (once per event id); False when the
+    web events refused it (logged: the open or click itself stands)."""
     if url.startswith("/"):  # our own listing page: the event keeps an absolute address
         url = f"{settings.SITE_URL}{url}"
     try:
         URLValidator(schemes=["http", "https"])(url)
     except ValidationError:
         url = ""  # (a SITE_URL without a domain, in development): the event without it, not no event
-    if recorder is None:
-        logger.info("Web events are not installed: %s of alert %s not recorded as activity", kind, message.key)
-        return False
     try:
-        recorder(
+        record_web_event(
             lead=message.lead,
             kind=kind,
             occurred_at=at,

@@ -13,6 +13,7 @@ from integrations.property_alerts import links, sending, webevents
 from integrations.property_alerts.models import AlertMessage, AlertSubscription
 from integrations.property_alerts.tests.conftest import links_in, parts, received
 from integrations.property_alerts.tests.factories import AlertMessageFactory, ListingFactory
+from leads.webevents.models import WebEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -160,10 +161,6 @@ def test_a_listing_page_link_that_was_tampered_with_is_a_400(client):
 
 
 def test_opens_and_clicks_are_the_leads_web_activity(client, smtp_inbox, match, listing):
-    if not webevents.is_available():
-        pytest.skip("leads.webevents is not installed yet")
-    from leads.webevents.models import WebEvent
-
     message, html = sent_alert(smtp_inbox)
     client.get(links_in(html, "o")[0])
     client.get(links_in(html, "o")[0])
@@ -173,6 +170,7 @@ def test_opens_and_clicks_are_the_leads_web_activity(client, smtp_inbox, match, 
     events = WebEvent.objects.filter(lead=message.lead).order_by("kind")
     assert [(event.kind, event.source) for event in events] == [("alert_clicked", "alert"), ("alert_opened", "alert")]
     assert events[0].listing_ref == listing.external_id
+    assert events[0].event_id == webevents.event_id(message, "alert_clicked", listing)
 
 
 @pytest.mark.parametrize("key", ["not-a-key", "0b7c1d3e-0000-4000-8000-000000000000", 7])
