@@ -80,12 +80,15 @@ def send_digests(now: datetime | None = None) -> dict:
     }
 
 
-def run(frequency: str, *, now: datetime, ensure: bool = True) -> RunResult:
-    """Send the alerts due at ``now`` for ``frequency``, chunk after chunk (first giving
-    leads with matches and no settings their default, unless ``ensure`` is False)."""
+def run(frequency: str, *, now: datetime, ensure: bool = True, lead_ids: list[int] | None = None) -> RunResult:
+    """Send the alerts due at ``now`` for ``frequency`` (to ``lead_ids`` only, when given),
+    chunk after chunk, first giving leads with matches and no settings their default
+    (unless ``ensure`` is False)."""
     if ensure:
         ensure_subscriptions(now=now)
     candidates = selectors.candidate_subscriptions(frequency, instant=frequency == Frequency.INSTANT)
+    if lead_ids is not None:
+        candidates = candidates.filter(lead_id__in=lead_ids)
     if frequency != Frequency.INSTANT:
         candidates = candidates.filter(digest_due(frequency, now=now))
     ids = list(candidates.values_list("pk", flat=True))

@@ -11,7 +11,7 @@ from django.utils import timezone
 from integrations.market.models import ListingChange, ListingChangeKind
 from integrations.matches.models import ListingMatch, MatchReason
 from integrations.plans.models import Channel, Consent
-from integrations.property_alerts import sending
+from integrations.property_alerts import sending, tasks
 from integrations.property_alerts.models import AlertMessage, AlertStatus, AlertSubscription
 from integrations.property_alerts.tests.conftest import links_in, parts, received
 from integrations.property_alerts.tests.factories import ListingFactory, MatchFactory, SubscriptionFactory
@@ -275,3 +275,15 @@ def test_a_lead_another_run_holds_is_left_to_it(smtp_inbox, match, instant_buyer
     assert smtp_inbox.envelopes == []
     # its claim lapses (that run died): the next run sends
     assert sending.send_instant_alerts(timezone.now() + timedelta(minutes=6))["sent"] == 1
+
+
+def test_the_matching_can_have_instant_alerts_sent_right_after_it_commits(
+    smtp_inbox, match, instant_buyer, django_capture_on_commit_callbacks
+):
+    other = SubscriptionFactory(frequency="instant").lead
+    MatchFactory(lead=other)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.send_instant_after_commit([instant_buyer.pk])
+
+    assert [envelope.rcpt_tos for envelope in smtp_inbox.envelopes] == [[instant_buyer.contact.email]]
