@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
-from integrations.property_alerts import links
-from integrations.property_alerts.models import AlertSubscription
-from integrations.property_alerts.tests.factories import ListingFactory, SubscriptionFactory
+from integrations.property_alerts import links, sending
+from integrations.property_alerts.models import AlertMessage, AlertSubscription
+from integrations.property_alerts.tests.conftest import parts, received
+from integrations.property_alerts.tests.factories import ListingFactory, MatchFactory, SubscriptionFactory
 from leads.tests.browser.accessibility import blocking, describe, run_axe
 from leads.tests.browser.conftest import log_in
 from leads.tests.browser.test_keyboard_and_screen_readers import choose_with_arrows, tab_to
@@ -82,3 +84,31 @@ def test_a_listings_public_page_passes_axe(open_page, transactional_db):
     assert "$525,000" in page.content()
     violations = blocking(run_axe(page))
     assert not violations, describe("listing page", violations)
+
+
+def test_the_alert_email_in_a_browser_records_the_open_and_the_click_leads_to_the_listing(
+    open_page, live_server, smtp_inbox, settings, transactional_db
+):
+    settings.SITE_URL = live_server.url  # the email's links and pixel point at the live server
+    lead = LeadFactory(contact__first_name="Katherine")
+    SubscriptionFactory(lead=lead, frequency="instant")
+    listing = ListingFactory(address="12 Elm Street", photo_urls=[f"{live_server.url}/static/demo/listings/home-1.png"])
+    MatchFactory(lead=lead, listing=listing)
+    sending.send_instant_alerts(timezone.now())
+    (email,) = received(smtp_inbox)
+    _, html = parts(email)
+
+    page, _ = open_page(width=640)
+    page.set_content(html, wait_until="load")  # the mail client shows it: the photo and the pixel load
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "property-alert-email.png"), full_page=True)
+    assert page.evaluate("document.querySelector('img[alt^=\"12 Elm Street\"]').naturalWidth") > 0
+    message = AlertMessage.objects.get()
+    message.refresh_from_db()
+    assert message.opened_at is not None
+
+    page.get_by_role("link", name="See this home").click()
+    page.wait_for_url("**/alerts/l/**")
+    assert "$525,000" in page.content()
+    message.refresh_from_db()
+    assert message.clicked_at is not None
