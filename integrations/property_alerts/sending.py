@@ -157,6 +157,8 @@ class _Chunk:
     subscriptions: list[AlertSubscription] = field(default_factory=list)
     result: RunResult = field(default_factory=RunResult)
     unreachable: bool = False  # the mail server could not be reached: the rest wait for the next run
+    claimed_state: dict[int, tuple] = field(default_factory=dict)  # each row's settings as claimed
+    sent: set[int] = field(default_factory=set)  # the settings rows whose lead was sent an alert
 
 
 def send_chunk(subscription_ids: list[int], *, frequency: str, now: datetime, connection) -> RunResult:
@@ -165,6 +167,7 @@ def send_chunk(subscription_ids: list[int], *, frequency: str, now: datetime, co
     if not subscriptions:
         return RunResult()
     chunk = _Chunk(subscriptions=subscriptions)
+    chunk.claimed_state = {subscription.pk: _settings_state(subscription) for subscription in subscriptions}
     sending = []
     for subscription in subscriptions:
         subscription.claimed_until = None
@@ -309,15 +312,41 @@ def _alert(chunk, subscription, rows, consents, cards, templates, now, connectio
         match.alerted_at, match.alerted_price = now, match.listing.price
     chunk.alerted.extend(rows)
     chunk.messages.append(message)
+    chunk.sent.add(subscription.pk)
     chunk.result.sent += 1
     return True
 
 
+def _settings_state(subscription: AlertSubscription) -> tuple:
+    """What the agent, the lead or an open may change while a run sends (see ``_record``)."""
+    return (
+        subscription.frequency,
+        subscription.effective_frequency,
+        subscription.paused_at,
+        subscription.consecutive_unopened,
+        subscription.set_at,
+    )
+
+
 def _record(chunk: _Chunk, *, now: datetime) -> None:
-    """The chunk's messages, the matches they sent and the settings rows (released), in one transaction."""
-    for subscription in chunk.subscriptions:
-        subscription.updated_at = now
+    """The chunk's messages, the matches they sent and the settings rows (released), in one
+    transaction. A settings row changed meanwhile (the agent or the lead set a frequency, the
+    lead opened an alert) keeps that change: only the run's own facts are added to it."""
     with transaction.atomic():
+        current = {
+            row.pk: row
+            for row in AlertSubscription.objects.select_for_update().filter(
+                pk__in=[subscription.pk for subscription in chunk.subscriptions]
+            )
+        }
+        for subscription in chunk.subscriptions:
+            subscription.updated_at = now
+            row = current.get(subscription.pk)
+            if row is not None and _settings_state(row) != chunk.claimed_state[subscription.pk]:
+                sent = subscription.pk in chunk.sent
+                subscription.effective_frequency, subscription.paused_at = row.effective_frequency, row.paused_at
+                subscription.note, subscription.note_at = row.note, row.note_at
+                subscription.consecutive_unopened = row.consecutive_unopened + (1 if sent else 0)
         AlertMessage.objects.bulk_create(chunk.messages)
         ListingMatch.objects.bulk_update(chunk.alerted, ["alerted_at", "alerted_price"], batch_size=500)
         AlertSubscription.objects.bulk_update(chunk.subscriptions, SUBSCRIPTION_FIELDS, batch_size=500)

@@ -6,12 +6,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.mail.backends.smtp import EmailBackend
 from django.utils import timezone
 
 from integrations.market.models import ListingChange, ListingChangeKind
 from integrations.matches.models import ListingMatch, MatchReason
 from integrations.plans.models import Channel, Consent
-from integrations.property_alerts import sending, tasks
+from integrations.property_alerts import sending, services, tasks
 from integrations.property_alerts.models import AlertMessage, AlertStatus, AlertSubscription
 from integrations.property_alerts.tests.conftest import links_in, parts, received
 from integrations.property_alerts.tests.factories import ListingFactory, MatchFactory, SubscriptionFactory
@@ -232,8 +233,8 @@ def test_a_digest_run_of_fifty_leads_costs_a_bounded_number_of_queries(
 
     # new settings, the zones, then per frequency the candidates, and per chunk: the claim
     # (select, update, in a savepoint), the rows, their matches, their consents, the records
-    # (messages, matches, settings, in a savepoint). Fifty leads cost what five do.
-    with django_assert_max_num_queries(17):
+    # (settings locked, messages, matches, settings, in a savepoint). Fifty leads cost what five do.
+    with django_assert_max_num_queries(18):
         result = sending.send_digests(SATURDAY)
 
     assert result["daily"]["sent"] == 50
@@ -287,3 +288,28 @@ def test_the_matching_can_have_instant_alerts_sent_right_after_it_commits(
         tasks.send_instant_after_commit([instant_buyer.pk])
 
     assert [envelope.rcpt_tos for envelope in smtp_inbox.envelopes] == [[instant_buyer.contact.email]]
+
+
+class AgentActsMeanwhile(EmailBackend):
+    """The real SMTP backend; the agent sets the lead's alerts while the run hands an email over."""
+
+    def __init__(self, lead, **kwargs):
+        super().__init__(**kwargs)
+        self.lead = lead
+
+    def send_messages(self, email_messages):
+        services.set_frequency(lead=self.lead, frequency="weekly", by="agent")
+        return super().send_messages(email_messages)
+
+
+def test_a_frequency_set_while_a_run_sends_is_kept(smtp_inbox, match, instant_buyer):
+    subscription = AlertSubscription.objects.get(lead=instant_buyer)
+
+    result = sending.send_chunk(
+        [subscription.pk], frequency="instant", now=timezone.now(), connection=AgentActsMeanwhile(instant_buyer)
+    )
+
+    assert result.sent == 1 and len(smtp_inbox.envelopes) == 1
+    subscription.refresh_from_db()
+    assert (subscription.frequency, subscription.effective_frequency) == ("weekly", "weekly")
+    assert (subscription.consecutive_unopened, subscription.claimed_until) == (1, None)
