@@ -61,6 +61,8 @@ JOBS: dict[str, PeriodicJob] = {
     "start_plans_by_time": PeriodicJob("integrations.plans.tasks.start_plans_by_time", timedelta(hours=1)),
     # The chance-to-close model: trained, backtested and guarded, then every open lead scored (a worker's task).
     "train_win_model": PeriodicJob("integrations.winprob.tasks.train_nightly", timedelta(hours=24)),
+    # Property matching: listing changes and leads whose task message was lost or refused.
+    "sweep_listing_matches": PeriodicJob("integrations.matches.tasks.sweep", timedelta(minutes=1)),
     # Idempotency-Key answers older than IDEMPOTENCY_KEY_TTL_HOURS.
     "purge_idempotency_keys": PeriodicJob("leads.api.idempotency.purge_expired_keys", timedelta(hours=1)),
     # Folds the lead counters' change rows (leads.reporting.counts); the list sums them per request.

@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/v2/", include("integrations.plans.api")),
     path("api/v2/", include("integrations.routing.api")),
     path("api/v2/", include("leads.deals.api")),
+    path("api/v2/", include("integrations.matches.api")),
     path("api/v2/", include("leads.reports.api")),
     path("api/v2/", include("leads.api.urls")),
     path("api/v2/", include("leads.api.docs")),

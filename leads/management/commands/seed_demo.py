@@ -4,7 +4,7 @@ run again: once the demo leads exist, nothing is added.
 The agents work in one team with a time zone and working hours. Integrations add their
 part of the story after the leads through ``seed_<name>_demo`` commands listed in
 ``DEMO_HOOKS`` when installed (``leads`` imports none of them): routing's rules, pond
-and trace; the follow-up plans; the chance-to-close history and model."""
+and trace; the follow-up plans; the chance-to-close history and model; the property matches."""
 
 from datetime import time
 
@@ -33,7 +33,7 @@ SHIFTS = {
     "bob": {day: (time(11), time(20)) for day in range(1, 7)},
     "carmen": {day: (time(9), time(18)) for day in (0, 2, 3, 4, 5)},
 }
-DEMO_HOOKS = ["seed_plans_demo", "seed_routing_demo", "seed_reports_demo", "seed_winprob_demo"]
+DEMO_HOOKS = ["seed_plans_demo", "seed_routing_demo", "seed_reports_demo", "seed_winprob_demo", "seed_matches_demo"]
 
 
 class Command(BaseCommand):
