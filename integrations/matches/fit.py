@@ -120,33 +120,64 @@ def listing_place_keys(listing: Any) -> frozenset[str]:
     return frozenset(location_key(value) for value in values if location_key(value))
 
 
+@dataclass(frozen=True)
+class Offer:
+    """A listing as the rules read it, prepared once for the many leads it is compared with."""
+
+    status: str
+    property_type: str
+    price: Decimal
+    beds: int | None
+    baths: Decimal | None
+    square_feet: int | None
+    places: frozenset[str]
+    features: frozenset[str]
+
+
+def offer_of(listing: Any) -> Offer:
+    if isinstance(listing, Offer):
+        return listing
+    return Offer(
+        status=listing.status,
+        property_type=listing.property_type,
+        price=Decimal(listing.price),
+        beds=listing.beds,
+        baths=_decimal(listing.baths),
+        square_feet=listing.square_feet,
+        places=listing_place_keys(listing),
+        features=frozenset(features_of(listing.features)),
+    )
+
+
 def fit(wanted: Wanted, listing: Any, *, tolerance_pct: float) -> Fit | None:
-    """How well the listing fits, or None when it does not."""
-    if listing.status != ListingStatus.ACTIVE:
+    """How well the listing (a ``Listing``, or its ``Offer`` when compared many times) fits,
+    or None when it does not."""
+    offer = offer_of(listing)
+    if offer.status != ListingStatus.ACTIVE:
         return None
-    if not wanted.location_keys or not (listing_place_keys(listing) & wanted.location_keys):
+    if not wanted.location_keys or not (offer.places & wanted.location_keys):
         return None
-    if wanted.property_types and listing.property_type not in wanted.property_types:
+    if wanted.property_types and offer.property_type not in wanted.property_types:
         return None
     low, high = price_band(wanted, tolerance_pct=tolerance_pct)
-    if not low <= listing.price <= high:
+    if not low <= offer.price <= high:
         return None
     for minimum, value in (
-        (wanted.min_beds, listing.beds),
-        (wanted.min_baths, listing.baths),
-        (wanted.min_square_feet, listing.square_feet),
+        (wanted.min_beds, offer.beds),
+        (wanted.min_baths, offer.baths),
+        (wanted.min_square_feet, offer.square_feet),
     ):
         if minimum and (value is None or value < minimum):
             return None
-    features = set(features_of(listing.features))
-    if not wanted.must_have <= features:
+    if not wanted.must_have <= offer.features:
         return None
-    return _score(wanted, listing, features, tolerance_pct=tolerance_pct)
+    return _score(wanted, offer, tolerance_pct=tolerance_pct)
 
 
-def _score(wanted: Wanted, listing: Any, features: set[str], *, tolerance_pct: float) -> Fit:
+def _score(wanted: Wanted, listing: Offer, *, tolerance_pct: float) -> Fit:
+    features = listing.features
     reasons: list[str] = []
-    points = _price_points(wanted, Decimal(listing.price), reasons, tolerance_pct=tolerance_pct)
+    points = _price_points(wanted, listing.price, reasons, tolerance_pct=tolerance_pct)
     points += _room_points(wanted.min_beds, listing.beds, BEDS_POINTS, "bedroom", reasons)
     points += _room_points(wanted.min_baths, listing.baths, BATHS_POINTS, "bathroom", reasons)
     points += _area_points(wanted.min_square_feet, listing.square_feet, reasons)

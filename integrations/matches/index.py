@@ -22,6 +22,7 @@ from django.db import connection, transaction
 
 from integrations.matches import fit
 from integrations.matches.models import PreferenceIndex
+from leads import bulk
 from leads.models import Lead
 
 REBUILD_BATCH = 2000
@@ -94,7 +95,7 @@ def index_refresh(lead_pks: Sequence[int]) -> int:
         return 0
     rows = [row for lead in _leads(lead_pks) for row in rows_for(lead)]
     PreferenceIndex.objects.filter(lead_id__in=lead_pks).delete()
-    PreferenceIndex.objects.bulk_create(rows, batch_size=REBUILD_BATCH)
+    bulk.insert(rows)
     return len(rows)
 
 
@@ -130,11 +131,11 @@ def _json(value: Any) -> list:
     return json.loads(value) if isinstance(value, str) else list(value or [])
 
 
-def _wanted(row: Sequence[Any], keys: frozenset[str]) -> fit.Wanted:
-    """The lead's wishes from its index row; ``keys``: the listing's places it was found by."""
-    min_price, max_price, min_beds, min_baths, min_sqft, mask, must_have, nice = row
+def _wanted(row: Sequence[Any]) -> fit.Wanted:
+    """The lead's wishes from its index row (its one location key: the one the listing is in)."""
+    place, min_price, max_price, min_beds, min_baths, min_sqft, mask, must_have, nice = row
     return fit.Wanted(
-        location_keys=keys,
+        location_keys=frozenset({place}),
         property_types=frozenset(value for value, bit in fit.TYPE_BITS.items() if mask & bit),
         min_price=None if min_price is None else Decimal(str(min_price)),
         max_price=None if max_price is None else Decimal(str(max_price)),
@@ -157,7 +158,7 @@ def _candidate_sql(rows: int) -> str:
     # table name and the count of placeholder rows are formatted in; every value is a parameter.
     return (
         f"WITH wanted_for(listing_id, place, price, beds, baths, area, type_bit) AS (VALUES {values}) "  # noqa: S608
-        "SELECT w.listing_id, p.lead_id, p.min_price, p.max_price, p.min_beds, p.min_baths, "
+        "SELECT w.listing_id, p.lead_id, p.location_key, p.min_price, p.max_price, p.min_beds, p.min_baths, "
         "p.min_square_feet, p.types_mask, p.must_have, p.nice_to_have "
         f"FROM wanted_for w JOIN {table} p ON p.location_key = w.place "
         "AND p.price_low <= w.price AND p.price_high >= w.price "
@@ -171,12 +172,11 @@ def candidates(listings: Sequence[Any]) -> dict[int, dict[int, fit.Wanted]]:
     listing passes; one query per LISTINGS_PER_QUERY listings. A lead found by two of the
     listing's keys (its city and its ZIP) appears once."""
     found: dict[int, dict[int, fit.Wanted]] = defaultdict(dict)
+    wishes: dict[tuple[int, str], fit.Wanted] = {}  # a lead's row, read once per query for all its listings
     for start in range(0, len(listings), LISTINGS_PER_QUERY):
         params: list[Any] = []
-        keys_of: dict[int, frozenset[str]] = {}
         for listing in listings[start : start + LISTINGS_PER_QUERY]:
-            keys_of[listing.pk] = fit.listing_place_keys(listing)
-            for key in sorted(keys_of[listing.pk]):
+            for key in sorted(fit.listing_place_keys(listing)):
                 params += [
                     listing.pk,
                     key,
@@ -191,7 +191,10 @@ def candidates(listings: Sequence[Any]) -> dict[int, dict[int, fit.Wanted]]:
         with connection.cursor() as cursor:
             cursor.execute(_candidate_sql(len(params) // 7), params)
             for row in cursor.fetchall():
-                listing_id, lead_id = row[0], row[1]
+                listing_id, lead_id, place = row[0], row[1], row[2]
                 if lead_id not in found[listing_id]:
-                    found[listing_id][lead_id] = _wanted(row[2:], keys_of[listing_id])
+                    wanted = wishes.get((lead_id, place))
+                    if wanted is None:
+                        wanted = wishes[lead_id, place] = _wanted(row[2:])
+                    found[listing_id][lead_id] = wanted
     return found

@@ -16,6 +16,8 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -23,15 +25,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations.market.models import Listing, ListingChange, ListingChangeKind, ListingStatus
-from integrations.matches import fit, index
+from integrations.matches import fit, index, upserts
 from integrations.matches.models import ListingMatch, MatchReason
+from integrations.matches.upserts import MatchRow
 from leads.models import Lead
 
 logger = logging.getLogger(__name__)
 
 CHANGE_BATCH = 500
-UPSERT_BATCH = 2000
-UPSERT_FIELDS = ["score", "reasons", "reason", "price", "matched_at", "is_current"]
 
 # Which change of a listing, when several wait, names the reason: a new listing first.
 _REASON_OF_KIND = {
@@ -109,6 +110,24 @@ def match_change_batch(*, batch_size: int = CHANGE_BATCH) -> MatchSummary:
     return summary
 
 
+class Stored(NamedTuple):
+    """What a stored match says, read as a tuple (a listing may have thousands)."""
+
+    pk: int
+    lead_id: int
+    listing_id: int
+    score: int
+    reasons: list
+    reason: str
+    price: Decimal
+    matched_at: datetime
+    is_current: bool
+
+
+def _stored(matches) -> list[Stored]:
+    return [Stored(*values) for values in matches.values_list(*Stored._fields)]
+
+
 def match_listings(
     listings: Sequence[Listing], *, reasons: dict[int, str | None], now: datetime | None = None
 ) -> MatchSummary:
@@ -123,94 +142,59 @@ def match_listings(
     tolerance_pct = _tolerance_pct()
     active = [listing for listing in listings if listing.status == ListingStatus.ACTIVE]
     found = index.candidates(active)
-    existing: dict[tuple[int, int], ListingMatch] = {
+    existing = {
         (match.lead_id, match.listing_id): match
-        for match in ListingMatch.objects.filter(listing__in=[listing.pk for listing in listings]).only(
-            "pk", "lead_id", "listing_id", "score", "reasons", "reason", "price", "matched_at", "is_current"
-        )
+        for match in _stored(ListingMatch.objects.filter(listing__in=[listing.pk for listing in listings]))
     }
-    writes: list[ListingMatch] = []
+    writes: list[MatchRow] = []
     fitting: set[tuple[int, int]] = set()
     for listing in active:
+        offer = fit.offer_of(listing)
+        news = reasons.get(listing.pk)
         for lead_pk, wanted in found.get(listing.pk, {}).items():
             summary.candidates += 1
-            result = fit.fit(wanted, listing, tolerance_pct=tolerance_pct)
+            result = fit.fit(wanted, offer, tolerance_pct=tolerance_pct)
             if result is None:
                 continue
             fitting.add((lead_pk, listing.pk))
-            news = reasons.get(listing.pk)
-            _plan_write(
-                existing.get((lead_pk, listing.pk)),
-                lead_pk=lead_pk,
-                listing=listing,
-                result=result,
-                news=news,
-                new_reason=news or MatchReason.NEW,
-                now=now,
-                writes=writes,
-                summary=summary,
+            row = _row(
+                existing.get((lead_pk, listing.pk)), lead_pk, listing, result, news, news or MatchReason.NEW, now
             )
+            if row is not None:
+                writes.append(row)
     ended = [match.pk for key, match in existing.items() if match.is_current and key not in fitting]
     _write(writes, ended, summary)
     return summary
 
 
-def _plan_write(
-    match: ListingMatch | None,
-    *,
+def _row(
+    match: Stored | None,
     lead_pk: int,
     listing: Listing,
     result: fit.Fit,
     news: str | None,
     new_reason: str,
     now: datetime,
-    writes: list[ListingMatch],
-    summary: MatchSummary,
-) -> None:
-    """Add the upsert the fit calls for (nothing when the stored match says the same)."""
+) -> MatchRow | None:
+    """The upsert the fit calls for, or None when the stored match already says it."""
     if match is None or not match.is_current or news is not None:
-        summary.matched += 1
-        writes.append(
-            ListingMatch(
-                lead_id=lead_pk,
-                listing_id=listing.pk,
-                score=result.score,
-                reasons=result.reasons,
-                reason=new_reason if match is None or not match.is_current else news,
-                price=listing.price,
-                first_matched_at=now,
-                matched_at=now,
-                is_current=True,
-            )
-        )
-        return
-    if (match.score, match.reasons, match.price) != (result.score, result.reasons, listing.price):
-        summary.updated += 1
-        writes.append(
-            ListingMatch(
-                lead_id=lead_pk,
-                listing_id=listing.pk,
-                score=result.score,
-                reasons=result.reasons,
-                reason=match.reason,
-                price=listing.price,
-                first_matched_at=now,  # only used when inserting: never, the match exists
-                matched_at=match.matched_at,
-                is_current=True,
-            )
-        )
+        reason = new_reason if match is None or not match.is_current else news
+        return MatchRow(lead_pk, listing.pk, result.score, result.reasons, reason, listing.price, now, now, True)
+    if (match.score, match.reasons, match.price) == (result.score, result.reasons, listing.price):
+        return None
+    # still fitting: refreshed, and ``matched_at`` stays (first_matched_at is not written for an existing match)
+    return MatchRow(
+        lead_pk, listing.pk, result.score, result.reasons, match.reason, listing.price, now, match.matched_at, True
+    )
 
 
-def _write(writes: list[ListingMatch], ended: list[int], summary: MatchSummary) -> None:
-    """Upsert by (lead, listing): two workers matching the same pair both succeed, the later wins."""
-    if writes:
-        ListingMatch.objects.bulk_create(
-            writes,
-            batch_size=UPSERT_BATCH,
-            update_conflicts=True,
-            unique_fields=["lead", "listing"],
-            update_fields=UPSERT_FIELDS,
-        )
+def _write(writes: list[MatchRow], ended: list[int], summary: MatchSummary) -> None:
+    for row in writes:
+        if row.matched_at == row.first_matched_at:
+            summary.matched += 1
+        else:
+            summary.updated += 1
+    upserts.upsert(writes)
     if ended:
         summary.ended += ListingMatch.objects.filter(pk__in=ended, is_current=True).update(is_current=False)
 
@@ -249,31 +233,19 @@ def match_lead(lead: Lead, *, now: datetime | None = None) -> MatchSummary:
     if wanted is not None and wanted.location_keys and fit.lead_is_matched(lead):
         listings = _active_listings_in(wanted.location_keys, fit.price_band(wanted, tolerance_pct=_tolerance_pct()))
     summary.listings = len(listings)
-    existing = {
-        match.listing_id: match
-        for match in ListingMatch.objects.filter(lead=lead).only(
-            "pk", "lead_id", "listing_id", "score", "reasons", "reason", "price", "matched_at", "is_current"
-        )
-    }
-    writes: list[ListingMatch] = []
+    existing = {match.listing_id: match for match in _stored(ListingMatch.objects.filter(lead=lead))}
+    writes: list[MatchRow] = []
     fitting: set[int] = set()
+    tolerance_pct = _tolerance_pct()
     for listing in listings:
         summary.candidates += 1
-        result = fit.fit(wanted, listing, tolerance_pct=_tolerance_pct())
+        result = fit.fit(wanted, listing, tolerance_pct=tolerance_pct)
         if result is None:
             continue
         fitting.add(listing.pk)
-        _plan_write(
-            existing.get(listing.pk),
-            lead_pk=lead.pk,
-            listing=listing,
-            result=result,
-            news=None,
-            new_reason=MatchReason.PREFERENCES,
-            now=now,
-            writes=writes,
-            summary=summary,
-        )
+        row = _row(existing.get(listing.pk), lead.pk, listing, result, None, MatchReason.PREFERENCES, now)
+        if row is not None:
+            writes.append(row)
     ended = [match.pk for listing_pk, match in existing.items() if match.is_current and listing_pk not in fitting]
     _write(writes, ended, summary)
     return summary
