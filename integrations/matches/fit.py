@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from integrations.market.locations import location_candidate_keys, location_key
@@ -102,6 +103,7 @@ def lead_is_matched(lead: Any) -> bool:
     )
 
 
+@lru_cache(maxsize=16)
 def tolerance(pct: float) -> Decimal:
     return Decimal(str(pct)) / 100
 

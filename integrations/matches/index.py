@@ -15,6 +15,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -127,8 +128,20 @@ def index_rebuild(*, batch: int = REBUILD_BATCH) -> int:
 # --- looking up the candidates of listings ---------------------------------------------
 
 
-def _json(value: Any) -> list:
-    return json.loads(value) if isinstance(value, str) else list(value or [])
+@lru_cache(maxsize=4096)
+def _json_list(text: str) -> tuple:
+    return tuple(json.loads(text))
+
+
+def _json(value: Any) -> tuple:
+    """A JSON list column (text from a raw query on PostgreSQL and SQLite); the same few
+    feature lists come back thousands of times, so each text is parsed once."""
+    return _json_list(value) if isinstance(value, str) else tuple(value or ())
+
+
+@lru_cache(maxsize=1024)
+def _types_of(mask: int) -> frozenset[str]:
+    return frozenset(value for value, bit in fit.TYPE_BITS.items() if mask & bit)
 
 
 def _wanted(row: Sequence[Any]) -> fit.Wanted:
@@ -136,7 +149,7 @@ def _wanted(row: Sequence[Any]) -> fit.Wanted:
     place, min_price, max_price, min_beds, min_baths, min_sqft, mask, must_have, nice = row
     return fit.Wanted(
         location_keys=frozenset({place}),
-        property_types=frozenset(value for value, bit in fit.TYPE_BITS.items() if mask & bit),
+        property_types=_types_of(mask),
         min_price=None if min_price is None else Decimal(str(min_price)),
         max_price=None if max_price is None else Decimal(str(max_price)),
         min_beds=min_beds or None,

@@ -4,7 +4,7 @@
 - ``lead_matches(user=, lead_id=, page=, page_size=)``: the same for the API, through the
   user's scope (NotFound for a lead the user may not see);
 - ``matches_to_alert(lead)``: for the alerts, the current matches the lead has not been
-  told about (never alerted, or matched again since the last alert), newest first.
+  told about (never alerted, or matched again since at a lower price), newest first.
 """
 
 from dataclasses import dataclass
@@ -49,12 +49,17 @@ def lead_matches(*, user: User, lead_id: str, page: int = 1, page_size: int = 20
 
 
 def matches_to_alert(lead: Lead | int) -> list[ListingMatch]:
-    """Current matches not yet alerted, or matched again (a price drop, back on market)
-    after the last alert; newest first, with their listings. The alerts decide with
-    ``alerted_price`` whether a re-match is worth telling (a lower price)."""
+    """The current matches to tell the lead about, newest first, with their listings: those
+    never alerted, and those matched again since the last alert (a price drop, back on the
+    market) at a price under the one alerted: never the same listing twice unless its price
+    dropped."""
     return list(
         ListingMatch.objects.filter(lead=lead, is_current=True)
-        .filter(Q(alerted_at__isnull=True) | Q(matched_at__gt=F("alerted_at")))
+        .filter(
+            Q(alerted_at__isnull=True)
+            | Q(matched_at__gt=F("alerted_at"), alerted_price__isnull=True)
+            | Q(matched_at__gt=F("alerted_at"), price__lt=F("alerted_price"))
+        )
         .select_related("listing")
         .order_by("-matched_at", "-score", "pk")
     )

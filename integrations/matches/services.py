@@ -4,7 +4,9 @@
   (``ListingChange.matched_at`` null), a batch per transaction, locked with SKIP LOCKED so
   two workers share the work; match each changed listing against the preference index.
 - ``match_leads(lead_pks)``: a lead whose preferences (or status) changed, against the
-  active listings of its locations.
+  active listings of its locations;
+- ``matches_alerted(match_pks, at=)``: the alerts record what they sent (``alerted_at``,
+  ``alerted_price``: the match's price then).
 
 Both are idempotent: a match is upserted by (lead, listing); processing the same changes or
 the same lead again writes nothing new. ``matched_at`` moves (a new match to tell the lead
@@ -21,7 +23,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from integrations.market.models import Listing, ListingChange, ListingChangeKind, ListingStatus
@@ -249,3 +251,15 @@ def match_lead(lead: Lead, *, now: datetime | None = None) -> MatchSummary:
     ended = [match.pk for listing_pk, match in existing.items() if match.is_current and listing_pk not in fitting]
     _write(writes, ended, summary)
     return summary
+
+
+# --- alerts -------------------------------------------------------------------------------
+
+
+def matches_alerted(match_pks: Iterable[int], *, at: datetime | None = None) -> int:
+    """Record that these matches were sent to their lead now (or ``at``), at their current
+    price; returns how many. ``selectors.matches_to_alert`` leaves them out until they match
+    again at a lower price."""
+    return ListingMatch.objects.filter(pk__in=list(match_pks)).update(
+        alerted_at=at or timezone.now(), alerted_price=F("price")
+    )

@@ -64,9 +64,9 @@ def test_a_price_drop_on_a_matching_listing_counts_as_a_new_match():
     listing = put_listing("A3", price=580_000)
     services.match_listing_changes()
     first = ListingMatch.objects.get(lead=lead, listing=listing)
-    ListingMatch.objects.filter(pk=first.pk).update(
-        matched_at=first.matched_at - timedelta(days=2), alerted_at=first.matched_at - timedelta(days=1)
-    )
+    ListingMatch.objects.filter(pk=first.pk).update(matched_at=first.matched_at - timedelta(days=2))
+    services.matches_alerted([first.pk], at=first.matched_at - timedelta(days=1))
+    assert selectors.matches_to_alert(lead) == []
 
     put_listing("A3", price=540_000)
     services.match_listing_changes()
@@ -230,3 +230,22 @@ def test_the_index_rebuild_puts_leads_written_without_events_in():
 
     assert index.index_rebuild() == 1
     assert list(PreferenceIndex.objects.values_list("lead_id", "location_key")) == [(lead.pk, "oakland")]
+
+
+def test_an_alerted_match_is_alerted_again_only_when_its_price_drops_under_the_alerted_one():
+    lead = buyer()
+    listing = put_listing("D1", price=560_000)
+    services.match_listing_changes()
+    [match] = selectors.matches_to_alert(lead)
+    assert services.matches_alerted([match.pk]) == 1
+    assert selectors.matches_to_alert(lead) == []
+
+    put_listing("D1", status="withdrawn")
+    put_listing("D1", status="active")  # back on the market at the same price
+    put_listing("D1", beds=4)  # details
+    services.match_listing_changes()
+    assert selectors.matches_to_alert(lead) == []
+
+    put_listing("D1", price=530_000)
+    services.match_listing_changes()
+    assert [found.listing_id for found in selectors.matches_to_alert(lead)] == [listing.pk]
