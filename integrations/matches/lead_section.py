@@ -8,6 +8,7 @@ from leads.models import Lead
 TEMPLATE = "matches/_lead_card.html"
 CARD_ROWS = 12
 REASONS = dict(MatchReason.choices)
+PHOTO_SCHEMES = ("https://", "http://", "data:image/")
 
 
 def lead_matches_section(lead: Lead) -> dict:
@@ -19,13 +20,18 @@ def lead_matches_section(lead: Lead) -> dict:
         {
             "match": match,
             "listing": match.listing,
-            "photo": next((url for url in match.listing.photo_urls or [] if isinstance(url, str)), None),
+            "photo": next((url for url in match.listing.photo_urls or [] if _is_photo(url)), None),
             "reason_label": REASONS.get(match.reason, match.reason),
             "dropped": match.reason == MatchReason.PRICE_DROP,
         }
         for match in matches
     ]
     return {"template": TEMPLATE, "matches": rows, "empty": "" if rows else empty_reason(lead)}
+
+
+def _is_photo(url) -> bool:
+    """A web address or an inline image (anything else is not put in a page)."""
+    return isinstance(url, str) and url.startswith(PHOTO_SCHEMES)
 
 
 def empty_reason(lead: Lead) -> str:

@@ -15,6 +15,7 @@ match that stops fitting, or whose listing left the market, is kept with ``is_cu
 """
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -75,18 +76,27 @@ def _reason_of(kinds: Iterable[str]) -> str | None:
 # --- listings against leads -----------------------------------------------------------
 
 
-def match_listing_changes(*, batch_size: int = CHANGE_BATCH, max_batches: int | None = None) -> MatchSummary:
-    """Take the waiting listing changes batch after batch until none is left (or
-    ``max_batches``); returns what was done."""
+def match_listing_changes(
+    *, batch_size: int = CHANGE_BATCH, max_batches: int | None = None, max_seconds: float | None = None
+) -> MatchSummary:
+    """Take the waiting listing changes batch after batch until none is left (or after
+    ``max_batches``, or once ``max_seconds`` have passed: one batch at least); returns what
+    was done."""
     summary = MatchSummary()
-    batches = 0
+    batches, started = 0, time.monotonic()
     while max_batches is None or batches < max_batches:
+        if batches and max_seconds is not None and time.monotonic() - started >= max_seconds:
+            break
         done = match_change_batch(batch_size=batch_size)
         if not done.changes:
             break
         summary.add(done)
         batches += 1
     return summary
+
+
+def changes_waiting() -> bool:
+    return ListingChange.objects.filter(matched_at__isnull=True).exists()
 
 
 @transaction.atomic

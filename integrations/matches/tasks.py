@@ -21,6 +21,9 @@ from leadmgmt.broker import send_or_leave
 from leads.events.models import LeadEvent, LeadEventKind
 
 LEAD_BATCH = 200
+TASK_SECONDS = 120  # a task matches batches of listing changes for this long, then queues the rest
+TASK_BATCH = services.CHANGE_BATCH
+SWEEP_BATCHES = 2  # the periodic sweep matches this many batches itself and queues the task for more
 SWEEP_GRACE = timedelta(seconds=60)
 # A lead's change that is matched again: any of these event kinds, or an update of these fields.
 LEAD_KINDS = frozenset(
@@ -76,10 +79,14 @@ def on_listing_changes() -> None:
     send_or_leave(match_listing_changes, left_for="the matching sweep")
 
 
-@shared_task(acks_late=True, ignore_result=True, soft_time_limit=600, time_limit=660)
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=TASK_SECONDS + 120, time_limit=TASK_SECONDS + 180)
 def match_listing_changes() -> dict:
-    """Every waiting listing change; returns the counts."""
-    return vars(services.match_listing_changes())
+    """The waiting listing changes, for TASK_SECONDS at most (a batch is never cut: it
+    commits or rolls back whole); with more waiting, the task queues itself again."""
+    summary = services.match_listing_changes(batch_size=TASK_BATCH, max_seconds=TASK_SECONDS)
+    if summary.changes and services.changes_waiting():
+        send_or_leave(match_listing_changes, left_for="the matching sweep")
+    return vars(summary)
 
 
 @shared_task(acks_late=True, ignore_result=True, soft_time_limit=300, time_limit=360)
@@ -101,7 +108,9 @@ def sweep(now=None) -> dict:
     """The periodic job: the listing changes still waiting (a lost or refused message), and
     the leads pending longer than SWEEP_GRACE."""
     now = now or timezone.now()
-    changes = services.match_listing_changes()
+    changes = services.match_listing_changes(max_batches=SWEEP_BATCHES)
+    if changes.changes and services.changes_waiting():
+        send_or_leave(match_listing_changes, left_for="the next sweep")
     stale = list(
         PendingLeadMatch.objects.filter(requested_at__lte=now - SWEEP_GRACE)
         .order_by("requested_at")

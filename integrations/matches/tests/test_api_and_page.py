@@ -109,3 +109,13 @@ def test_the_demo_hook_matches_the_demo_listings_against_the_demo_leads(agent):
     assert first > 0 and ListingMatch.objects.filter(lead=lead).count() == first
     assert not ListingMatch.objects.exclude(listing__location_key="san francisco").filter(lead=lead).exists()
     assert "Property matches:" in out.getvalue()
+
+
+def test_the_back_office_lists_the_matches_read_only(client, admin_user, agent):
+    lead = matched_buyer(agent, count=1)
+    client.force_login(admin_user)
+
+    response = client.get("/admin/matches/listingmatch/", {"q": lead.public_id})
+
+    assert response.status_code == 200 and "P0" in response.content.decode()
+    assert client.get("/admin/matches/listingmatch/add/").status_code == 403

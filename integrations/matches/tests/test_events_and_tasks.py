@@ -129,3 +129,16 @@ def test_the_periodic_sweep_takes_what_lost_messages_left(django_capture_on_comm
     assert result == {"changes": 1, "matched": 1, "pending_leads": 1}
     assert ListingMatch.objects.get(lead=lead, listing=listing).is_current
     assert not PendingLeadMatch.objects.exists()
+
+
+def test_a_long_matching_task_hands_the_rest_to_a_new_task(monkeypatch):
+    lead = buyer()
+    for number in range(5):
+        put_listing(f"T{number}")
+    monkeypatch.setattr(tasks, "TASK_BATCH", 2)
+    monkeypatch.setattr(tasks, "TASK_SECONDS", 0)  # each task: one batch, then the next task
+
+    tasks.match_listing_changes.delay()
+
+    assert ListingMatch.objects.filter(lead=lead).count() == 5
+    assert not ListingChange.objects.filter(matched_at__isnull=True).exists()
