@@ -304,7 +304,7 @@ def tables() -> dict[str, Table]:
             Listing,
             words(
                 "id source external_id location location_key price beds baths square_feet property_type status "
-                "listed_at created_at updated_at"
+                "listed_at created_at updated_at address city postal_code features photo_urls"
             ),
         )
     return found
@@ -504,6 +504,11 @@ def _listing_rows(rng: random.Random, count: int, now: float) -> Iterator[tuple[
             (listed - timedelta(days=rng.randint(0, 120))).isoformat(),
             ts(now),
             ts(now),
+            f"{number} Bench Street",
+            location,
+            "",
+            '["garage"]' if number % 3 else '["garage", "pool"]',
+            "[]",
         )
 
 

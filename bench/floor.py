@@ -122,13 +122,12 @@ def _list(conn, user: dict, query: dict[str, list[str]]) -> dict:
         if values:
             where.append(f"l.{name} = ANY(%s)")
             params.append(values)
-    for term in query.get("search", [""])[0].split()[:5]:
+    words = re.findall(r"[^\W_]+", query.get("search", [""])[0].casefold())[:5]
+    if words:
         needs_contact = True
-        # the form Django's icontains takes on PostgreSQL
-        where.append(
-            "(UPPER(c.first_name) LIKE UPPER(%s) OR UPPER(c.last_name) LIKE UPPER(%s) OR UPPER(c.email) LIKE UPPER(%s))"
-        )
-        params.extend([f"%{term}%"] * 3)
+        # the app's PostgreSQL search (leads.core.search): word prefixes in the GIN-indexed document
+        where.append("c.search_document @@ to_tsquery('simple', %s)")
+        params.append(" & ".join(f"'{word}':*A" for word in words))
     count_condition = f"WHERE {' AND '.join(where)}" if where else ""
     count_params = list(params)
     cursor = query.get("cursor", [""])[0]

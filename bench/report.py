@@ -151,7 +151,8 @@ def _method(results: dict) -> list[str]:
         "operation and side. The sizes' servers run side by side, and each operation is measured on the app and "
         "the floor of every size back to back, so the ratios compare requests made within the same minute.",
         "- Requests are made as the manager (sees every lead: the worst case for counts) unless marked "
-        f"'as an agent'. Search is `?search={SEARCH_TERM}` (a last name; icontains on first name, last name, email).",
+        f"'as an agent'. Search is `?search={SEARCH_TERM}` (a last name; full-text word prefixes, GIN index: "
+        "`leads/core/search.py`).",
         "- SQL queries per request: each request run in-process through `django.test.Client` inside "
         "`CaptureQueriesContext` on the same database (second of two identical calls).",
         "- Each run works on a fresh copy (`CREATE DATABASE ... TEMPLATE`) of the loaded database, so writes of "

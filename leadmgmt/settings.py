@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "leads",
     "integrations",
     "integrations.market",
+    "integrations.feeds",
     "integrations.scoring",
     "integrations.crm",
     "integrations.workflows",
@@ -441,6 +442,13 @@ CRM_SYNC_BACKOFF_MAX_SECONDS = env.int("CRM_SYNC_BACKOFF_MAX_SECONDS", default=3
 # A queued or in-flight delivery that has not finished after this long is queued
 # again by the sweeper (a lost task or a dead worker never strands a record).
 CRM_SYNC_REQUEUE_AFTER_SECONDS = env.int("CRM_SYNC_REQUEUE_AFTER_SECONDS", default=300)
+
+# Listing feeds (RESO Web API, integrations.feeds): per request timeouts, how long a run holds
+# its feed between two pages, and a bound on the pages of one run (a server looping its nextLink).
+LISTING_FEED_CONNECT_TIMEOUT = env.float("LISTING_FEED_CONNECT_TIMEOUT", default=5)
+LISTING_FEED_READ_TIMEOUT = env.float("LISTING_FEED_READ_TIMEOUT", default=60)
+LISTING_FEED_LEASE_SECONDS = env.int("LISTING_FEED_LEASE_SECONDS", default=600)
+LISTING_FEED_MAX_PAGES = env.int("LISTING_FEED_MAX_PAGES", default=10000)
 
 # Outbound webhooks (integrations.webhooks). Targets must resolve to public addresses
 # unless WEBHOOKS_ALLOW_PRIVATE_TARGETS is on (local development, receivers on the

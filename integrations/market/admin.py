@@ -5,7 +5,7 @@ which is Django's model permissions alone (``leads.accounts.permissions``, rule 
 
 from django.contrib import admin
 
-from integrations.market.models import Listing, MarketSnapshot
+from integrations.market.models import Listing, ListingChange, MarketSnapshot
 
 
 class ReadMostlyAdmin(admin.ModelAdmin):
@@ -35,11 +35,31 @@ class MarketSnapshotAdmin(ReadMostlyAdmin):
     list_per_page = 100
 
 
+class ListingChangeInline(admin.TabularInline):
+    """The listing's price and status history, as the imports recorded it."""
+
+    model = ListingChange
+    verbose_name_plural = "Price history"
+    extra = 0
+    can_delete = False
+    ordering = ("-changed_at", "-id")
+    fields = ("changed_at", "kind", "old_price", "new_price", "old_status", "new_status", "matched_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Listing)
 class ListingAdmin(ReadMostlyAdmin):
     list_display = (
         "external_id",
+        "address",
         "location",
+        "postal_code",
         "property_type",
         "status",
         "price",
@@ -47,10 +67,25 @@ class ListingAdmin(ReadMostlyAdmin):
         "baths",
         "square_feet",
         "listed_at",
+        "modified_at",
         "source",
     )
     list_filter = ("status", "property_type", "source")
-    search_fields = ("external_id", "location", "location_key")
+    search_fields = ("external_id", "location", "location_key", "address", "postal_code")
+    inlines = (ListingChangeInline,)
+    fields = (
+        ("source", "external_id"),
+        ("status", "property_type"),
+        ("price", "beds", "baths", "square_feet"),
+        "address",
+        ("city", "postal_code"),
+        ("location", "location_key"),
+        "features",
+        "photo_urls",
+        ("listed_at", "modified_at"),
+        ("created_at", "updated_at"),
+    )
+    readonly_fields = ("location_key", "created_at", "updated_at")
     date_hierarchy = "listed_at"
     ordering = ("location_key", "price")
     list_per_page = 100

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.conf import settings
+from django.templatetags.static import static
+
 from integrations.market.providers import RawRow
 from leads.models import PropertyType
 
@@ -20,6 +23,19 @@ DEMO_SEED = 2026
 DEMO_FIRST_MONTH = date(2025, 11, 1)
 DEMO_MONTHS = 12
 LISTINGS_PER_CITY = 45
+DEMO_PHOTOS = 8  # static/demo/listings/home-N.png: drawings, so the demo loads nothing from outside
+_ZIP_CODES = {
+    "SF": ("94110", "94114", "94122"),
+    "OAK": ("94610", "94611", "94602"),
+    "SJ": ("95125", "95118", "95120"),
+    "BRK": ("94705", "94707", "94703"),
+    "PA": ("94301", "94303", "94306"),
+    "FRE": ("94536", "94538", "94539"),
+    "WC": ("94595", "94596", "94598"),
+    "SM": ("94401", "94402", "94403"),
+}
+_STREETS = ("Oak", "Maple", "Cedar", "Hillside", "Bay View", "Park", "Lincoln", "Sunset", "Elm", "Willow", "Grand")
+_FEATURES = ("garage", "yard", "fireplace", "central air", "updated kitchen", "pool", "view", "home office", "solar")
 
 
 @dataclass(frozen=True)
@@ -154,6 +170,7 @@ class DemoMarketDataProvider:
 
     def listing_rows(self) -> Iterator[RawRow]:
         rng = random.Random(DEMO_SEED + 1)
+        details = random.Random(DEMO_SEED + 2)  # its own sequence: the figures above stay as they were
         number = 0
         first_listed = date(2026, 8, 15)
         for city in DEMO_CITIES:
@@ -179,5 +196,18 @@ class DemoMarketDataProvider:
                         "property_type": property_type,
                         "status": status,
                         "listed_at": (first_listed + timedelta(days=rng.randint(0, 92))).isoformat(),
+                        **_demo_details(details, city, property_type),
                     },
                 )
+
+
+def _demo_details(rng: random.Random, city: DemoCity, property_type: str) -> dict:
+    unit = f" #{rng.randint(1, 40)}" if property_type == PropertyType.CONDO else ""
+    photos = rng.sample(range(1, DEMO_PHOTOS + 1), 2)
+    return {
+        "address": f"{rng.randint(10, 2999)} {rng.choice(_STREETS)} {rng.choice(('St', 'Ave', 'Way', 'Dr'))}{unit}",
+        "city": city.name,
+        "postal_code": rng.choice(_ZIP_CODES[city.code]),
+        "features": rng.sample(_FEATURES, rng.randint(1, 4)),
+        "photo_urls": [f"{settings.SITE_URL}{static(f'demo/listings/home-{photo}.png')}" for photo in photos],
+    }

@@ -1,7 +1,7 @@
 """Market data: monthly figures per location, and the listings on the market.
 
 Rows are written only by the import services (``integrations.market.services``),
-whatever the provider (CSV file, demo data, later an MLS feed).
+whatever the provider (CSV file, demo data, a RESO Web API feed in ``integrations.feeds``).
 """
 
 from django.db import models

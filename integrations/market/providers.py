@@ -3,8 +3,9 @@
 A provider yields raw rows (a mapping of column name to value, with a row number
 for error messages); ``integrations.market.services`` validates and stores them.
 Today there are two: a CSV file and the built-in demo data
-(``integrations.market.demo``). An MLS feed (RESO Web API, a vendor's export) is
-a third class with the same two methods, whose client handles paging and auth.
+(``integrations.market.demo``). MLS servers (RESO Web API) are replicated page by
+page by ``integrations.feeds``, which stores each page through the same
+``services.listings_store`` with its cursor in one transaction.
 """
 
 import csv
@@ -37,7 +38,7 @@ class RawRow:
 
 
 class MarketDataProvider(Protocol):
-    source: str  # stored on every row: "demo", "csv:<file>", "mls:<feed>"
+    source: str  # stored on every row: "demo", "csv:<file>" (feeds: "reso:<name>")
 
     def market_rows(self) -> Iterator[RawRow]:
         """Monthly figures per location; columns as ``rows.MARKET_COLUMNS``."""

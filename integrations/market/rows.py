@@ -2,7 +2,7 @@
 CSV file, values from a feed) is checked and turned into typed values.
 
 Every provider yields raw rows; the import services validate them here, so a CSV
-file, the demo data and a future MLS feed all obey the same rules.
+file, the demo data and the RESO feeds (``integrations.feeds.reso``) all obey the same rules.
 """
 
 import re

@@ -4,10 +4,10 @@ from datetime import UTC
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django_filters.constants import EMPTY_VALUES
 from django_filters.fields import IsoDateTimeField
 
+from leads.core.search import search_leads
 from leads.core.validation import clean_text
 from leads.models import LeadSource, LeadStatus, LeadType, UrgencyLevel, User
 
@@ -56,6 +56,9 @@ class SortKeyOrderingFilter(django_filters.OrderingFilter):
         if value in EMPTY_VALUES:
             return queryset
         field = self.get_ordering_value(value)
+        if field.lstrip("-").startswith("contact__"):
+            # Every lead has its contact: an inner join lets PostgreSQL walk the contact's sort index.
+            queryset = queryset.filter(contact__isnull=False)
         return queryset.order_by(field, "-id" if field.startswith("-") else "id")
 
 
@@ -100,15 +103,5 @@ class LeadFilter(django_filters.FilterSet):
         return queryset.filter(preferences__preferred_locations__icontains=value) if value else queryset
 
     def filter_search(self, queryset, name, value):
-        terms = clean_text(value).split()[:5]
-        for term in terms:
-            digits = "".join(ch for ch in term if ch.isdigit())
-            match = (
-                Q(contact__first_name__icontains=term)
-                | Q(contact__last_name__icontains=term)
-                | Q(contact__email__icontains=term)
-            )
-            if len(digits) >= 3:
-                match |= Q(contact__phone__contains=digits)
-            queryset = queryset.filter(match)
-        return queryset
+        value = clean_text(value)
+        return search_leads(queryset, value) if value else queryset

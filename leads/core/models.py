@@ -170,6 +170,13 @@ class Lead(TimestampedModel):
                 name="lead_live_created",
                 condition=Q(archived_at__isnull=True),
             ),
+            # The list's other sort keys (leads.core.filters.SORT_FIELDS), each with the id
+            # tie-breaker: a page is the index's first rows, read forwards or backwards,
+            # instead of a sort of every visible lead.
+            *(
+                models.Index(fields=[field, "id"], name=f"lead_live_{field}", condition=Q(archived_at__isnull=True))
+                for field in ("score", "updated_at", "last_contacted_at", "status")
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -206,7 +213,11 @@ class Contact(models.Model):
 
     class Meta:
         # Duplicate detection (leads.duplicates) compares whole addresses case-insensitively.
-        indexes = [models.Index(Lower("email"), name="contact_email_lower")]
+        indexes = [
+            models.Index(Lower("email"), name="contact_email_lower"),
+            # The list sorted by last name (``?ordering=contact__last_name``), with the lead as tie-breaker.
+            models.Index(fields=["last_name", "lead"], name="contact_last_name_lead"),
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(email="") | ~Q(phone=""), name="contact_reachable"),
         ]

@@ -35,3 +35,58 @@ def test_the_search_lookups_can_use_the_trigram_indexes(lookup, term, index):
 
     assert index in plan
     assert [contact.lead_id for contact in matches] == [lead.pk]
+
+
+# ?ordering= value -> the index that serves it
+SORT_INDEXES = {
+    "score": "lead_live_score",
+    "updated_at": "lead_live_updated_at",
+    "last_contacted_at": "lead_live_last_contacted_at",
+    "status": "lead_live_status",
+    "created_at": "lead_live_created",
+    "last_name": "contact_last_name_lead",
+}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize(("sort_key", "index"), SORT_INDEXES.items())
+def test_every_sort_key_of_the_list_reads_a_page_from_an_index(sort_key, index, descending):
+    if connection.vendor != "postgresql":
+        pytest.skip("runs in the PostgreSQL pass")
+    from leads.core.filters import SORT_FIELDS, LeadFilter
+    from leads.models import Lead
+
+    assert set(SORT_INDEXES) == set(SORT_FIELDS.values())  # a new sort key needs its index
+    LeadFactory.create_batch(3)
+    ordering = f"-{sort_key}" if descending else sort_key
+    page = LeadFilter({"ordering": ordering}, queryset=Lead.objects.filter(archived_at__isnull=True)).qs[:20]
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+    plan = page.explain()
+
+    assert page.query.order_by  # the key was taken
+    assert index in plan, plan
+    assert "Sort Key" not in plan, plan
+
+
+@pytest.mark.postgres
+def test_the_location_filter_can_use_its_trigram_index():
+    if connection.vendor != "postgresql":
+        pytest.skip("runs in the PostgreSQL pass")
+    from leads.core.filters import LeadFilter
+    from leads.models import Lead
+
+    lead = LeadFactory()
+    lead.preferences.preferred_locations = ["Fremont", "Oakland"]
+    lead.preferences.save()
+    matches = LeadFilter({"location": "fremont"}, queryset=Lead.objects.all()).qs
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = matches.explain()
+
+    assert "prefs_locations_trgm" in plan, plan
+    assert [found.pk for found in matches] == [lead.pk]
