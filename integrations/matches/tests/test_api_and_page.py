@@ -119,3 +119,15 @@ def test_the_back_office_lists_the_matches_read_only(client, admin_user, agent):
 
     assert response.status_code == 200 and "P0" in response.content.decode()
     assert client.get("/admin/matches/listingmatch/add/").status_code == 403
+
+
+def test_a_photo_on_this_site_is_shown_by_its_path(client, agent, settings):
+    settings.SITE_URL = "http://crm.example.com"
+    lead = buyer(lead={"assigned_to": agent})
+    put_listing("S1", photo_urls=["http://crm.example.com/static/demo/listings/home-1.png"])
+    services.match_listing_changes()
+    client.force_login(agent)
+
+    content = client.get(f"/leads/{lead.public_id}/").content.decode()
+
+    assert 'src="/static/demo/listings/home-1.png"' in content

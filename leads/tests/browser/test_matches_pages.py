@@ -11,8 +11,10 @@ from leads.tests.factories import UserFactory
 
 pytestmark = pytest.mark.browser
 
-# A 1x1 grey PNG: a photo the page loads with no network.
-PHOTO = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+# A 1x1 PNG: a photo the page loads with no network.
+PHOTO = "data:image/png;base64," + (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 
 
 def test_the_lead_page_shows_the_property_matches(open_page):
