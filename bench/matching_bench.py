@@ -194,7 +194,7 @@ def main() -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.pop("REDIS_URL", None)  # no broker: nothing is queued, everything runs here
     if not args.keep or not _has_leads(url, args.leads):
-        with psycopg.connect(server, autocommit=True) as connection:
+        with psycopg.connect(database_url(server, "postgres"), autocommit=True) as connection:
             connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(args.db_name)))
             connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(args.db_name)))
         import subprocess
