@@ -32,12 +32,14 @@ from django.utils import timezone
 
 from integrations.market.services import MarketData, analyse_lead
 from integrations.models import PipelineJob, PipelineJobStatus
+from integrations.scoring.config import scoring_config
 from integrations.scoring.selectors import source_conversion_stats_held
 from integrations.scoring.services import ScoreResult, record_scorings, score_lead
 from leads.core import bookkeeping
 from leads.core.selectors import with_lead_details
 from leads.events.models import VERSION_EVENTS, LeadEvent, LeadEventKind
 from leads.models import Lead, ProcessingStatus
+from leads.webevents.selectors import WebEngagement, web_engagement
 
 logger = logging.getLogger(__name__)
 
@@ -195,12 +197,15 @@ def _process(jobs: list[PipelineJob]) -> BatchResult:
         runs[lead_pk].job.reason = CREATED  # the newer job of this batch carries the creation on
 
     market = MarketData.for_leads([run.lead for run in runs.values()])
+    web = web_engagement(list(runs), days=int(scoring_config()["WEB_ACTIVITY_DAYS"]))
     scores: dict[int, ScoreResult] = {}
     with source_conversion_stats_held():
         for lead_pk, run in list(runs.items()):
             try:
                 analysis = analyse_lead(run.lead, market=market)
-                scores[lead_pk] = score_lead(run.lead, market_analysis=analysis.get("market_analysis"))
+                scores[lead_pk] = score_lead(
+                    run.lead, market_analysis=analysis.get("market_analysis"), web=web.get(lead_pk, WebEngagement())
+                )
                 run.result = bookkeeping.ProcessingResult(
                     lead_pk=lead_pk,
                     version=run.job.version,

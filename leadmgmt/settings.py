@@ -396,13 +396,19 @@ PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US")
 # How far ahead of the server's clock an interaction's time may be (callers' clocks
 # drift); later ones are refused: a planned contact is a follow-up, not an interaction.
 INTERACTION_MAX_FUTURE_MINUTES = env.int("INTERACTION_MAX_FUTURE_MINUTES", default=5)
+# Web activity events (leads.webevents): how far ahead of the server's clock an event's
+# time may be, how old it may be, and the requests per minute one sender (API key) may
+# make to the events endpoints, on top of API_RATE_LIMIT.
+WEB_EVENTS_MAX_FUTURE_MINUTES = env.int("WEB_EVENTS_MAX_FUTURE_MINUTES", default=5)
+WEB_EVENTS_MAX_AGE_DAYS = env.int("WEB_EVENTS_MAX_AGE_DAYS", default=365)
+WEB_EVENTS_RATE_LIMIT = env.str("WEB_EVENTS_RATE_LIMIT", default="120/m")
 
 # Lead scoring (integrations.scoring; defaults and meaning in integrations/scoring/config.py
 # and the README's "Scoring" section). Any key left out keeps its default.
 LEAD_SCORING = {
     # Most points per factor. Fit = who the lead is; engagement = what they did.
     "FIT_WEIGHTS": {"financing": 15, "budget_fit": 10, "timeline": 10, "contact": 10, "source_quality": 10},
-    "ENGAGEMENT_WEIGHTS": {"interactions": 10, "recency": 15, "replies": 10, "showings": 10},
+    "ENGAGEMENT_WEIGHTS": {"interactions": 8, "recency": 12, "replies": 8, "showings": 8, "web_activity": 9},
     "RECENCY_HALF_LIFE_DAYS": 7.0,  # recency points halve every 7 days without a sign of life
     "SOURCE_PRIOR_WEIGHT": 20,  # source conversion smoothed as if each source had 20 more, average leads
     "RESCORE_AFTER_HOURS": 6,  # the periodic rescoring picks leads scored longer ago than this

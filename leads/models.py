@@ -10,7 +10,8 @@
 - ``leads.reporting.models``: exact lead counters and saved filters;
 - ``leads.deals.models``: deals (and their commission) and source spend;
 - ``leads.reports.models``: who opted out of the weekly report email;
-- ``leads.api.models``: Idempotency-Key answers.
+- ``leads.api.models``: Idempotency-Key answers;
+- ``leads.webevents.models``: what the lead did on the team's websites and alert emails.
 
 Every table stays in the ``leads`` app (``leads_lead``, ``leads_contact``...): the
 split is of modules, not of tables, so no migration moved anything.
@@ -48,6 +49,7 @@ from leads.imports.models import ImportStatus, LeadImport
 from leads.merges.models import LeadMerge, new_public_merge_id
 from leads.reporting.models import LeadCount, SavedFilter
 from leads.reports.models import WeeklyReportOptOut
+from leads.webevents.models import WebEvent, WebEventKind
 
 __all__ = [
     "AuditChannel",
@@ -87,6 +89,8 @@ __all__ = [
     "TimestampedModel",
     "UrgencyLevel",
     "User",
+    "WebEvent",
+    "WebEventKind",
     "WeeklyReportOptOut",
     "WorkingHours",
     "new_public_lead_id",

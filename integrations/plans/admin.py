@@ -69,6 +69,7 @@ class PlanAdmin(admin.ModelAdmin):
                     "trigger_tags",
                     "trigger_status",
                     ("trigger_days", "trigger_date_field"),
+                    ("trigger_web_kind", "trigger_count", "trigger_window_hours", "trigger_same_listing"),
                 ),
                 "description": "Merge fields for templates: "
                 + ", ".join(f"{{{{ {name} }}}}" for name in templating.MERGE_FIELDS),

@@ -1,6 +1,8 @@
-"""The demo's two plans (``manage.py seed_plans_demo``, run by ``seed_demo``): a new web
-lead's first week, and a nurture drip. The demo leads that fit them are enrolled and
-their first steps run, so ``make run`` shows plans at work (emails in ``sent_emails/``)."""
+"""The demo's plans (``manage.py seed_plans_demo``, run by ``seed_demo``): a new web
+lead's first week, a nurture drip, and "hot on a listing" (website activity: the same
+listing viewed 3 times in a week; ``seed_webevents_demo`` makes a demo lead do it). The
+demo leads that fit the first two are enrolled and their first steps run, so ``make run``
+shows plans at work (emails in ``sent_emails/``)."""
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -12,6 +14,7 @@ from leads.models import ContactChannel, Lead, LeadSource, LeadStatus
 
 NEW_WEB_LEAD = "New web lead"
 NURTURE = "Nurture"
+HOT_ON_A_LISTING = "Hot on a listing"
 DAY = 24 * 60
 
 PLANS = {
@@ -59,6 +62,22 @@ PLANS = {
             },
             {"kind": StepKind.WAIT, "wait_minutes": 30 * DAY},
             {"kind": StepKind.CREATE_TASK, "task_channel": "call", "subject": "Check in with {{ full_name }}"},
+        ],
+    },
+    HOT_ON_A_LISTING: {
+        "fields": {
+            "trigger": TriggerKind.WEB_ACTIVITY,
+            "trigger_web_kind": "listing_viewed",
+            "trigger_count": 3,
+            "trigger_window_hours": 7 * 24,
+            "trigger_same_listing": True,
+        },
+        "steps": [
+            {
+                "kind": StepKind.CREATE_TASK,
+                "task_channel": "call",
+                "subject": "Call {{ full_name }}: viewed the same listing 3 times this week",
+            },
         ],
     },
 }

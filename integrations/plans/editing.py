@@ -31,6 +31,13 @@ def plan_check(plan: Plan) -> dict[str, list[str]]:
         errors["trigger_days"] = ["Say how many days."]
     if plan.trigger == TriggerKind.DATE_FIELD and not plan.trigger_date_field:
         errors["trigger_date_field"] = ["Choose the date."]
+    if plan.trigger == TriggerKind.WEB_ACTIVITY:
+        if not plan.trigger_web_kind:
+            errors["trigger_web_kind"] = ["Choose what the lead does on the website."]
+        if not plan.trigger_count:
+            errors["trigger_count"] = ["Say how many times (1 or more)."]
+        if not plan.trigger_window_hours:
+            errors["trigger_window_hours"] = ["Say within how many hours (1 or more)."]
     return errors
 
 

@@ -5,7 +5,7 @@ from django import forms
 
 from integrations.plans import editing, services
 from integrations.plans.models import DateField, Plan, PlanStep, StepKind, TaskChannel, TriggerKind, Weekday
-from leads.models import LeadSource, LeadStatus, LeadType
+from leads.models import LeadSource, LeadStatus, LeadType, WebEventKind
 
 MAX_TAGS = 20
 WAIT_UNITS = {"minutes": 1, "hours": 60, "days": 60 * 24}
@@ -73,6 +73,12 @@ class PlanForm(DomainErrorsMixin, forms.Form):
     trigger_date_field = forms.ChoiceField(
         label="Date", choices=[("", "Choose a date"), *DateField.choices], required=False
     )
+    trigger_web_kind = forms.ChoiceField(
+        label="Website activity", choices=[("", "Choose an activity"), *WebEventKind.choices], required=False
+    )
+    trigger_count = forms.IntegerField(label="How many times", min_value=1, max_value=1000, required=False)
+    trigger_window_hours = forms.IntegerField(label="Within hours", min_value=1, max_value=24 * 365, required=False)
+    trigger_same_listing = forms.BooleanField(label="All of the same listing", required=False)
     pause_on_reply = forms.BooleanField(
         label="Pause when the lead replies by text or email, or a call connects", required=False
     )
@@ -90,6 +96,10 @@ class PlanForm(DomainErrorsMixin, forms.Form):
                 "trigger_status": plan.trigger_status,
                 "trigger_days": plan.trigger_days,
                 "trigger_date_field": plan.trigger_date_field,
+                "trigger_web_kind": plan.trigger_web_kind,
+                "trigger_count": plan.trigger_count,
+                "trigger_window_hours": plan.trigger_window_hours,
+                "trigger_same_listing": plan.trigger_same_listing,
                 "pause_on_reply": plan.pause_on_reply,
                 "pause_on_status": plan.pause_on_status,
                 "is_active": plan.is_active,
@@ -127,6 +137,11 @@ class PlanForm(DomainErrorsMixin, forms.Form):
         uses_days = keep in (TriggerKind.NO_CONTACT, TriggerKind.DATE_FIELD)
         plan.trigger_days = data.get("trigger_days") if uses_days else None
         plan.trigger_date_field = (data.get("trigger_date_field") or "") if keep == TriggerKind.DATE_FIELD else ""
+        web = keep == TriggerKind.WEB_ACTIVITY
+        plan.trigger_web_kind = (data.get("trigger_web_kind") or "") if web else ""
+        plan.trigger_count = data.get("trigger_count") if web else None
+        plan.trigger_window_hours = data.get("trigger_window_hours") if web else None
+        plan.trigger_same_listing = bool(data.get("trigger_same_listing")) if web else False
         plan.pause_on_reply = bool(data.get("pause_on_reply"))
         plan.pause_on_status = bool(data.get("pause_on_status"))
         plan.is_active = bool(data.get("is_active"))

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 
 from integrations.outbox import OutboxRow
-from leads.models import FollowUpTask, Lead, LeadSource, LeadStatus, LeadType, Team
+from leads.models import FollowUpTask, Lead, LeadSource, LeadStatus, LeadType, Team, WebEventKind
 
 
 class TriggerKind(models.TextChoices):
@@ -21,6 +21,7 @@ class TriggerKind(models.TextChoices):
     TAG_ADDED = "tag_added", "A tag was added"
     NO_CONTACT = "no_contact", "No contact for N days"
     DATE_FIELD = "date_field", "N days before a date of the lead"
+    WEB_ACTIVITY = "web_activity", "Website activity (N events in a window)"
 
 
 class DateField(models.TextChoices):
@@ -48,6 +49,16 @@ class Plan(models.Model):
         null=True, blank=True, help_text="No contact: for this many days. Date: this many days before it."
     )
     trigger_date_field = models.CharField(max_length=32, choices=DateField.choices, blank=True)
+    # Website activity: ``trigger_count`` events of ``trigger_web_kind`` within
+    # ``trigger_window_hours`` (of one listing with ``trigger_same_listing``).
+    trigger_web_kind = models.CharField(max_length=16, choices=WebEventKind.choices, blank=True)
+    trigger_count = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Website activity: N events.")
+    trigger_window_hours = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Website activity: within this many hours."
+    )
+    trigger_same_listing = models.BooleanField(
+        default=False, help_text="Website activity: the N events are of the same listing."
+    )
     pause_on_reply = models.BooleanField(
         default=True, help_text="Pause when the lead replies by text or email or a call connects."
     )
@@ -66,6 +77,11 @@ class Plan(models.Model):
             models.CheckConstraint(
                 condition=~Q(trigger__in=["no_contact", "date_field"]) | Q(trigger_days__isnull=False),
                 name="plan_trigger_days_set",
+            ),
+            models.CheckConstraint(
+                condition=~Q(trigger="web_activity")
+                | Q(trigger_count__gte=1, trigger_window_hours__gte=1) & ~Q(trigger_web_kind=""),
+                name="plan_trigger_web_activity_set",
             ),
         ]
 

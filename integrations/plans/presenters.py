@@ -63,7 +63,17 @@ def trigger_summary(plan: Plan) -> str:
         return f"No contact for {plan.trigger_days} days"
     if trigger == TriggerKind.DATE_FIELD:
         return f"{plan.trigger_days} days before the {plan.get_trigger_date_field_display().lower()}"
+    if trigger == TriggerKind.WEB_ACTIVITY:
+        return web_activity_label(plan)
     return plan.get_trigger_display()
+
+
+def web_activity_label(plan) -> str:
+    """ "Viewed a listing 3 times (the same listing) within 168 hours"."""
+    what = plan.get_trigger_web_kind_display() if plan.trigger_web_kind else "Website activity"
+    same = " (the same listing)" if plan.trigger_same_listing else ""
+    times = f"{plan.trigger_count} time{'s' if plan.trigger_count != 1 else ''}"
+    return f"{what} {times}{same} within {plan.trigger_window_hours} hours"
 
 
 def _label(choices, value: str) -> str:

@@ -6,7 +6,10 @@ plans whose source/type/tag filters it matches; a status change to X starts the 
 triggered by X; a save that changed the tags starts the plans of a tag the lead now has;
 a reply (an inbound text or email, a connected call) pauses the lead's plans and gives
 the agent a "Lead replied" task; a person moving the lead past contacted pauses them
-too. Plans' own writes (channel "task") never pause anything. ``start_by_time`` (a
+too. Plans' own writes (channel "task") never pause anything. Website activity
+(``lead.web_activity``) starts the "web activity" plans of the kinds it brought whose
+count is reached within their window ("viewed the same listing 3 times in a week",
+"5 listings in 24 hours"): one count query per such plan. ``start_by_time`` (a
 periodic job) starts the "no contact for N days" and "N days before a date" plans.
 
 A trigger never enrols a lead twice in the same plan: any earlier enrolment (even a
@@ -21,9 +24,11 @@ from django.utils import timezone
 
 from integrations.plans import services
 from integrations.plans.models import Enrolment, Plan, TriggerKind
+from integrations.plans.presenters import web_activity_label
 from leads.errors import Conflict
 from leads.events.models import LeadEvent, LeadEventKind
 from leads.models import AuditChannel, Interaction, Lead, LeadStatus
+from leads.webevents.selectors import activity_in_window
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +65,36 @@ def _react(event: LeadEvent) -> list[int]:
         return _start(event.lead_id, Plan.objects.filter(trigger=TriggerKind.NEW_LEAD), "New lead")
     if event.kind == LeadEventKind.UPDATED and "tags" in event.data.get("changed_fields", []):
         return _start(event.lead_id, Plan.objects.filter(trigger=TriggerKind.TAG_ADDED), "Tag added")
+    if event.kind == LeadEventKind.LEAD_WEB_ACTIVITY:
+        return _start_on_web_activity(event)
     return []
+
+
+def _start_on_web_activity(event: LeadEvent) -> list[int]:
+    """The "web activity" plans of the event's kinds whose count the lead has now reached
+    in the window ending now (the lead never in them yet)."""
+    kinds = [kind for kind in event.data.get("kinds", []) if isinstance(kind, str)]
+    if not kinds:
+        return []
+    never_in = ~Exists(Enrolment.objects.filter(plan=OuterRef("pk"), lead_id=event.lead_id))
+    plans = Plan.objects.filter(trigger=TriggerKind.WEB_ACTIVITY, trigger_web_kind__in=kinds, is_active=True)
+    now = timezone.now()
+    reached = [
+        plan.pk
+        for plan in plans.filter(never_in)
+        if plan.trigger_count
+        and plan.trigger_window_hours
+        and activity_in_window(
+            lead_pk=event.lead_id,
+            kind=plan.trigger_web_kind,
+            since=now - timedelta(hours=plan.trigger_window_hours),
+            same_listing=plan.trigger_same_listing,
+        )
+        >= plan.trigger_count
+    ]
+    if not reached:
+        return []
+    return _start(event.lead_id, Plan.objects.filter(pk__in=reached), "Website activity")
 
 
 def matches(plan: Plan, lead: Lead) -> bool:
@@ -90,7 +124,9 @@ def _start(lead_pk: int, plans, reason: str) -> list[int]:
     for plan in plans.filter(is_active=True).filter(never_in):
         if matches(plan, lead):
             try:
-                enrolment = services.enrol(lead=lead, plan=plan, reason=f"{reason}: {plan.get_trigger_display()}")
+                web = plan.trigger == TriggerKind.WEB_ACTIVITY
+                label = web_activity_label(plan) if web else plan.get_trigger_display()
+                enrolment = services.enrol(lead=lead, plan=plan, reason=f"{reason}: {label}"[:200])
             except Conflict:
                 continue  # started by hand (or by another relay) meanwhile
             started.append(enrolment.pk)

@@ -3,7 +3,9 @@
 Two axes, as agents read them: **fit** (who the lead is: financing, budget against
 the market, timeline, how reachable they are, how leads from the same source have
 converted for this team) and **engagement** (what they did: interactions, how
-recently they showed signs of life, replies, meetings and showings). Each factor
+recently they showed signs of life, replies, meetings and showings, and what they did
+on the team's website: listings viewed and saved, searches saved, registering, an
+inquiry, clicks in alert emails). Each factor
 earns a fraction of its weight (``settings.LEAD_SCORING``) and says why.
 
 Fair housing: the score never reads names, email addresses or their domains, phone
@@ -32,6 +34,7 @@ from leads.models import (
     LeadType,
     UrgencyLevel,
 )
+from leads.webevents.selectors import WebEngagement, web_engagement
 
 FIT = "fit"
 ENGAGEMENT = "engagement"
@@ -76,16 +79,27 @@ class ScoreResult:
     factors: list[Factor]
 
 
-def score_lead(lead: Lead, *, market_analysis: dict[str, Any] | None, now: datetime | None = None) -> ScoreResult:
+def score_lead(
+    lead: Lead,
+    *,
+    market_analysis: dict[str, Any] | None,
+    now: datetime | None = None,
+    web: WebEngagement | None = None,
+) -> ScoreResult:
     """Score ``lead`` as of ``now`` (default: now). Pure: reads, never writes.
 
     ``market_analysis`` is the market step's result (``lead.metadata["market_analysis"]``);
     None or missing keys count as "no data", which scores neutral. Reads the lead's
     contact, preferences, timeline and ``interactions.all()`` (prefetch them for
-    batches) and the cached conversion stats by source.
+    batches) and the cached conversion stats by source. ``web`` is the lead's website
+    activity over the last WEB_ACTIVITY_DAYS (``leads.webevents.selectors.web_engagement``,
+    one query for a batch); when None it is read for this lead (one query).
     """
     now = now or timezone.now()
     config = scoring_config()
+    if web is None:
+        days = int(config["WEB_ACTIVITY_DAYS"])
+        web = web_engagement([lead.pk], now=now, days=days).get(lead.pk, WebEngagement(days=days))
     timeline = _one_to_one(lead, "timeline")
     contact = _one_to_one(lead, "contact")
     interactions = [
@@ -100,9 +114,10 @@ def score_lead(lead: Lead, *, market_analysis: dict[str, Any] | None, now: datet
         (FIT, "contact", _contact_completeness(contact)),
         (FIT, "source_quality", _source_quality(lead, config)),
         (ENGAGEMENT, "interactions", _interaction_count(interactions, config)),
-        (ENGAGEMENT, "recency", _recency(lead, interactions, now, config)),
+        (ENGAGEMENT, "recency", _recency(lead, interactions, web, now, config)),
         (ENGAGEMENT, "replies", _replies(interactions, config)),
         (ENGAGEMENT, "showings", _showings(interactions, config)),
+        (ENGAGEMENT, "web_activity", _web_activity(web, config)),
     ]
     weights = {FIT: config["FIT_WEIGHTS"], ENGAGEMENT: config["ENGAGEMENT_WEIGHTS"]}
     factors: list[Factor] = []
@@ -251,14 +266,19 @@ def _interaction_count(interactions: list[Interaction], config: dict[str, Any]) 
     )
 
 
-def _recency(lead: Lead, interactions: list[Interaction], now: datetime, config: dict[str, Any]) -> tuple[float, str]:
-    """Exponential decay since the lead's last sign of life: arriving, replying, or
-    meeting the agent (the agent's own outbound attempts do not count)."""
+def _recency(
+    lead: Lead, interactions: list[Interaction], web: WebEngagement, now: datetime, config: dict[str, Any]
+) -> tuple[float, str]:
+    """Exponential decay since the lead's last sign of life: arriving, replying,
+    meeting the agent, or being active on the website (the agent's own outbound
+    attempts do not count)."""
     last_at, what = lead.created_at, "arrived"
     for interaction in interactions:
         is_sign_of_life = interaction.direction == InteractionDirection.INBOUND or interaction.type in FACE_TO_FACE
         if is_sign_of_life and interaction.occurred_at > last_at:
             last_at, what = interaction.occurred_at, f"{interaction.get_type_display().lower()}"
+    if web.last_at is not None and last_at < web.last_at <= now:
+        last_at, what = web.last_at, "website activity"
     half_life = float(config["RECENCY_HALF_LIFE_DAYS"])
     age_days = max((now - last_at).total_seconds() / 86400, 0.0)
     fraction = math.pow(0.5, age_days / half_life) if half_life > 0 else 0.0
@@ -279,6 +299,37 @@ def _showings(interactions: list[Interaction], config: dict[str, Any]) -> tuple[
         count / max(config["SHOWINGS_FULL_AT"], 1),
         f"{count} meeting{'s' if count != 1 else ''} or showing{'s' if count != 1 else ''}.",
     )
+
+
+def _web_activity(web: WebEngagement, config: dict[str, Any]) -> tuple[float, str]:
+    """What the lead did on the team's website (and in alert emails) lately: listings
+    viewed (or clicked in an alert) earn up to 40%, listings and searches saved up to
+    30%, an inquiry 30% (registering 15%). Bounded: a thousand views earn what
+    WEB_VIEWS_FULL_AT do."""
+    days = web.days
+    viewed = web.listings_viewed or web.views
+    views = web.views + web.alert_clicks
+    saved = web.saves + web.searches_saved
+    if not (views or saved or web.registered or web.inquiries):
+        return 0.0, f"No website activity in the last {days} days."
+    fraction = 0.4 * min(views / max(config["WEB_VIEWS_FULL_AT"], 1), 1.0)
+    fraction += 0.3 * min(saved / max(config["WEB_SAVES_FULL_AT"], 1), 1.0)
+    fraction += 0.3 if web.inquiries else 0.15 if web.registered else 0.0
+    parts = []
+    if viewed:
+        parts.append(f"viewed {viewed} listing{'s' if viewed != 1 else ''}")
+    if web.alert_clicks:
+        parts.append(f"clicked {web.alert_clicks} alert link{'s' if web.alert_clicks != 1 else ''}")
+    if web.saves:
+        parts.append(f"saved {web.saves} listing{'s' if web.saves != 1 else ''}")
+    if web.searches_saved:
+        parts.append(f"saved {web.searches_saved} search{'es' if web.searches_saved != 1 else ''}")
+    if web.inquiries:
+        parts.append(f"sent {web.inquiries} inquir{'ies' if web.inquiries != 1 else 'y'}")
+    if web.registered:
+        parts.append("registered")
+    window = "this week" if days == 7 else f"in the last {days} days"
+    return min(fraction, 1.0), f"{', '.join(parts).capitalize()} {window} on the website."
 
 
 # --- helpers -------------------------------------------------------------------

@@ -12,13 +12,19 @@ from django.conf import settings
 DEFAULTS: dict[str, Any] = {
     # Most points each factor can add. With these defaults the axes sum to 55 + 45 = 100.
     "FIT_WEIGHTS": {"financing": 15, "budget_fit": 10, "timeline": 10, "contact": 10, "source_quality": 10},
-    "ENGAGEMENT_WEIGHTS": {"interactions": 10, "recency": 15, "replies": 10, "showings": 10},
+    "ENGAGEMENT_WEIGHTS": {"interactions": 8, "recency": 12, "replies": 8, "showings": 8, "web_activity": 9},
     # Recency points halve every this many days since the lead's last sign of life.
     "RECENCY_HALF_LIFE_DAYS": 7.0,
     # Counts at which a count-based factor earns its full points.
     "INTERACTIONS_FULL_AT": 5,
     "REPLIES_FULL_AT": 2,
     "SHOWINGS_FULL_AT": 1,
+    # Website activity (leads.webevents) over this many days: views (and alert clicks)
+    # earn their full share at WEB_VIEWS_FULL_AT, listings and searches saved at
+    # WEB_SAVES_FULL_AT.
+    "WEB_ACTIVITY_DAYS": 14,
+    "WEB_VIEWS_FULL_AT": 6,
+    "WEB_SAVES_FULL_AT": 2,
     # A budget this far (percent) under the market median earns no budget points.
     "BUDGET_GAP_ZERO_AT_PCT": 50.0,
     # Source quality: conversion by source, smoothed towards the team's overall rate as

@@ -17,6 +17,7 @@ from integrations.scoring.selectors import leads_needing_rescore
 from leads.core import bookkeeping
 from leads.core.selectors import with_lead_details
 from leads.models import Lead
+from leads.webevents.selectors import WebEngagement, web_engagement
 
 __all__ = [
     "ScoreResult",
@@ -24,6 +25,7 @@ __all__ = [
     "lead_score_save",
     "record_scoring",
     "record_scorings",
+    "rescore_leads",
     "rescore_stale_leads",
     "score_lead",
 ]
@@ -101,8 +103,33 @@ def rescore_stale_leads(now: datetime | None = None) -> int:
     now = now or timezone.now()
     batch_size = int(scoring_config()["RESCORE_BATCH_SIZE"])
     leads = list(with_lead_details(leads_needing_rescore(now=now))[:batch_size])
+    written = _rescore(leads, now=now)
+    logger.info("Rescored %d stale lead(s).", len(written))
+    return len(written)
+
+
+def rescore_leads(lead_pks: list[int], now: datetime | None = None) -> int:
+    """Score these leads again at their current version (their website activity moved:
+    ``leads.webevents``), from their stored market analysis; returns how many were written."""
+    leads = list(with_lead_details(Lead.objects.filter(pk__in=lead_pks, archived_at__isnull=True)))
+    return len(_rescore(leads, now=now))
+
+
+def _rescore(leads: list[Lead], *, now: datetime | None) -> list[int]:
+    """Score ``leads`` (their web activity read in one query) and write the scores of the
+    leads still at the version read; returns the written leads' pks."""
+    now = now or timezone.now()
+    web = web_engagement([lead.pk for lead in leads], now=now, days=int(scoring_config()["WEB_ACTIVITY_DAYS"]))
     results = {
-        lead.pk: (lead, score_lead(lead, market_analysis=(lead.metadata or {}).get("market_analysis"), now=now))
+        lead.pk: (
+            lead,
+            score_lead(
+                lead,
+                market_analysis=(lead.metadata or {}).get("market_analysis"),
+                now=now,
+                web=web.get(lead.pk, WebEngagement()),
+            ),
+        )
         for lead in leads
     }
     with transaction.atomic():
@@ -110,5 +137,4 @@ def rescore_stale_leads(now: datetime | None = None) -> int:
             (lead.pk, lead.version, result.score, list(result.factors)) for lead, result in results.values()
         )
         record_scorings([(pk, results[pk][0].version, results[pk][1]) for pk in written], now=now)
-    logger.info("Rescored %d stale lead(s).", len(written))
-    return len(written)
+    return written

@@ -18,6 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from integrations.scoring.calculator import score_lead
+from integrations.scoring.config import scoring_config
 from integrations.scoring.selectors import source_conversion_stats_held
 from integrations.winprob import backtest, scorer
 from integrations.winprob.config import winprob_config
@@ -25,6 +26,7 @@ from integrations.winprob.features import FEATURE_NAMES, TrainingSet, training_s
 from integrations.winprob.models import ModelStatus, WinModel
 from leads.core.selectors import with_lead_details
 from leads.models import Lead
+from leads.webevents.selectors import WebEngagement, web_engagement_at
 
 logger = logging.getLogger(__name__)
 
@@ -141,9 +143,12 @@ def rule_scores(lead_pks: np.ndarray, snapshot_at: np.ndarray) -> np.ndarray:
     pks = list(at)
     with source_conversion_stats_held():
         for start in range(0, len(pks), 2000):
-            for lead in with_lead_details(Lead.objects.filter(pk__in=pks[start : start + 2000])):
+            chunk = pks[start : start + 2000]
+            web = web_engagement_at({pk: at[pk] for pk in chunk}, days=int(scoring_config()["WEB_ACTIVITY_DAYS"]))
+            for lead in with_lead_details(Lead.objects.filter(pk__in=chunk)):
                 analysis = (lead.metadata or {}).get("market_analysis")
-                scores[lead.pk] = score_lead(lead, market_analysis=analysis, now=at[lead.pk]).score
+                activity = web.get(lead.pk, WebEngagement())
+                scores[lead.pk] = score_lead(lead, market_analysis=analysis, now=at[lead.pk], web=activity).score
     return np.array([scores.get(int(pk), 0) for pk in lead_pks], dtype=np.float64)
 
 

@@ -9,21 +9,23 @@ from typing import Any
 
 from leads import ports
 from leads.audit import history as audit
-from leads.models import Interaction, Lead, StatusChange
+from leads.models import Interaction, Lead, StatusChange, WebEvent
+from leads.webevents import selectors as web_activity
 
 HISTORY_ROWS = 20
+WEB_ROWS = 20  # the latest website events in the activity (the API lists them all)
 
 
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
-    kind: str  # "interaction" or "status"
-    item: Interaction | StatusChange
+    kind: str  # "interaction", "status" or "web"
+    item: Interaction | StatusChange | WebEvent
 
 
 def lead_page_data(lead: Lead) -> dict[str, Any]:
     """Everything the lead page shows beyond the lead itself (expects
-    ``selectors.with_lead_details``). Three queries, plus the CRM state's."""
+    ``selectors.with_lead_details``). Five queries, plus the CRM state's."""
     market = lead.metadata.get("market_analysis") or {}
     locations = [entry for entry in market.get("locations") or [] if isinstance(entry, dict)]
     return {
@@ -39,14 +41,17 @@ def lead_page_data(lead: Lead) -> dict[str, Any]:
         "win_probability": ports.lead_page_section("win_probability", lead),
         "matches": ports.lead_page_section("matches", lead),
         "history": audit.history_lines(audit.recent_entries(lead, limit=HISTORY_ROWS)),
+        "web_summary": web_activity.activity_summary(lead),
     }
 
 
 def lead_timeline(lead: Lead) -> list[TimelineEntry]:
-    """Interactions and status changes, newest first."""
+    """Interactions, status changes and the latest website activity (``WEB_ROWS``), newest first."""
     entries = [TimelineEntry(at=item.occurred_at, kind="interaction", item=item) for item in lead.interactions.all()]
     changes = StatusChange.objects.filter(lead=lead).select_related("changed_by")
     entries += [TimelineEntry(at=change.changed_at, kind="status", item=change) for change in changes]
+    web_events = web_activity.recent_web_events(lead, limit=WEB_ROWS)
+    entries += [TimelineEntry(at=event.occurred_at, kind="web", item=event) for event in web_events]
     return sorted(entries, key=lambda entry: entry.at, reverse=True)
 
 

@@ -19,11 +19,13 @@ class LeadEventKind(models.TextChoices):
     ARCHIVED = "lead.archived", "Lead archived"
     RESTORED = "lead.restored", "Lead restored"
     SCORED = "lead.scored", "Lead scored"
+    LEAD_WEB_ACTIVITY = "lead.web_activity", "Web activity"  # leads.webevents: data {"web_event_ids", "kinds"}
 
 
 # Events that come with a new version of the lead (the after-save work runs for them);
-# a score is the result of that work, not a new version.
-VERSION_EVENTS = frozenset(LeadEventKind) - {LeadEventKind.SCORED}
+# a score is the result of that work, not a new version, and a page view on the team's
+# website (``leads.webevents``) changes nothing of the lead: it is rescored, not reanalysed.
+VERSION_EVENTS = frozenset(LeadEventKind) - {LeadEventKind.SCORED, LeadEventKind.LEAD_WEB_ACTIVITY}
 
 
 class LeadEvent(models.Model):

@@ -187,8 +187,8 @@ def test_engagement_decays_with_time():
     month = score_lead(lead, market_analysis=None, now=NOW + timedelta(days=30))
 
     # then recency halves per half-life and engagement (and the score) fall
-    assert factor(today, "recency")["points"] == 15.0
-    assert factor(week, "recency")["points"] == 7.5
+    assert factor(today, "recency")["points"] == 12.0
+    assert factor(week, "recency")["points"] == 6.0
     assert month.engagement < week.engagement < today.engagement
     assert month.score < today.score
     assert factor(month, "replies") == factor(today, "replies")
@@ -201,8 +201,8 @@ def test_the_agents_own_outbound_attempts_do_not_refresh_recency():
 
     result = score_lead(reload(lead), market_analysis=None, now=NOW)
 
-    assert factor(result, "recency")["points"] == 3.8  # 15 points after two half-lives
-    assert factor(result, "interactions")["points"] == 2.0  # the call counts, the internal note does not
+    assert factor(result, "recency")["points"] == 3.0  # 12 points after two half-lives
+    assert factor(result, "interactions")["points"] == 1.6  # the call counts (1 of 5 x 8), the internal note does not
 
 
 def test_source_quality_comes_from_the_teams_history_smoothed():
@@ -255,7 +255,7 @@ def test_weights_come_from_settings_with_defaults_for_the_rest():
         "reason": "",
     }
     assert factor(result, "budget_fit")["max_points"] == 10.0
-    assert factor(result, "recency")["points"] == 7.5
+    assert factor(result, "recency")["points"] == 6.0
     assert result.fit_max == 40
 
 
@@ -271,3 +271,64 @@ def test_leads_differing_only_in_name_and_email_domain_score_the_same():
     second_result = score_lead(reload(second), market_analysis=WITHIN_MARKET, now=NOW)
 
     assert first_result == second_result
+
+
+# --- website activity (leads.webevents) ------------------------------------------------
+
+
+def web_event(lead, n: int, kind: str = "listing_viewed", *, ago: timedelta = timedelta(hours=2), ref: str = ""):
+    from leads.webevents.models import WebEvent
+
+    return WebEvent.objects.create(
+        lead=lead,
+        event_id=f"t-{lead.pk}-{kind}-{n}",
+        sender_key="system",
+        kind=kind,
+        occurred_at=NOW - ago,
+        listing_ref=ref or f"MLS{n}",
+    )
+
+
+def test_recent_listing_views_earn_engagement_with_a_reason():
+    # given a lead that viewed 6 listings this week
+    lead = lead_arrived(days_ago=30)
+    before = score_lead(lead, market_analysis=None, now=NOW)
+    for n in range(6):
+        web_event(lead, n)
+
+    # when it is scored
+    after = score_lead(lead, market_analysis=None, now=NOW)
+
+    # then the web activity factor says so and the engagement rises, the views refreshing recency too
+    web = factor(after, "web_activity")
+    assert web["reason"] == "Viewed 6 listings in the last 14 days on the website."
+    assert web["points"] == round(9 * 0.4, 1)
+    assert factor(before, "web_activity")["points"] == 0.0
+    assert factor(before, "web_activity")["reason"] == "No website activity in the last 14 days."
+    assert "website activity" in factor(after, "recency")["reason"]
+    assert after.engagement > before.engagement
+
+
+def test_saves_and_an_inquiry_fill_the_web_activity_factor_and_it_is_bounded():
+    lead = lead_arrived(days_ago=30)
+    for n in range(200):
+        web_event(lead, n, ref="MLS7")  # one listing, viewed 200 times
+    web_event(lead, 1, "listing_saved")
+    web_event(lead, 2, "listing_saved")
+    web_event(lead, 3, "inquiry")
+
+    result = score_lead(lead, market_analysis=None, now=NOW)
+
+    web = factor(result, "web_activity")
+    assert web["points"] == web["max_points"] == 9.0
+    assert web["reason"].startswith("Viewed 1 listing, saved 2 listings, sent 1 inquiry")
+
+
+def test_web_activity_older_than_the_window_or_in_the_future_counts_nothing():
+    lead = lead_arrived(days_ago=60)
+    web_event(lead, 1, ago=timedelta(days=15))
+    web_event(lead, 2, ago=-timedelta(hours=1))
+
+    result = score_lead(lead, market_analysis=None, now=NOW)
+
+    assert factor(result, "web_activity")["points"] == 0.0

@@ -5,38 +5,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('webhooks', '0001_initial'),
+        ("webhooks", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='webhookdelivery',
-            name='sequence',
-            field=models.BigIntegerField(default=0, help_text="The lead event's number: a lead's deliveries to a subscription go in this order."),
+            model_name="webhookdelivery",
+            name="sequence",
+            field=models.BigIntegerField(
+                default=0, help_text="The lead event's number: a lead's deliveries to a subscription go in this order."
+            ),
         ),
         migrations.AlterField(
-            model_name='webhookdelivery',
-            name='attempts',
-            field=models.PositiveSmallIntegerField(default=0, help_text='Tries since it was armed or last replayed.'),
+            model_name="webhookdelivery",
+            name="attempts",
+            field=models.PositiveSmallIntegerField(default=0, help_text="Tries since it was armed or last replayed."),
         ),
         migrations.AlterField(
-            model_name='webhookdelivery',
-            name='event',
-            field=models.CharField(choices=[('lead.created', 'Lead created'), ('lead.updated', 'Lead updated'), ('lead.status_changed', 'Lead status changed'), ('lead.assigned', 'Lead assigned'), ('interaction.added', 'Interaction added'), ('lead.merged', 'Duplicate merged into the lead'), ('lead.archived', 'Lead archived'), ('lead.restored', 'Lead restored'), ('lead.scored', 'Lead scored')], max_length=32),
+            model_name="webhookdelivery",
+            name="event",
+            field=models.CharField(
+                choices=[
+                    ("lead.created", "Lead created"),
+                    ("lead.updated", "Lead updated"),
+                    ("lead.status_changed", "Lead status changed"),
+                    ("lead.assigned", "Lead assigned"),
+                    ("interaction.added", "Interaction added"),
+                    ("lead.merged", "Duplicate merged into the lead"),
+                    ("lead.archived", "Lead archived"),
+                    ("lead.restored", "Lead restored"),
+                    ("lead.scored", "Lead scored"),
+                ],
+                max_length=32,
+            ),
         ),
         migrations.AlterField(
-            model_name='webhookdelivery',
-            name='event_id',
-            field=models.UUIDField(db_index=True, default=uuid.uuid4, editable=False, help_text="The lead event's id: the payload's id and Idempotency-Key, the same at every subscription."),
+            model_name="webhookdelivery",
+            name="event_id",
+            field=models.UUIDField(
+                db_index=True,
+                default=uuid.uuid4,
+                editable=False,
+                help_text="The lead event's id: the payload's id and Idempotency-Key, the same at every subscription.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='webhookdelivery',
-            index=models.Index(condition=models.Q(('status__in', ['pending', 'failed'])), fields=['subscription', 'lead_public_id', 'sequence'], name='webhook_delivery_lead_queue'),
+            model_name="webhookdelivery",
+            index=models.Index(
+                condition=models.Q(("status__in", ["pending", "failed"])),
+                fields=["subscription", "lead_public_id", "sequence"],
+                name="webhook_delivery_lead_queue",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='webhookdelivery',
-            constraint=models.UniqueConstraint(fields=('subscription', 'event_id'), name='webhook_delivery_event_once'),
+            model_name="webhookdelivery",
+            constraint=models.UniqueConstraint(fields=("subscription", "event_id"), name="webhook_delivery_event_once"),
         ),
     ]

@@ -33,7 +33,15 @@ SHIFTS = {
     "bob": {day: (time(11), time(20)) for day in range(1, 7)},
     "carmen": {day: (time(9), time(18)) for day in (0, 2, 3, 4, 5)},
 }
-DEMO_HOOKS = ["seed_plans_demo", "seed_routing_demo", "seed_reports_demo", "seed_winprob_demo", "seed_matches_demo"]
+# seed_webevents_demo after the plans: its website activity starts the "web activity" plan.
+DEMO_HOOKS = [
+    "seed_plans_demo",
+    "seed_webevents_demo",
+    "seed_routing_demo",
+    "seed_reports_demo",
+    "seed_winprob_demo",
+    "seed_matches_demo",
+]
 
 
 class Command(BaseCommand):
