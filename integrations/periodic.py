@@ -68,6 +68,8 @@ JOBS: dict[str, PeriodicJob] = {
     ),
     # The chance-to-close model: trained, backtested and guarded, then every open lead scored (a worker's task).
     "train_win_model": PeriodicJob("integrations.winprob.tasks.train_nightly", timedelta(hours=24)),
+    # Property matching: listing changes and leads whose task message was lost or refused.
+    "sweep_listing_matches": PeriodicJob("integrations.matches.tasks.sweep", timedelta(minutes=1)),
     # Listing feeds (RESO Web API): each active feed whose interval has passed is sent to a worker.
     "sync_listing_feeds": PeriodicJob("integrations.feeds.tasks.queue_due_feeds", timedelta(minutes=1)),
     # Idempotency-Key answers older than IDEMPOTENCY_KEY_TTL_HOURS.

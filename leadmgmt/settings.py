@@ -339,6 +339,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Where listing photos may be loaded from on the pages (the lead page's property matches):
+# CSP sources such as "https:" or "https://photos.example-mls.com".
+LISTING_PHOTO_SOURCES = env.list("LISTING_PHOTO_SOURCES", default=["https:"])
 # The agent pages load scripts and styles from static/ only (no inline code; chart
 # data travels in json_script blocks). The admin's bundled templates need inline styles.
 CONTENT_SECURITY_POLICY = {
@@ -347,7 +350,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, "data:"],
+        "img-src": [SELF, "data:", *LISTING_PHOTO_SOURCES],
         "font-src": [SELF],
         "connect-src": [SELF],
         "object-src": [NONE],
@@ -411,6 +414,11 @@ LEAD_SCORING = {
     "SOURCE_PRIOR_WEIGHT": 20,  # source conversion smoothed as if each source had 20 more, average leads
     "RESCORE_AFTER_HOURS": 6,  # the periodic rescoring picks leads scored longer ago than this
 }
+
+# Property matching (integrations.matches): a listing up to this percent over a lead's
+# max price (or under its min price) still matches, with a penalty in the score. The
+# preference index stores the widened band: after changing it, run ``manage.py rebuild_match_index``.
+LISTING_MATCH_PRICE_TOLERANCE_PCT = env.float("LISTING_MATCH_PRICE_TOLERANCE_PCT", default=10.0)
 
 # Follow-up workflows (integrations.workflows).
 # Base of the links in emails (unsubscribe, lead pages).

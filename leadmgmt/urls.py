@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v2/", include("integrations.property_alerts.api")),
     path("api/v2/", include("integrations.routing.api")),
     path("api/v2/", include("leads.deals.api")),
+    path("api/v2/", include("integrations.matches.api")),
     path("api/v2/", include("leads.webevents.api")),
     path("api/v2/", include("leads.reports.api")),
     path("api/v2/", include("leads.api.urls")),

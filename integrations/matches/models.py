@@ -51,3 +51,48 @@ class ListingMatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.listing_id} for {self.lead_id} ({self.score})"
+
+
+class PreferenceIndex(models.Model):
+    """One row per open lead per preferred location key: the lead's preferences as the
+    matching searches them (``integrations.matches.index`` keeps it in step with the lead
+    events). A changed listing looks up the rows of its location whose price band holds its
+    price, then checks the rest. ``price_low``/``price_high`` are whole dollars with the
+    tolerance applied; 0 (and ``fit.NO_MAX_PRICE``) stand for "no minimum" ("no maximum")."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
+    location_key = models.CharField(max_length=100)
+    price_low = models.BigIntegerField()
+    price_high = models.BigIntegerField()
+    min_beds = models.PositiveSmallIntegerField(default=0)
+    min_baths = models.DecimalField(max_digits=4, decimal_places=1, default=0)
+    min_square_feet = models.PositiveIntegerField(default=0)
+    types_mask = models.PositiveIntegerField(default=0, help_text="Bit per wanted property type; 0: any")
+    # The rest of the preferences, for the must-have check and the score (no join needed).
+    min_price = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    max_price = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    must_have = models.JSONField(default=list, blank=True)
+    nice_to_have = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "location_key"], name="preference_index_lead_location"),
+        ]
+        indexes = [
+            models.Index(fields=["location_key", "price_low", "price_high"], name="preference_index_band"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} in {self.location_key} ({self.price_low}-{self.price_high})"
+
+
+class PendingLeadMatch(models.Model):
+    """A lead whose preferences or status changed and that is still to be matched against
+    the active listings: written in the lead-event relay's transaction, deleted once
+    matched, so a lost task message is picked up by the periodic sweep."""
+
+    lead = models.OneToOneField(Lead, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    requested_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} since {self.requested_at:%Y-%m-%d %H:%M:%S}"

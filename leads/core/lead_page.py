@@ -1,6 +1,6 @@
 """Reads for a lead's page: its story as one timeline, the market figures as chart
 series, the score, the CRM sync state and the sections integrations provide (the
-routing trace). Each part degrades to an empty state
+routing trace, the property matches). Each part degrades to an empty state
 while the after-save work has not produced it yet."""
 
 from dataclasses import dataclass
@@ -40,6 +40,7 @@ def lead_page_data(lead: Lead) -> dict[str, Any]:
         "property_alerts": ports.lead_page_section("property_alerts", lead),
         "routing": ports.lead_page_section("routing", lead),
         "win_probability": ports.lead_page_section("win_probability", lead),
+        "matches": ports.lead_page_section("matches", lead),
         "history": audit.history_lines(audit.recent_entries(lead, limit=HISTORY_ROWS)),
         "web_summary": web_activity.activity_summary(lead),
     }

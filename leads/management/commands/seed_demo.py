@@ -4,7 +4,8 @@ run again: once the demo leads exist, nothing is added.
 The agents work in one team with a time zone and working hours. Integrations add their
 part of the story after the leads through ``seed_<name>_demo`` commands listed in
 ``DEMO_HOOKS`` when installed (``leads`` imports none of them): routing's rules, pond
-and trace; the follow-up plans; the chance-to-close history and model; property alerts."""
+and trace; the follow-up plans; the chance-to-close history and model; the property matches
+and their alerts."""
 
 from datetime import time
 
@@ -40,7 +41,8 @@ DEMO_HOOKS = [
     "seed_routing_demo",
     "seed_reports_demo",
     "seed_winprob_demo",
-    "seed_property_alerts_demo",
+    "seed_matches_demo",
+    "seed_property_alerts_demo",  # after the matches: the alerts list them
 ]
 
 
