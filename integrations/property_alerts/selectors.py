@@ -15,13 +15,13 @@ RECENT_MESSAGES = 5
 
 
 def due_matches() -> QuerySet[ListingMatch]:
-    """Matches worth an alert: current, the listing active, and either never alerted or
-    matched again since, at a price below the one last alerted (never the same listing
-    twice unless its price dropped)."""
-    never = Q(alerted_at__isnull=True)
-    cheaper_again = Q(matched_at__gt=F("alerted_at"), listing__price__lt=F("alerted_price"))
+    """Matches worth an alert, for many leads at once (the batched form of
+    ``integrations.matches.selectors.matches_to_alert``): current, the listing active, and
+    either never alerted or matched again since at a price below the one last alerted
+    (never the same listing twice unless its price dropped)."""
+    again = Q(matched_at__gt=F("alerted_at"))
     return ListingMatch.objects.filter(is_current=True, listing__status=ListingStatus.ACTIVE).filter(
-        never | cheaper_again
+        Q(alerted_at__isnull=True) | (again & Q(alerted_price__isnull=True)) | (again & Q(price__lt=F("alerted_price")))
     )
 
 

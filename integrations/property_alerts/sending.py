@@ -8,8 +8,9 @@ applies frequency control, reads their due matches (best first, at most
 ``PROPERTY_ALERTS_MAX_LISTINGS``), their consent and opt-out as now, and sends one email
 per lead over one SMTP connection (``integrations.plans.delivery.send_email``, the path of
 every automated email). Then one transaction per chunk records the ``AlertMessage`` rows
-and marks the sent matches ``alerted_at`` / ``alerted_price``. A lead refused by its
-consent or opt-out gets a skipped message with the reason; a failed send is recorded and
+and marks the sent matches ``alerted_at`` / ``alerted_price``
+(``integrations.matches.services.matches_alerted``). A lead refused by its consent or
+opt-out gets a skipped message with the reason; a failed send is recorded and
 tried again at the next run. A crash after the server took an email and before the chunk
 was recorded sends it again at the next run (at least once)."""
 
@@ -26,6 +27,7 @@ from django.utils import timezone
 
 from integrations.http_delivery import DeliveryError, TransientDeliveryError
 from integrations.market.models import ListingChange, ListingChangeKind
+from integrations.matches import services as matches_services
 from integrations.matches.models import ListingMatch
 from integrations.plans import delivery, rules
 from integrations.plans.models import Channel, Consent
@@ -308,8 +310,6 @@ def _alert(chunk, subscription, rows, consents, cards, templates, now, connectio
     message.status = AlertStatus.SENT
     subscription.last_run_at = now
     subscription.consecutive_unopened += 1
-    for match in rows:
-        match.alerted_at, match.alerted_price = now, match.listing.price
     chunk.alerted.extend(rows)
     chunk.messages.append(message)
     chunk.sent.add(subscription.pk)
@@ -348,5 +348,5 @@ def _record(chunk: _Chunk, *, now: datetime) -> None:
                 subscription.note, subscription.note_at = row.note, row.note_at
                 subscription.consecutive_unopened = row.consecutive_unopened + (1 if sent else 0)
         AlertMessage.objects.bulk_create(chunk.messages)
-        ListingMatch.objects.bulk_update(chunk.alerted, ["alerted_at", "alerted_price"], batch_size=500)
+        matches_services.matches_alerted([match.pk for match in chunk.alerted], at=now)
         AlertSubscription.objects.bulk_update(chunk.subscriptions, SUBSCRIPTION_FIELDS, batch_size=500)
