@@ -6,6 +6,7 @@ whatever the provider (CSV file, demo data, a RESO Web API feed in ``integration
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 
 from leads.models import PropertyType
 
@@ -98,6 +99,9 @@ class Listing(models.Model):
         indexes = [
             # The lead analysis filters on exactly these, in this order of selectivity.
             models.Index(fields=["location_key", "status", "property_type", "price"], name="listing_match"),
+            # A lead's places may be ZIP codes or cities (integrations.matches: active listings by place).
+            models.Index(fields=["postal_code", "price"], name="listing_active_zip", condition=Q(status="active")),
+            models.Index(Upper("city"), "price", name="listing_active_city", condition=Q(status="active")),
         ]
 
     def __str__(self) -> str:
