@@ -16,7 +16,7 @@ match that stops fitting, or whose listing left the market, is kept with ``is_cu
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -200,13 +200,28 @@ def _row(
     )
 
 
+_new_match_listeners: list[Callable[[list[int]], None]] = []
+
+
+def on_new_matches(listener: Callable[[list[int]], None]) -> None:
+    """Call ``listener(lead_pks)`` in the transaction that gave these leads new matches (new
+    listings, price drops, back on market); the listener defers its work to the commit."""
+    if listener not in _new_match_listeners:
+        _new_match_listeners.append(listener)
+
+
 def _write(writes: list[MatchRow], ended: list[int], summary: MatchSummary) -> None:
+    leads_with_news: set[int] = set()
     for row in writes:
         if row.matched_at == row.first_matched_at:
             summary.matched += 1
+            leads_with_news.add(row.lead_id)
         else:
             summary.updated += 1
     upserts.upsert(writes)
+    if leads_with_news:
+        for listener in _new_match_listeners:
+            listener(sorted(leads_with_news))
     if ended:
         summary.ended += ListingMatch.objects.filter(pk__in=ended, is_current=True).update(is_current=False)
 

@@ -20,6 +20,17 @@ def send_instant_alerts_to(lead_ids: list[int]) -> dict:
     return sending.run(Frequency.INSTANT, now=timezone.now(), lead_ids=list(lead_ids)).as_dict()
 
 
+# More leads with new matches than this in one matching transaction (a big feed import) are
+# left to the send_instant_property_alerts job rather than carried in one message.
+INSTANT_AFTER_MATCHING_MAX = 1000
+
+
+def on_new_matches(lead_ids: list[int]) -> None:
+    """The matching gave these leads new matches: those on instant hear at once."""
+    if len(lead_ids) <= INSTANT_AFTER_MATCHING_MAX:
+        send_instant_after_commit(lead_ids)
+
+
 def send_instant_after_commit(lead_ids: list[int]) -> None:
     """Queue ``send_instant_alerts_to`` once the current transaction commits (the matches
     it wrote are then visible); with the broker down, the periodic run sends them."""
