@@ -13,7 +13,6 @@ from integrations.matches import selectors
 from integrations.matches.models import ListingMatch, MatchReason
 from leads.api.envelope import envelope_shape
 from leads.api.schema import LEAD_ID, PAGE_PARAMETERS, api_operation
-from leads.api.serializers import ListQuery
 from leads.api.views import LeadsAPIView
 
 
@@ -98,11 +97,7 @@ class LeadMatchesView(LeadsAPIView):
         parameters=[LEAD_ID, *PAGE_PARAMETERS],
     )
     def get(self, request, lead_id: str):
-        query = ListQuery(data=request.query_params)
-        if not query.is_valid():
-            self.ensure_visible(lead_id)  # 404 before 400
-            query.is_valid(raise_exception=True)
-        found = selectors.lead_matches(user=request.user, lead_id=lead_id, **query.validated_data)
+        found = selectors.lead_matches(user=request.user, lead_id=lead_id, **self.page_of_lead(lead_id))
         return self.respond(
             matches=[match_data(match) for match in found.matches],
             total_count=found.total_count,

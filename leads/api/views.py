@@ -131,6 +131,15 @@ class LeadsAPIView(APIView):
         """404 before any 400 or 415, so a caller learns nothing about leads it cannot see."""
         selectors.lead_ensure_visible(user=self.request.user, lead_id=lead_id)
 
+    def page_of_lead(self, lead_id: str) -> dict:
+        """``?page=&page_size=`` of a list under a lead, validated after the lead is found
+        visible when they are bad (404 before 400)."""
+        query = ListQuery(data=self.request.query_params)
+        if not query.is_valid():
+            self.ensure_visible(lead_id)
+            query.is_valid(raise_exception=True)
+        return query.validated_data
+
     def validated(self, serializer_class, *, partial: bool = False) -> dict:
         serializer = serializer_class(data=self.request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
@@ -322,11 +331,7 @@ class LeadHistoryView(LeadsAPIView):
         parameters=[LEAD_ID, *PAGE_PARAMETERS],
     )
     def get(self, request, lead_id: str):
-        query = ListQuery(data=request.query_params)
-        if not query.is_valid():
-            self.ensure_visible(lead_id)  # 404 before 400
-            query.is_valid(raise_exception=True)
-        history = audit.lead_history(user=request.user, lead_id=lead_id, **query.validated_data)
+        history = audit.lead_history(user=request.user, lead_id=lead_id, **self.page_of_lead(lead_id))
         return self.respond(**history_page_data(history))
 
 

@@ -24,7 +24,6 @@ from rest_framework.permissions import IsAuthenticated
 from leads.api.envelope import envelope_shape
 from leads.api.ratelimit import RateLimited
 from leads.api.schema import LEAD_ID, PAGE_PARAMETERS, api_operation
-from leads.api.serializers import ListQuery
 from leads.api.views import LeadsAPIView
 from leads.core.inputs import Text, flatten_errors
 from leads.errors import NotFound, ValidationFailed
@@ -156,11 +155,7 @@ class LeadWebEventsView(WebEventsAPIView):
         parameters=[LEAD_ID, *PAGE_PARAMETERS],
     )
     def get(self, request, lead_id: str):
-        query = ListQuery(data=request.query_params)
-        if not query.is_valid():
-            selectors.lead_for_events(user=request.user, lead_id=lead_id)  # 404 before 400
-            query.is_valid(raise_exception=True)
-        page = selectors.lead_web_events(user=request.user, lead_id=lead_id, **query.validated_data)
+        page = selectors.lead_web_events(user=request.user, lead_id=lead_id, **self.page_of_lead(lead_id))
         return self.respond(
             events=[web_event_data(event) for event in page.events],
             total_count=page.total_count,
