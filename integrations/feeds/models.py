@@ -1,5 +1,5 @@
 """Listing feeds: RESO Web API servers whose listings are replicated into
-``integrations.market.Listing`` (through ``market.services.listings_store``), and the
+``integrations.market.Listing`` (through ``market.imports.listings_store``), and the
 history of each feed's runs.
 
 A feed's token is never stored: ``token_env`` names the environment variable holding it.

@@ -1,5 +1,5 @@
 """Replicating a listing feed: one run reads the pages changed since the feed's cursor and
-stores each page's listings through ``market.services.listings_store`` together with the
+stores each page's listings through ``market.imports.listings_store`` together with the
 new cursor and the run's counts, in one transaction per page. A run that stops (timeout,
 5xx, a malformed page, a crash) keeps every page before it, nothing of the page it
 stopped on, and the next run starts from the cursor.
@@ -27,8 +27,8 @@ from integrations.feeds import reso
 from integrations.feeds.client import Cursor, FeedError, FeedSettings, Page, ResoClient
 from integrations.feeds.models import FeedRun, ListingFeed, RunStatus
 from integrations.http_delivery import Timeouts
+from integrations.market.imports import ImportSummary, listings_store
 from integrations.market.rows import ListingRow, RowInvalid
-from integrations.market.services import ImportSummary, listings_store
 
 logger = logging.getLogger(__name__)
 

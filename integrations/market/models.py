@@ -1,6 +1,6 @@
 """Market data: monthly figures per location, and the listings on the market.
 
-Rows are written only by the import services (``integrations.market.services``),
+Rows are written only by the import services (``integrations.market.imports``),
 whatever the provider (CSV file, demo data, a RESO Web API feed in ``integrations.feeds``).
 """
 

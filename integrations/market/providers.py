@@ -1,11 +1,11 @@
 """Where market data comes from.
 
 A provider yields raw rows (a mapping of column name to value, with a row number
-for error messages); ``integrations.market.services`` validates and stores them.
+for error messages); ``integrations.market.imports`` validates and stores them.
 Today there are two: a CSV file and the built-in demo data
 (``integrations.market.demo``). MLS servers (RESO Web API) are replicated page by
 page by ``integrations.feeds``, which stores each page through the same
-``services.listings_store`` with its cursor in one transaction.
+``imports.listings_store`` with its cursor in one transaction.
 """
 
 import csv

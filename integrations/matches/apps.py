@@ -7,7 +7,7 @@ class MatchesConfig(AppConfig):
     verbose_name = "Property matches"
 
     def ready(self) -> None:
-        from integrations.market.services import on_listing_changes
+        from integrations.market.imports import on_listing_changes
         from integrations.matches import lead_section, tasks
         from leads import ports
 

@@ -75,7 +75,7 @@ def dispatch_leads(lead_pks: list[int]) -> None:
 
 
 def on_listing_changes() -> None:
-    """``integrations.market.services.on_listing_changes`` listener (after the import's commit)."""
+    """``integrations.market.imports.on_listing_changes`` listener (after the import's commit)."""
     send_or_leave(match_listing_changes, left_for="the matching sweep")
 
 

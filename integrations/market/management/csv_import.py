@@ -5,8 +5,8 @@ from collections.abc import Mapping
 
 from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
 
+from integrations.market.imports import ImportSummary
 from integrations.market.providers import CsvFileProvider, MarketDataProvider, MarketDataUnavailable
-from integrations.market.services import ImportSummary
 
 
 class _HelpFormatter(DjangoHelpFormatter):

@@ -9,9 +9,9 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
+from integrations.market.imports import listings_import, market_data_import
 from integrations.market.models import Listing, ListingStatus, MarketSnapshot
 from integrations.market.providers import CsvFileProvider, MarketDataUnavailable
-from integrations.market.services import listings_import, market_data_import
 
 pytestmark = pytest.mark.django_db
 

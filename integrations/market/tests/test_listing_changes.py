@@ -3,10 +3,10 @@ status history, and the property matching's outbox."""
 
 import pytest
 
-from integrations.market import services
+from integrations.market import imports
+from integrations.market.imports import ImportSummary, listings_store, on_listing_changes
 from integrations.market.models import Listing, ListingChange, ListingChangeKind
 from integrations.market.rows import RowInvalid, listing_row_parse
-from integrations.market.services import ImportSummary, listings_store, on_listing_changes
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +87,7 @@ def test_bad_listing_values_are_refused_with_the_reason(changes, message):
 
 
 def test_listeners_hear_of_changes_after_the_commit_only(django_capture_on_commit_callbacks, monkeypatch):
-    monkeypatch.setattr(services, "_listing_change_listeners", [])  # this test's listener only, removed after
+    monkeypatch.setattr(imports, "_listing_change_listeners", [])  # this test's listener only, removed after
     heard: list[str] = []
 
     def listener():

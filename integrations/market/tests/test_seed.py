@@ -6,9 +6,9 @@ import pytest
 from django.core.management import call_command
 
 from integrations.market.demo import DEMO_CITIES, DEMO_MONTHS
+from integrations.market.imports import market_data_import
 from integrations.market.models import Listing, ListingStatus, MarketSnapshot
 from integrations.market.providers import CsvFileProvider
-from integrations.market.services import market_data_import
 
 pytestmark = pytest.mark.django_db
 

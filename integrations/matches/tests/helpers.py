@@ -4,10 +4,10 @@ buyers with preferences in the preference index."""
 from dataclasses import replace
 from decimal import Decimal
 
+from integrations.market.imports import ImportSummary, listings_store
 from integrations.market.locations import location_key
 from integrations.market.models import Listing
 from integrations.market.rows import ListingRow
-from integrations.market.services import ImportSummary, listings_store
 from integrations.matches import index
 from leads.tests.factories import LeadFactory
 

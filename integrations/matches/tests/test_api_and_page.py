@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from integrations.market.demo import DemoMarketDataProvider
-from integrations.market.services import listings_import
+from integrations.market.imports import listings_import
 from integrations.matches import services
 from integrations.matches.models import ListingMatch
 from integrations.matches.tests.helpers import buyer, put_listing

@@ -1,8 +1,8 @@
 """manage.py import_listings FILE.csv: listings on the market."""
 
+from integrations.market.imports import listings_import
 from integrations.market.management.csv_import import CsvImportCommand
 from integrations.market.rows import LISTING_COLUMNS
-from integrations.market.services import listings_import
 
 
 class Command(CsvImportCommand):

@@ -1,8 +1,8 @@
 """manage.py import_market_data FILE.csv: monthly market figures per location."""
 
+from integrations.market.imports import market_data_import
 from integrations.market.management.csv_import import CsvImportCommand
 from integrations.market.rows import MARKET_COLUMNS
-from integrations.market.services import market_data_import
 
 
 class Command(CsvImportCommand):

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand
 
 from integrations.market.demo import DEMO_CITIES, DemoMarketDataProvider
-from integrations.market.services import listings_import, market_data_import
+from integrations.market.imports import listings_import, market_data_import
 
 
 class Command(BaseCommand):
