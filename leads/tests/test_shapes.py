@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from integrations.plans import representations as plan_representations
 from integrations.plans.selectors import what_will_happen, who_would_get
 from integrations.plans.tests.conftest import plan_with
+from integrations.property_alerts import api as alert_settings_api
 from integrations.routing import representations as routing_representations
 from integrations.routing.tests import samples as routing_samples
 from integrations.webhooks import representations as webhook_representations
@@ -42,6 +43,7 @@ RENDERER_MODULES = (
     webhook_representations,
     plan_representations,
     routing_representations,
+    alert_settings_api,
 )
 
 
@@ -254,6 +256,18 @@ def recipient_samples(request) -> list[tuple]:
     return [args(Recipient(LeadFactory(), None))]
 
 
+def alert_settings_samples(request) -> list[tuple]:
+    from django.utils import timezone
+
+    from integrations.property_alerts.lead_section import lead_alerts_card
+    from integrations.property_alerts.tests.factories import AlertMessageFactory, SubscriptionFactory
+
+    request.getfixturevalue("db")
+    paused = SubscriptionFactory(frequency="daily", paused_at=timezone.now(), note="Alerts paused: 3 not opened")
+    AlertMessageFactory(lead=paused.lead)
+    return [args(lead_alerts_card(LeadFactory())), args(lead_alerts_card(paused.lead))]
+
+
 # Each renderer's builder of sample calls (``args``), from the test's fixtures.
 SAMPLES = {
     representations.lead_data: lead_samples,
@@ -273,6 +287,7 @@ SAMPLES = {
     plan_representations.step_forecast_data: step_forecast_samples,
     plan_representations.recipient_data: recipient_samples,
     **routing_samples.SAMPLES,
+    alert_settings_api.settings_data: alert_settings_samples,
 }
 
 

@@ -1,5 +1,6 @@
-"""Property alerts tests: a loopback SMTP server (aiosmtpd, the workflows' fixture), the
-Chromium fixtures of the browser tests, and helpers to read what the server received."""
+"""Property alerts tests: a loopback SMTP server (aiosmtpd, the workflows' fixture) and
+helpers to read what the server received. The Chromium tests live with the others in
+leads/tests/browser (one browser for the session)."""
 
 import re
 from email import message_from_bytes, policy
@@ -8,7 +9,6 @@ import pytest
 
 from integrations.property_alerts.tests.factories import ListingFactory, MatchFactory, SubscriptionFactory
 from integrations.workflows.tests.test_smtp_delivery import smtp_inbox  # noqa: F401  (a fixture)
-from leads.tests.browser.conftest import browser, open_page  # noqa: F401  (fixtures)
 from leads.tests.factories import LeadFactory, UserFactory
 
 

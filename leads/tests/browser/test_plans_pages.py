@@ -15,6 +15,7 @@ from integrations.plans.models import Plan, PlanStep, StepKind, TriggerKind
 from leads.models import Lead, LeadStatus, Role, Team
 from leads.tests.browser.conftest import log_in
 from leads.tests.browser.test_keyboard_and_screen_readers import assert_focus_ring, tab_to
+from leads.tests.browser.waiting import wait_until
 from leads.tests.factories import LeadFactory, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -146,9 +147,9 @@ def test_a_manager_builds_a_two_step_plan_with_the_keyboard_alone(open_page, off
         page.locator("#flash").get_by_text("moved up").wait_for()
         assert list(plan.steps.order_by("position").values_list("kind", flat=True)) == ["wait", "send_email"]
         # the keyboard goes on from the moved step: its Edit button is the next Tab away
-        page.wait_for_function(f"document.activeElement && document.activeElement.id === 'step-{wait.pk}'")
+        wait_until(page, f"document.activeElement && document.activeElement.id === 'step-{wait.pk}'")
         tab_to(page, f"#step-{wait.pk}-edit", limit=1)
-        page.wait_for_function("document.querySelectorAll('#step-list > li').length === 2")
+        wait_until(page, "document.querySelectorAll('#step-list > li').length === 2")
         suffix = "" if width == 1280 else "-mobile"
         artifact(page, f"plans-editor{suffix}")
 

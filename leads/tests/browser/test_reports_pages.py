@@ -12,6 +12,7 @@ from leads.deals.models import Deal
 from leads.models import LeadStatus, Role
 from leads.reports.tests.world import build_world
 from leads.tests.browser.conftest import log_in
+from leads.tests.browser.waiting import wait_until
 from leads.tests.factories import LeadFactory, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -28,9 +29,10 @@ def office(transactional_db):
 
 
 def _wait_for_chart(page) -> None:
-    page.wait_for_function(
+    wait_until(
+        page,
         "() => { const c = document.querySelector('canvas[data-report-chart]');"
-        " return c && window.Chart && window.Chart.getChart(c); }"
+        " return Boolean(c && window.Chart && window.Chart.getChart(c)); }",
     )
 
 

@@ -10,6 +10,7 @@ from integrations.routing.tests.factories import RoutingRuleFactory, RuleMemberF
 from leads.models import Lead, Role
 from leads.tests.browser.conftest import log_in, screenshot
 from leads.tests.browser.test_keyboard_and_screen_readers import assert_focus_ring, tab_to
+from leads.tests.browser.waiting import wait_until
 from leads.tests.factories import LeadFactory, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -69,7 +70,7 @@ def test_an_agent_passes_on_an_offer_with_the_keyboard_and_stays_on_the_page(ope
     assert page.locator(f"#offer-{offer.pk}").count() == 0
     assert Offer.objects.get(pk=offer.pk).state == OfferState.PASSED
     # the keyboard stays in the list it was in (not back at the top of the page)
-    page.wait_for_function("document.activeElement && document.activeElement.closest('#offers') !== null")
+    wait_until(page, "document.activeElement && document.activeElement.closest('#offers') !== null")
     screenshot(page, "routing-offers-after-pass-mobile")
 
 

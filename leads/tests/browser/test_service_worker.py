@@ -14,6 +14,7 @@ import json
 import pytest
 
 from leads.tests.browser.conftest import log_in, screenshot
+from leads.tests.browser.waiting import wait_until
 from leads.tests.factories import UserFactory
 
 pytestmark = pytest.mark.browser
@@ -92,7 +93,7 @@ def test_a_pushed_alert_is_shown_with_its_actions(agent_page, live_server):
         "ServiceWorker.deliverPushMessage",
         {"origin": live_server.url, "registrationId": registration["registrationId"], "data": json.dumps(alert)},
     )
-    page.wait_for_function("async () => (await (await navigator.serviceWorker.ready).getNotifications()).length === 1")
+    wait_until(page, "async () => (await (await navigator.serviceWorker.ready).getNotifications()).length === 1")
     shown = page.evaluate(
         """async () => {
             const [n] = await (await navigator.serviceWorker.ready).getNotifications();

@@ -13,6 +13,7 @@ from integrations.property_alerts import links, sending
 from integrations.property_alerts.models import AlertMessage, AlertSubscription
 from integrations.property_alerts.tests.conftest import parts, received
 from integrations.property_alerts.tests.factories import ListingFactory, MatchFactory, SubscriptionFactory
+from integrations.workflows.tests.test_smtp_delivery import smtp_inbox  # noqa: F401  (a fixture)
 from leads.tests.browser.accessibility import blocking, describe, run_axe
 from leads.tests.browser.conftest import log_in
 from leads.tests.browser.test_keyboard_and_screen_readers import choose_with_arrows, tab_to
@@ -87,15 +88,16 @@ def test_a_listings_public_page_passes_axe(open_page, transactional_db):
 
 
 def test_the_alert_email_in_a_browser_records_the_open_and_the_click_leads_to_the_listing(
-    open_page, live_server, smtp_inbox, settings, transactional_db
+    open_page, live_server, request, settings, transactional_db
 ):
+    inbox = request.getfixturevalue("smtp_inbox")  # before SITE_URL: the fixture sets its own
     settings.SITE_URL = live_server.url  # the email's links and pixel point at the live server
     lead = LeadFactory(contact__first_name="Katherine")
     SubscriptionFactory(lead=lead, frequency="instant")
     listing = ListingFactory(address="12 Elm Street", photo_urls=[f"{live_server.url}/static/demo/listings/home-1.png"])
     MatchFactory(lead=lead, listing=listing)
     sending.send_instant_alerts(timezone.now())
-    (email,) = received(smtp_inbox)
+    (email,) = received(inbox)
     _, html = parts(email)
 
     page, _ = open_page(width=640)
