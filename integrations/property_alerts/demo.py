@@ -1,7 +1,8 @@
 """The demo's property alerts (``manage.py seed_property_alerts_demo``, a ``seed_demo``
 hook): demo buyers with each frequency, a few alerts sent (some opened, one clicked) with
 the demo listings, one lead slowed down and one paused by frequency control, with their
-notes. Safe to run again: nothing is added once a demo lead has alert settings."""
+notes. Safe to run again: nothing is added once a demo lead has alerts. (Settings the
+alert runs gave them by default meanwhile, after the matches demo, are replaced.)"""
 
 from datetime import timedelta
 
@@ -44,25 +45,27 @@ def seed(*, demo_email_domain: str) -> int:
         .select_related("assigned_to")
         .order_by("pk")[: len(PROFILES)]
     )
-    if not buyers or AlertSubscription.objects.filter(lead__in=buyers).exists():
+    if not buyers or AlertMessage.objects.filter(lead__in=buyers).exists():
         return 0
     listings = list(Listing.objects.filter(status=ListingStatus.ACTIVE).order_by("location_key", "price", "pk")[:40])
     now = timezone.now()
     with transaction.atomic():
         for index, (lead, profile) in enumerate(zip(buyers, PROFILES, strict=False)):
             chosen, effective, paused, note, sent = profile
-            AlertSubscription.objects.create(
+            AlertSubscription.objects.update_or_create(
                 lead=lead,
-                frequency=chosen,
-                effective_frequency=effective,
-                set_by=SetBy.AGENT if index % 2 == 0 else SetBy.LEAD,
-                set_by_user=lead.assigned_to if index % 2 == 0 else None,
-                set_at=now - timedelta(days=30),
-                consecutive_unopened=sum(1 for _, opened, _ in sent if not opened) if not note else 0,
-                paused_at=now - timedelta(days=1) if paused else None,
-                note=note,
-                note_at=now - timedelta(days=1) if note else None,
-                last_run_at=now - timedelta(days=min((days for days, *_ in sent), default=30)),
+                defaults=dict(
+                    frequency=chosen,
+                    effective_frequency=effective,
+                    set_by=SetBy.AGENT if index % 2 == 0 else SetBy.LEAD,
+                    set_by_user=lead.assigned_to if index % 2 == 0 else None,
+                    set_at=now - timedelta(days=30),
+                    consecutive_unopened=sum(1 for _, opened, _ in sent if not opened) if not note else 0,
+                    paused_at=now - timedelta(days=1) if paused else None,
+                    note=note,
+                    note_at=now - timedelta(days=1) if note else None,
+                    last_run_at=now - timedelta(days=min((days for days, *_ in sent), default=30)),
+                ),
             )
             for number, (days, opened, clicked) in enumerate(sent):
                 picked = listings[(index * 5 + number * 2) % len(listings) :][:3] if listings else []
