@@ -94,6 +94,11 @@ def index_refresh(lead_pks: Sequence[int]) -> int:
     lead_pks = sorted(set(lead_pks))
     if not lead_pks:
         return 0
+    # Two refreshes of one lead at once (a relay and a match task) would each delete the
+    # rows the other has not committed yet and insert theirs twice: the leads' row locks
+    # (in id order; NO KEY UPDATE, so rows referring to the leads are not held up) take
+    # them one after the other.
+    list(Lead.objects.select_for_update(no_key=True).filter(pk__in=lead_pks).order_by("pk").values_list("pk"))
     rows = [row for lead in _leads(lead_pks) for row in rows_for(lead)]
     PreferenceIndex.objects.filter(lead_id__in=lead_pks).delete()
     bulk.insert(rows)
