@@ -204,3 +204,12 @@ def _record_meta(url: str, values: dict[str, str]) -> None:
                 ).format(table),
                 list(values.items()),
             )
+
+
+def has_leads(url: str, count: int) -> bool:
+    """Whether the database at ``url`` exists and holds at least ``count`` leads (a bench's ``--keep``)."""
+    try:
+        with psycopg.connect(url) as connection:
+            return connection.execute("SELECT count(*) FROM leads_lead").fetchone()[0] >= count
+    except psycopg.Error:
+        return False

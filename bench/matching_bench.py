@@ -29,7 +29,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from bench.databases import database_url, server_url
+from bench.databases import database_url, has_leads, server_url
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 14
@@ -193,7 +193,7 @@ def main() -> None:
     url = database_url(server, args.db_name)
     os.environ["DATABASE_URL"] = url
     os.environ.pop("REDIS_URL", None)  # no broker: nothing is queued, everything runs here
-    if not args.keep or not _has_leads(url, args.leads):
+    if not args.keep or not has_leads(url, args.leads):
         with psycopg.connect(database_url(server, "postgres"), autocommit=True) as connection:
             connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(args.db_name)))
             connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(args.db_name)))
@@ -205,14 +205,6 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
-
-
-def _has_leads(url: str, count: int) -> bool:
-    try:
-        with psycopg.connect(url) as connection:
-            return connection.execute("SELECT count(*) FROM leads_lead").fetchone()[0] >= count
-    except psycopg.Error:
-        return False
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from bench.databases import database_url, server_url
+from bench.databases import database_url, has_leads, server_url
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -111,7 +111,7 @@ def main() -> None:
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "leadmgmt.settings"}
     env.pop("REDIS_URL", None)  # no broker: nothing is queued, everything runs here
     result: dict = {"leads": args.leads}
-    fresh = not (args.keep and _has_leads(url, args.leads))
+    fresh = not (args.keep and has_leads(url, args.leads))
     if fresh:
         with psycopg.connect(server, autocommit=True) as connection:
             connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(args.db_name)))
@@ -138,14 +138,6 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
-
-
-def _has_leads(url: str, count: int) -> bool:
-    try:
-        with psycopg.connect(url) as connection:
-            return connection.execute("SELECT count(*) FROM leads_lead").fetchone()[0] >= count
-    except psycopg.Error:
-        return False
 
 
 if __name__ == "__main__":

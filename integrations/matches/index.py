@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from integrations.matches import fit
 from integrations.matches.models import PreferenceIndex
 from leads import bulk
+from leads.core.services import PREFERENCE_FIELDS
 from leads.models import Lead
 
 REBUILD_BATCH = 2000
@@ -70,22 +71,9 @@ def _leads(pks: Iterable[int]):
             "lead_type",
             "archived_at",
             "merged_into_id",
-            *(f"preferences__{name}" for name in _PREFERENCE_FIELDS),
+            *(f"preferences__{name}" for name in PREFERENCE_FIELDS),
         )
     )
-
-
-_PREFERENCE_FIELDS = (
-    "property_types",
-    "min_price",
-    "max_price",
-    "preferred_locations",
-    "min_bedrooms",
-    "min_bathrooms",
-    "min_square_feet",
-    "must_have_features",
-    "nice_to_have_features",
-)
 
 
 @transaction.atomic
