@@ -1,8 +1,7 @@
 """The lead page's "Property matches" card (``leads.ports.provide_lead_page_section("matches", ...)``):
 the lead's current matches, best first, or why there are none."""
 
-from django.conf import settings
-
+from integrations.market.photos import page_photos
 from integrations.matches import fit, selectors
 from integrations.matches.models import MatchReason
 from leads.models import Lead
@@ -10,7 +9,6 @@ from leads.models import Lead
 TEMPLATE = "matches/_lead_card.html"
 CARD_ROWS = 12
 REASONS = dict(MatchReason.choices)
-PHOTO_SCHEMES = ("https://", "http://", "data:image/")
 
 
 def lead_matches_section(lead: Lead) -> dict:
@@ -22,26 +20,13 @@ def lead_matches_section(lead: Lead) -> dict:
         {
             "match": match,
             "listing": match.listing,
-            "photo": _page_address(next((url for url in match.listing.photo_urls or [] if _is_photo(url)), None)),
+            "photo": next(iter(page_photos(match.listing)), None),
             "reason_label": REASONS.get(match.reason, match.reason),
             "dropped": match.reason == MatchReason.PRICE_DROP,
         }
         for match in matches
     ]
     return {"template": TEMPLATE, "matches": rows, "empty": "" if rows else empty_reason(lead)}
-
-
-def _is_photo(url) -> bool:
-    """A web address or an inline image (anything else is not put in a page)."""
-    return isinstance(url, str) and url.startswith(PHOTO_SCHEMES)
-
-
-def _page_address(url: str | None) -> str | None:
-    """A photo on this site (the demo's, under SITE_URL) by its path, so the page loads it
-    from wherever it is served (and the Content-Security-Policy's 'self' allows it)."""
-    if url and url.startswith(settings.SITE_URL + "/"):
-        return url[len(settings.SITE_URL) :]
-    return url
 
 
 def empty_reason(lead: Lead) -> str:

@@ -13,13 +13,13 @@ gone, a 404."""
 import base64
 
 from csp.decorators import csp_update
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from integrations.market.models import Listing, ListingStatus
+from integrations.market.photos import page_photos
 from integrations.property_alerts import links, rendering, services
 from integrations.property_alerts.forms import LeadFrequencyForm
 from integrations.property_alerts.models import AlertSubscription
@@ -100,12 +100,6 @@ def click(request: HttpRequest, token: str) -> HttpResponse:
     return HttpResponseRedirect(target)
 
 
-def _same_site(url: str) -> str:
-    """Our own photos (the demo's, under SITE_URL) by path: the page loads them from where it is served."""
-    site = settings.SITE_URL + "/"
-    return url[len(site) - 1 :] if url.startswith(site) else url
-
-
 @csp_update({"img-src": ["https:", "http:"]})  # listing photos live on the listing provider's servers
 @require_GET
 def listing(request: HttpRequest, token: str) -> HttpResponse:
@@ -116,8 +110,7 @@ def listing(request: HttpRequest, token: str) -> HttpResponse:
             raise NotFound("This home is no longer listed.")
     except ApplicationError as error:
         return _problem(request, error)
-    photos = [_same_site(url) for url in found.photo_urls or [] if isinstance(url, str)]
-    photos = [url for url in photos if url.startswith(("https://", "http://", "/"))]
+    photos = page_photos(found)
     context = {
         "listing": found,
         "price": rendering.money(found.price),

@@ -119,10 +119,11 @@ class WebEventsAPIView(LeadsAPIView):
             raise ValidationFailed(fields={"body": [f"At most {MAX_BATCH} events in one request; got {len(items)}."]})
         values, errors = [], {}
         for index, item in enumerate(items):
-            serializer = self.input_class(data=item if isinstance(item, dict) else {})
             if not isinstance(item, dict):
                 errors[f"events[{index}]" if batch else "body"] = ["Must be a JSON object."]
-            elif serializer.is_valid():
+                continue
+            serializer = self.input_class(data=item)
+            if serializer.is_valid():
                 values.append(dict(serializer.validated_data))
             else:
                 errors.update(flatten_errors(serializer.errors, f"events[{index}]" if batch else ""))
