@@ -78,8 +78,13 @@ TASK = AuditContext(actor=None, channel=AuditChannel.TASK)
 SYSTEM = AuditContext(actor=None, channel=AuditChannel.SYSTEM)
 
 
+_AS_JSON = frozenset({str, int, bool, float})
+
+
 def json_value(value: Any) -> Any:
     """``value`` as the JSON an entry stores."""
+    if value is None or type(value) in _AS_JSON:  # most values: nothing to convert
+        return value
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, datetime):

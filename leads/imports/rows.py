@@ -189,12 +189,22 @@ class RowValidator:
     def validate(self, raw: dict[str, str]) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
         """(validated data, {}) as ``LeadInput`` gives it for the row's payload, or
         (None, errors) with LeadInput's flattened errors. ``assigned_to`` is left to the caller."""
+        data = self.validate_cells(raw)
+        if data is not None:
+            return data, {}
+        return self.validate_with_serializer(raw)
+
+    def validate_cells(self, raw: dict[str, str]) -> dict[str, Any] | None:
+        """The fast path: the row's validated data, or None when it does not take the
+        row as it is (a cell its field refuses, a missing required cell) and the
+        serializer must decide."""
         try:
-            return self._fast(raw), {}
+            return self._fast(raw)
         except _Fallback:
-            return self.validate_with_serializer(raw)
+            return None
 
     def validate_with_serializer(self, raw: dict[str, str]) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
+        """The row checked by ``LeadInput`` itself, as the API checks a POST."""
         payload = row_payload(raw)
         payload.pop("assigned_to", None)
         try:
@@ -228,4 +238,3 @@ class RowValidator:
             else:
                 part[name] = value
         return data
-

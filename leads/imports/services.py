@@ -265,7 +265,9 @@ def _import_rows(job: LeadImport) -> None:
                 logger.info("Lead import %s: another worker has it; this one stops", job.pk)
                 return
             created, left_out = import_chunk(
-                service=service, rows=chunk, assignees=assignees,
+                service=service,
+                rows=chunk,
+                assignees=assignees,
                 route_unassigned=job.route_unassigned,
                 validator=validator,
             )
