@@ -2,7 +2,10 @@
 
 An import is a ``LeadImport`` job: the upload is checked and stored, then a worker
 (``leads.imports.tasks``) runs it in chunks of ``IMPORT_CHUNK_ROWS`` rows. Each row is
-validated by the API's ``LeadInput`` and each chunk is created through
+validated by the rules of the API's ``LeadInput``, compiled once per import
+(``leads.imports.rows.RowValidator``: the serializer's own fields per cell, a cell value
+seen before not checked again, and ``LeadInput`` itself for a row they refuse, so its
+errors are the API's), and each chunk is created through
 ``LeadManagementService.create_leads_batch`` (the batch API's path: bulk inserts,
 one duplicate query), so a CSV row obeys exactly the rules of a POST to
 /api/v2/leads. A row that duplicates a lead the team already has
