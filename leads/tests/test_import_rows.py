@@ -8,7 +8,7 @@ import pytest
 
 from leads.core.inputs import LeadInput, flatten_errors
 from leads.imports.rows import RowValidator, row_payload
-from leads.models import LeadImport
+from leads.models import AuditEntry, Lead, LeadEvent, LeadImport, StatusChange
 from leads.tests.test_imports_chunked import imported
 
 pytestmark = pytest.mark.django_db
@@ -159,3 +159,38 @@ def test_an_import_reports_hostile_rows_with_the_serializers_errors(client, agen
     for item, name in zip(job.row_errors, names, strict=True):
         raw = {column: value for column, value in zip(columns, lines[item["row"] - 1].split(","), strict=True)}
         assert item["errors"] == serializer_answer(raw)[1], name
+
+
+def test_the_rows_written_beside_each_imported_lead_are_complete(client, agent, django_capture_on_commit_callbacks):
+    # enough rows that PostgreSQL writes the status changes, audit entries and events
+    # as value rows with COPY (leads.bulk.insert_rows); SQLite takes bulk_create
+    count = 30
+    lines = ["first_name,email,lead_type,min_price"] + [
+        f"Lead{n},lead{n}@example.com,buyer,{n}000" for n in range(count)
+    ]
+    client.force_login(agent)
+    job = imported(client, "\n".join(lines) + "\n", django_capture_on_commit_callbacks)
+    assert job.created_count == count
+    leads = list(Lead.objects.filter(contact__email__endswith="@example.com").select_related("contact", "preferences"))
+    assert len(leads) == count
+    for lead in leads:
+        changes = list(StatusChange.objects.filter(lead=lead))
+        assert [(c.from_status, c.to_status, c.changed_by_id, c.changed_at) for c in changes] == [
+            ("", "new", agent.pk, lead.created_at)
+        ]
+        (entry,) = AuditEntry.objects.filter(lead=lead)
+        assert (entry.field, entry.old_value, entry.actor_id, entry.channel) == ("created", None, agent.pk, "import")
+        assert entry.new_value["contact.email"] == lead.contact.email
+        assert entry.new_value["preferences.min_price"] == int(lead.preferences.min_price)
+        assert entry.new_value["assigned_to"] == agent.username
+        (event,) = LeadEvent.objects.filter(lead=lead)
+        assert (event.kind, event.lead_version, event.data, event.actor_id, event.channel) == (
+            "lead.created",
+            1,
+            {},
+            agent.pk,
+            "import",
+        )
+        assert (event.relayed_at, event.relay_attempts, event.relay_error) == (None, 0, "")
+    assert len({entry.changeset for entry in AuditEntry.objects.filter(lead__in=leads)}) == count
+    assert len({event.event_id for event in LeadEvent.objects.filter(lead__in=leads)}) == count
