@@ -12,11 +12,12 @@ Python defaults are applied. Triggers run as for any INSERT.
 """
 
 import time
-from collections.abc import Sequence
-from typing import TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import Field, Model
+from django.utils import timezone
 from psycopg import sql
 
 M = TypeVar("M", bound=Model)
@@ -80,14 +81,68 @@ def insert(objs: Sequence[M]) -> list[M]:
     return objs
 
 
-def _draw_ids(connection, meta, objs: list[Model]) -> None:
+def insert_rows(model: type[Model], rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert new rows of ``model`` given as ``{attname: value}`` (``lead_id``, not
+    ``lead``), without an instance per row; returns their primary keys, in order.
+
+    For many rows of a narrow table (status changes, audit entries, events) building a
+    model instance each is most of the cost. The rules are those of ``insert``: a field
+    left out takes its default (a callable default is called for each row), an
+    ``auto_now``/``auto_now_add`` field is now, values are converted as Django converts
+    them for a save. Other databases, and a few rows, go through ``insert``.
+    """
+    rows = list(rows)
+    if not rows:
+        return []
+    connection = connections[DEFAULT_DB_ALIAS]
+    meta = model._meta
+    if connection.vendor != "postgresql" or len(rows) < COPY_FROM_ROWS or meta.auto_field is None:
+        return [obj.pk for obj in insert([model(**row) for row in rows])]
+    now = timezone.now()
+    pk_column = meta.pk.attname
+    getters = []
+    for field in meta.concrete_fields:
+        convert = None if type(field) in _AS_IS else field.get_db_prep_save
+        if field.attname == pk_column:
+            getters.append((pk_column, None, False, convert))
+        elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            getters.append((None, now, False, convert))
+        elif field.has_default() and callable(field.default):
+            getters.append((field.attname, field.default, True, convert))
+        else:
+            getters.append((field.attname, field.get_default(), False, convert))
+    ids = _next_ids(connection, meta, len(rows))
+    columns = sql.SQL(", ").join(sql.Identifier(field.column) for field in meta.concrete_fields)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(meta.db_table), columns)
+    started = time.monotonic()
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for row, pk in zip(rows, ids, strict=True):
+            values = []
+            for attname, default, call, convert in getters:
+                if attname == pk_column:
+                    value = pk
+                elif attname is not None and attname in row:
+                    value = row[attname]
+                else:
+                    value = default() if call else default
+                values.append(value if convert is None else convert(value, connection))
+            copy.write_row(values)
+    _log(connection, statement, started)
+    return ids
+
+
+def _next_ids(connection, meta, count: int) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(objs)],
+            [meta.db_table, meta.pk.column, count],
         )
-        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-            setattr(obj, meta.pk.attname, pk)
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+def _draw_ids(connection, meta, objs: list[Model]) -> None:
+    for obj, pk in zip(objs, _next_ids(connection, meta, len(objs)), strict=True):
+        setattr(obj, meta.pk.attname, pk)
 
 
 def _log(connection, statement: sql.Composed, started: float) -> None:

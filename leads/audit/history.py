@@ -78,8 +78,13 @@ TASK = AuditContext(actor=None, channel=AuditChannel.TASK)
 SYSTEM = AuditContext(actor=None, channel=AuditChannel.SYSTEM)
 
 
+_AS_JSON = frozenset({str, int, bool, float})
+
+
 def json_value(value: Any) -> Any:
     """``value`` as the JSON an entry stores."""
+    if value is None or type(value) in _AS_JSON:  # most values: nothing to convert
+        return value
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, datetime):
@@ -182,34 +187,35 @@ def _write(
     )
 
 
-def record_created(lead: Lead, context: AuditContext) -> list[AuditEntry]:
+def record_created(lead: Lead, context: AuditContext) -> list[int]:
     """One "created" entry holding the new lead's values."""
     return record_created_many([lead], context)
 
 
-def record_created_many(leads: list[Lead], context: AuditContext) -> list[AuditEntry]:
+def record_created_many(leads: list[Lead], context: AuditContext) -> list[int]:
     """``record_created`` for a batch of new leads (their parts and assignee loaded):
-    one query, one changeset per lead."""
-    actor = context.actor if isinstance(context.actor, User) else None
+    one query, one changeset per lead. Returns the entries' ids."""
+    actor_id = context.actor.pk if isinstance(context.actor, User) else None
     at = timezone.now()
+    request_id = context.request_id[:64]
     entries = []
     for lead in leads:
         values = audited_values(lead)
         values["assigned_to"] = lead.assigned_to.username if lead.assigned_to_id else None
         entries.append(
-            AuditEntry(
-                lead=lead,
-                changeset=uuid.uuid4(),
-                field=Event.CREATED,
-                old_value=None,
-                new_value=values,
-                actor=actor,
-                channel=context.channel,
-                request_id=context.request_id[:64],
-                at=at,
-            )
+            {
+                "lead_id": lead.pk,
+                "changeset": uuid.uuid4(),
+                "field": Event.CREATED,
+                "old_value": None,
+                "new_value": values,
+                "actor_id": actor_id,
+                "channel": context.channel,
+                "request_id": request_id,
+                "at": at,
+            }
         )
-    return bulk.insert(entries)
+    return bulk.insert_rows(AuditEntry, entries)
 
 
 def interaction_added(interaction: Interaction) -> tuple[str, None, dict]:

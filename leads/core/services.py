@@ -409,6 +409,8 @@ def _new_lead(data: dict[str, Any], *, assignee: User | None, actor: User | None
     return Lead(
         assigned_to=assignee,
         team_id=_team_of(assignee, actor),
+        merged_into_id=None,  # given, so the model need not look up the relations' defaults
+        archived_by_id=None,
         status=data.get("status") or LeadStatus.NEW,
         **{name: data[name] for name in LEAD_FIELDS if name in data},
     )

@@ -224,13 +224,19 @@ def insert_leads(
     leads = insert_past_leads(new_leads)
     if not leads:
         return []
-    bulk.insert(
+    changed_by_id = getattr(context.actor, "pk", None)
+    bulk.insert_rows(
+        StatusChange,
         [
-            StatusChange(
-                lead=lead, from_status="", to_status=lead.status, changed_by=context.actor, changed_at=lead.created_at
-            )
+            {
+                "lead_id": lead.pk,
+                "from_status": "",
+                "to_status": lead.status,
+                "changed_by_id": changed_by_id,
+                "changed_at": lead.created_at,
+            }
             for lead in leads
-        ]
+        ],
     )
     audit.record_created_many(leads, context)
     created = [

@@ -68,22 +68,20 @@ def record(new_events: Iterable[NewEvent], *, actor, channel: str, at: datetime 
     """Write the events in the current transaction (one query); returns their ids,
     which the caller queues for the relay once the transaction commits."""
     at = at or timezone.now()
-    actor = actor if getattr(actor, "pk", None) else None
+    actor_id = getattr(actor, "pk", None)
     rows = [
-        LeadEvent(
-            lead_id=event.lead_pk,
-            lead_version=event.lead_version,
-            kind=event.kind,
-            data=event.data,
-            actor=actor,
-            channel=channel,
-            occurred_at=at,
-        )
+        {
+            "lead_id": event.lead_pk,
+            "lead_version": event.lead_version,
+            "kind": event.kind,
+            "data": event.data,
+            "actor_id": actor_id,
+            "channel": channel,
+            "occurred_at": at,
+        }
         for event in new_events
     ]
-    if not rows:
-        return []
-    return [row.pk for row in bulk.insert(rows)]
+    return bulk.insert_rows(LeadEvent, rows)
 
 
 @dataclass(frozen=True)

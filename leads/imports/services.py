@@ -2,7 +2,10 @@
 
 An import is a ``LeadImport`` job: the upload is checked and stored, then a worker
 (``leads.imports.tasks``) runs it in chunks of ``IMPORT_CHUNK_ROWS`` rows. Each row is
-validated by the API's ``LeadInput`` and each chunk is created through
+validated by the rules of the API's ``LeadInput``, compiled once per import
+(``leads.imports.rows.RowValidator``: the serializer's own fields per cell, a cell value
+seen before not checked again, and ``LeadInput`` itself for a row they refuse, so its
+errors are the API's), and each chunk is created through
 ``LeadManagementService.create_leads_batch`` (the batch API's path: bulk inserts,
 one duplicate query), so a CSV row obeys exactly the rules of a POST to
 /api/v2/leads. A row that duplicates a lead the team already has
@@ -27,36 +30,30 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.db.models.functions import Substr
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from leads.accounts import permissions
 from leads.core import selectors
 from leads.core.duplicates import DuplicateMatch
-from leads.core.inputs import AssigneeField, LeadInput, flatten_errors
+from leads.core.inputs import AssigneeField
 from leads.core.representations import iso, number
 from leads.core.services import BatchItemResult, LeadManagementService
 from leads.errors import ValidationFailed
+from leads.imports.rows import (
+    CONTACT_COLUMNS,
+    LEAD_COLUMNS,
+    LIST_SEPARATOR,
+    OPT_OUT_COLUMNS,
+    PREFERENCE_COLUMNS,
+    PREFERENCE_LIST_COLUMNS,
+    TIMELINE_COLUMNS,
+    RowValidator,
+)
 from leads.models import AuditChannel, ImportStatus, Lead, LeadImport, User
 
 logger = logging.getLogger(__name__)
 
-LIST_SEPARATOR = ";"
 READ_SLICE_CHARS = 1 << 20  # the stored text is read back 1M characters at a time
 
-CONTACT_COLUMNS = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "preferred_contact_method",
-    "best_time_to_contact",
-    "preferred_language",
-)
-OPT_OUT_COLUMNS = ("email_opt_out", "sms_opt_out", "call_opt_out")
-PREFERENCE_COLUMNS = ("min_price", "max_price", "min_bedrooms", "min_bathrooms", "min_square_feet")
-PREFERENCE_LIST_COLUMNS = ("property_types", "preferred_locations", "must_have_features", "nice_to_have_features")
-TIMELINE_COLUMNS = ("urgency_level", "financing_status", "target_move_date", "pre_approval_amount")
-LEAD_COLUMNS = ("lead_type", "source", "status", "assigned_to")
 IMPORT_COLUMNS = (
     *CONTACT_COLUMNS,
     *OPT_OUT_COLUMNS,
@@ -93,8 +90,6 @@ EXPORT_COLUMNS = (
     "first_contacted_at",
     "last_contacted_at",
 )
-_TRUE = {"true", "yes", "y", "1"}
-_FALSE = {"false", "no", "n", "0"}
 _FORMULA_START = ("=", "@", "\t", "\r")
 
 
@@ -265,6 +260,7 @@ def _import_rows(job: LeadImport) -> None:
     chunk_rows = settings.IMPORT_CHUNK_ROWS
     progress = _Progress(job)
     assignees = _AssigneeCache()
+    validator = RowValidator()  # compiled once for the whole import
     rows = itertools.islice(_data_rows(_stored_text(job.pk)), progress.done, None)
     while chunk := list(itertools.islice(rows, chunk_rows)):
         with transaction.atomic():
@@ -272,7 +268,11 @@ def _import_rows(job: LeadImport) -> None:
                 logger.info("Lead import %s: another worker has it; this one stops", job.pk)
                 return
             created, left_out = import_chunk(
-                service=service, rows=chunk, assignees=assignees, route_unassigned=job.route_unassigned
+                service=service,
+                rows=chunk,
+                assignees=assignees,
+                route_unassigned=job.route_unassigned,
+                validator=validator,
             )
             progress.add(len(chunk), created, left_out)
     LeadImport.objects.filter(pk=job.pk, status=ImportStatus.RUNNING, processed_rows=progress.done).update(
@@ -311,21 +311,17 @@ def import_chunk(
     rows: list[tuple[int, dict[str, str]]],
     assignees: "_AssigneeCache",
     route_unassigned: bool = False,
+    validator: RowValidator | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Validate rows like API creates and create the good ones in one batch, unless
     the team already has them (earlier chunks' leads included). Returns how many
     leads were created and the report entries of the rows left out, in file order."""
-    item_input = LeadInput()  # one serializer for the chunk: building its fields is most of its cost
+    validator = validator or RowValidator()
     valid: list[tuple[int, dict[str, str], dict[str, Any]]] = []
     left_out: dict[int, dict[str, Any]] = {}
     for line_number, raw in rows:
-        payload = row_payload(raw)
-        assignee_name = payload.pop("assigned_to", None)
-        errors: dict[str, list[str]] = {}
-        try:
-            data = item_input.run_validation(payload)
-        except DRFValidationError as exc:
-            errors = flatten_errors(exc.detail)
+        data, errors = validator.validate(raw)
+        assignee_name = (raw.get("assigned_to") or "").strip() or None
         if assignee_name is not None:
             assignee = assignees.get(assignee_name)
             if assignee is None:
@@ -378,43 +374,6 @@ def _duplicate_entry(line_number: int, raw: dict[str, str], match: DuplicateMatc
         "duplicate": True,
         "existing_lead_id": match.public_id if match.visible else "",
     }
-
-
-def row_payload(raw: dict[str, str]) -> dict[str, Any]:
-    """A CSV row as the nested body of POST /api/v2/leads; blank cells are left out."""
-
-    def cell(name: str) -> str:
-        value = raw.get(name)
-        return value.strip() if isinstance(value, str) else ""
-
-    contact: dict[str, Any] = {"first_name": cell("first_name")}
-    contact.update({name: cell(name) for name in CONTACT_COLUMNS[1:] if cell(name)})
-    contact.update({name: _boolean(cell(name)) for name in OPT_OUT_COLUMNS if cell(name)})
-    payload: dict[str, Any] = {"contact": contact, "lead_type": cell("lead_type")}
-    payload.update({name: cell(name) for name in LEAD_COLUMNS[1:] if cell(name)})
-    preferences: dict[str, Any] = {name: cell(name) for name in PREFERENCE_COLUMNS if cell(name)}
-    preferences.update({name: _split(cell(name)) for name in PREFERENCE_LIST_COLUMNS if cell(name)})
-    timeline = {name: cell(name) for name in TIMELINE_COLUMNS if cell(name)}
-    if preferences:
-        payload["preferences"] = preferences
-    if timeline:
-        payload["timeline"] = timeline
-    if cell("tags"):
-        payload["tags"] = _split(cell("tags"))
-    return payload
-
-
-def _boolean(value: str) -> bool | str:
-    lowered = value.lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    return value  # LeadInput answers "Must be true or false."
-
-
-def _split(value: str) -> list[str]:
-    return [part.strip() for part in value.split(LIST_SEPARATOR) if part.strip()]
 
 
 def _shown_values(raw: dict[str, str]) -> dict[str, str]:
