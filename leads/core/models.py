@@ -154,6 +154,12 @@ class Lead(TimestampedModel):
     archived_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
+    # Kept from the status history with every move (leads.core.bookkeeping), for the
+    # reports (leads.reports.funnel and stages): the furthest pipeline stage a move went
+    # to (its index in leads.reports.pipeline.PIPELINE; 0 when none), and when the
+    # latest move happened (None before the first).
+    furthest_stage = models.SmallIntegerField(default=0, editable=False)
+    stage_entered_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
