@@ -65,7 +65,7 @@ class Migration(migrations.Migration):
             options={
                 "indexes": [
                     models.Index(
-                        fields=["lead_created_at"], include=("lead", "stage", "days"), name="stagestay_arrival"
+                        fields=["stage", "lead_created_at"], include=("lead", "days"), name="stagestay_stage_arrival"
                     )
                 ],
             },

@@ -20,8 +20,9 @@ class StageStay(models.Model):
     next (by time, then id), ``stage`` the first one's ``to_status``. Kept with every
     move by ``leads.core.bookkeeping`` (recounted from the history when the history
     itself is rewritten: merges, their undo, dated demo history). ``lead_created_at``
-    is the lead's arrival, so the stays of the leads that arrived in a range are one
-    index range (``stagestay_arrival``), not a join through every lead's history."""
+    is the lead's arrival, so a stage's stays of the leads that arrived in a range are
+    one index range (``stagestay_stage_arrival``), not a join through every lead's
+    history."""
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_stays")
     lead_created_at = models.DateTimeField()
@@ -30,7 +31,7 @@ class StageStay(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["lead_created_at"], include=["lead", "stage", "days"], name="stagestay_arrival")
+            models.Index(fields=["stage", "lead_created_at"], include=["lead", "days"], name="stagestay_stage_arrival")
         ]
 
     def __str__(self) -> str:

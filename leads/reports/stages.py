@@ -31,13 +31,27 @@ STUCK_LIST_SIZE = 50
 
 def median_days(filters: ReportFilters) -> dict[str, tuple[float | None, int]]:
     """Per stage: (median days of its finished stays, how many stays)."""
-    stays = StageStay.objects.filter(
-        lead_created_at__gte=filters.start_at,  # the cohort's range, by the stays' own index
-        lead_created_at__lt=filters.end_at,
-        lead__in=filters.cohort().values("pk"),
-    ).order_by()
+    stays = StageStay.objects.filter(lead_created_at__gte=filters.start_at, lead_created_at__lt=filters.end_at)
+    if filters.sees_everyone and not (filters.source or filters.lead_type):
+        # The cohort is every lead that arrived in the range but the archived ones:
+        # leaving those few out costs less than joining every cohort lead.
+        archived = Lead.objects.filter(
+            created_at__gte=filters.start_at, created_at__lt=filters.end_at, archived_at__isnull=False
+        )
+        stays = stays.exclude(lead__in=archived.values("pk"))
+    else:
+        stays = stays.filter(lead__in=filters.cohort().values("pk"))
+    stays = stays.order_by()
     if is_postgres():
-        rows = stays.values_list("stage").annotate(median=Percentile("days", fraction=0.5), total=Count("*"))
+        # One part per stage, each a range of the stagestay_stage_arrival index (already
+        # in order: no sort of every stay by stage first), run side by side.
+        parts = [
+            stays.filter(stage=status.value)
+            .values_list("stage")
+            .annotate(median=Percentile("days", fraction=0.5), total=Count("*"))
+            for status in STAGES
+        ]
+        rows = parts[0].union(*parts[1:], all=True)
         return {stage: (median, total) for stage, median, total in rows}
     by_stage: dict[str, list[float]] = {}
     for stage, days in stays.values_list("stage", "days"):

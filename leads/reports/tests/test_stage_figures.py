@@ -233,3 +233,18 @@ def test_the_funnel_and_time_in_stage_after_moves_match_the_history(api_client, 
         values = stays.get(status.value, [])
         assert row["stays"] == len(values)
         assert row["median_days"] == (round(statistics.median(values), 1) if values else None)
+
+
+@pytest.mark.parametrize("extra", [{}, {"source": "zillow"}])
+def test_time_in_stage_leaves_out_the_stays_of_archived_leads(api_client, manager, extra):
+    kept_lead, archived_lead = LeadFactory.create_batch(2, status=LeadStatus.NEW, source="zillow")
+    client = api_client(manager)
+    for lead in (kept_lead, archived_lead):
+        for status in MOVES[:3]:
+            move(client, lead, status)
+    assert client.delete(lead_url(archived_lead.public_id)).status_code in (200, 204)
+
+    report = stages_report(parse_filters(manager, extra))
+
+    counted = {row["stage"]: row["stays"] for row in report.rows if row["stays"]}
+    assert counted == {LeadStatus(stage).label: 1 for stage, _ in from_history(kept_lead)[2]}
