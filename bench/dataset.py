@@ -356,7 +356,11 @@ class CopySink:
 
 
 def ts(value: float) -> str:
-    return datetime.fromtimestamp(value, UTC).isoformat(sep=" ")
+    return _moment(value).isoformat(sep=" ")
+
+
+def _moment(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
 
 
 def _weighted(rng: random.Random, weights: dict[str, int], count: int) -> list[str]:
@@ -550,7 +554,9 @@ def _write_leads(rng: random.Random, size: DatasetSize, now: float, sinks: dict[
             status_sink.add((str(status_change_id), str(lead_id), previous, step, agent_text, ts(at)))
             if entered is not None:
                 stay_id += 1
-                stay_sink.add((str(stay_id), str(lead_id), ts(created), previous, repr((at - entered) / 86400)))
+                # from the times as written (to the microsecond), as the history gives it
+                days = (_moment(at) - _moment(entered)).total_seconds() / 86400
+                stay_sink.add((str(stay_id), str(lead_id), ts(created), previous, repr(days)))
             if step == "contacted":
                 first_contacted = ts(at)
             previous, entered = step, at
