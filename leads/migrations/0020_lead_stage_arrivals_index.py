@@ -1,21 +1,23 @@
-# The funnel and the stuck leads over recent arrivals (leads.reports) read by an
-# index-only scan: the live leads by arrival with the columns those reports group and
-# filter by (the stage figures of 0019, status, source, agent, lead type) and the id
-# the stuck leads list. The stage figures move with a status change (already in
-# lead_live_arrivals), so no update that was HOT stops being HOT but a lead type's
-# change. And the archived leads by arrival (below). PostgreSQL only (INCLUDE, partial);
-# built CONCURRENTLY, as 0009.
+# Reports over recent arrivals (leads.reports) read by index-only scans:
+# - lead_live_stage: the live leads by arrival with the columns the funnel, the stuck
+#   leads and the leaderboard's arrivals group and filter by (the stage figures of 0019,
+#   status, source, agent, lead type, first contact, SLA outcome) and the id the stuck
+#   leads list. The stage figures move with a status change and first_contacted_at is
+#   already in lead_live_arrivals, so the updates that lose HOT are a lead type's change
+#   and the SLA's settling (once per lead).
+# - lead_archived_arrivals: the (few) archived leads by arrival, what time in stage
+#   leaves out of a range's stays when nothing else narrows them.
+# PostgreSQL only (INCLUDE, partial); built CONCURRENTLY, as 0009.
 
 from django.db import migrations
 
 INDEXES = {
     "lead_live_stage": (
         "ON leads_lead (created_at)"
-        " INCLUDE (id, status, furthest_stage, stage_entered_at, source, assigned_to_id, lead_type)"
+        " INCLUDE (id, status, furthest_stage, stage_entered_at, source, assigned_to_id, lead_type,"
+        " first_contacted_at, sla_status)"
         " WHERE archived_at IS NULL"
     ),
-    # The (few) archived leads by arrival: what time in stage leaves out of a range's
-    # stays when nothing else narrows them (leads.reports.stages.median_days).
     "lead_archived_arrivals": "ON leads_lead (created_at) INCLUDE (id) WHERE archived_at IS NOT NULL",
 }
 
