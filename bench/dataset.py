@@ -287,7 +287,10 @@ def tables() -> dict[str, Table]:
         ),
         "interaction": Table(
             Interaction,
-            words("id lead type direction summary notes next_steps created_by occurred_at follow_up_due_at created_at"),
+            words(
+                "id lead type direction summary notes next_steps created_by occurred_at follow_up_due_at created_at "
+                "lead_source lead_type"
+            ),
         ),
         "status_change": Table(StatusChange, ("id", "lead", "from_status", "to_status", "changed_by", "changed_at")),
         "stage_stay": Table(StageStay, ("id", "lead", "lead_created_at", "stage", "days")),
@@ -564,15 +567,16 @@ def _write_leads(rng: random.Random, size: DatasetSize, now: float, sinks: dict[
         last_event = min(moment, now)
         furthest = max(PIPELINE.index(step) if step in PIPELINE else 0 for step in path)
 
-        # interactions, about five per lead
+        # interactions, about five per lead (written once the lead's source is drawn)
         last_contacted = NULL
+        lead_interactions = []
         count = rng.randint(0, 10)
         for _ in range(count):
             interaction_id += 1
             occurred = min(created + rng.uniform(600, 90 * 86400), now)
             kind = INTERACTION_TYPES[rng.randrange(len(INTERACTION_TYPES))]
             direction = "internal" if kind == "note" else ("inbound" if rng.random() < 0.25 else "outbound")
-            interaction_sink.add(
+            lead_interactions.append(
                 (
                     str(interaction_id),
                     str(lead_id),
@@ -597,6 +601,9 @@ def _write_leads(rng: random.Random, size: DatasetSize, now: float, sinks: dict[
         if rng.random() < 0.3:
             locations.append(LOCATIONS[rng.randrange(len(LOCATIONS))])
         contacted = first_contacted != NULL
+        source = SOURCES[rng.randrange(len(SOURCES))]
+        for row in lead_interactions:  # each carries its lead's source and type
+            interaction_sink.add((*row, source, lead_type))
         lead_sink.add(
             (
                 str(lead_id),
@@ -604,7 +611,7 @@ def _write_leads(rng: random.Random, size: DatasetSize, now: float, sinks: dict[
                 ts(last_event),
                 "lead_" + public_ids[index * 24 : index * 24 + 24],
                 lead_type,
-                SOURCES[rng.randrange(len(SOURCES))],
+                source,
                 status,
                 agent_text,
                 str(rng.randint(5, 98)),
