@@ -1,7 +1,8 @@
 """A realistic data set written straight into PostgreSQL with COPY.
 
 Agents (and one manager) with API tokens, leads with contact, preferences and
-timeline, about five interactions per lead, each lead's status history, and
+timeline, about five interactions per lead, each lead's status history (and the
+stage figures kept with it: furthest stage, latest move, finished stays), and
 market figures and listings. Table and column names come from the Django
 models: a field the loader names that the model lacks, or a required field the
 loader does not fill, stops the load with ``SchemaChanged`` naming it, so a
@@ -248,7 +249,7 @@ def tables() -> dict[str, Table]:
     from django.apps import apps
     from rest_framework.authtoken.models import Token
 
-    from leads.models import Contact, Interaction, Lead, Preferences, StatusChange, Timeline, User
+    from leads.models import Contact, Interaction, Lead, Preferences, StageStay, StatusChange, Timeline, User
 
     found = {
         "user": Table(
@@ -264,7 +265,7 @@ def tables() -> dict[str, Table]:
             words(
                 "id created_at updated_at public_id lead_type source status assigned_to score score_breakdown "
                 "metadata custom_fields tags version first_contacted_at last_contacted_at sla_due_at sla_status "
-                "processing_status processing_error processed_version"
+                "processing_status processing_error processed_version furthest_stage stage_entered_at"
             ),
         ),
         "contact": Table(
@@ -286,9 +287,13 @@ def tables() -> dict[str, Table]:
         ),
         "interaction": Table(
             Interaction,
-            words("id lead type direction summary notes next_steps created_by occurred_at follow_up_due_at created_at"),
+            words(
+                "id lead type direction summary notes next_steps created_by occurred_at follow_up_due_at created_at "
+                "lead_source lead_type"
+            ),
         ),
         "status_change": Table(StatusChange, ("id", "lead", "from_status", "to_status", "changed_by", "changed_at")),
+        "stage_stay": Table(StageStay, ("id", "lead", "lead_created_at", "stage", "days")),
     }
     if apps.is_installed("integrations.market"):
         from integrations.market.models import Listing, MarketSnapshot
@@ -354,7 +359,11 @@ class CopySink:
 
 
 def ts(value: float) -> str:
-    return datetime.fromtimestamp(value, UTC).isoformat(sep=" ")
+    return _moment(value).isoformat(sep=" ")
+
+
+def _moment(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
 
 
 def _weighted(rng: random.Random, weights: dict[str, int], count: int) -> list[str]:
@@ -375,7 +384,7 @@ def load(conninfo: str, size: DatasetSize, *, log=print) -> dict[str, int]:
         counts["snapshot"] = _copy_all(conninfo, found["snapshot"], _snapshot_rows(now))
         counts["listing"] = _copy_all(conninfo, found["listing"], _listing_rows(rng, size.listings, now))
 
-    names = ("lead", "contact", "preferences", "timeline", "interaction", "status_change")
+    names = ("lead", "contact", "preferences", "timeline", "interaction", "status_change", "stage_stay")
     secondary_indexes = _drop_secondary_indexes(conninfo, [found[name] for name in names])
     sinks = {name: CopySink(conninfo, found[name]) for name in names}
     try:
@@ -515,6 +524,7 @@ def _listing_rows(rng: random.Random, count: int, now: float) -> Iterator[tuple[
 def _write_leads(rng: random.Random, size: DatasetSize, now: float, sinks: dict[str, CopySink], *, log) -> None:
     lead_sink, contact_sink, preference_sink = sinks["lead"], sinks["contact"], sinks["preferences"]
     timeline_sink, interaction_sink, status_sink = sinks["timeline"], sinks["interaction"], sinks["status_change"]
+    stay_sink = sinks["stage_stay"]
     n = size.leads
     span = 3 * 365 * 86400.0
     start = now - span - 86400
@@ -523,6 +533,7 @@ def _write_leads(rng: random.Random, size: DatasetSize, now: float, sinks: dict[
     public_ids = secrets.token_hex(12 * n)
     interaction_id = 0
     status_change_id = 0
+    stay_id = 0
     started = time.monotonic()
     for index in range(n):
         lead_id = index + 1
@@ -539,24 +550,33 @@ def _write_leads(rng: random.Random, size: DatasetSize, now: float, sinks: dict[
             path = list(PIPELINE[: PIPELINE.index(status) + 1])
         moment, previous = created, ""
         first_contacted = NULL
+        entered = None  # the stage figures the status-change path keeps (leads.core.bookkeeping)
         for step in path:
             status_change_id += 1
-            status_sink.add((str(status_change_id), str(lead_id), previous, step, agent_text, ts(min(moment, now))))
+            at = min(moment, now)
+            status_sink.add((str(status_change_id), str(lead_id), previous, step, agent_text, ts(at)))
+            if entered is not None:
+                stay_id += 1
+                # from the times as written (to the microsecond), as the history gives it
+                days = (_moment(at) - _moment(entered)).total_seconds() / 86400
+                stay_sink.add((str(stay_id), str(lead_id), ts(created), previous, repr(days)))
             if step == "contacted":
-                first_contacted = ts(min(moment, now))
-            previous = step
+                first_contacted = ts(at)
+            previous, entered = step, at
             moment += rng.uniform(3600, 20 * 86400)
         last_event = min(moment, now)
+        furthest = max(PIPELINE.index(step) if step in PIPELINE else 0 for step in path)
 
-        # interactions, about five per lead
+        # interactions, about five per lead (written once the lead's source is drawn)
         last_contacted = NULL
+        lead_interactions = []
         count = rng.randint(0, 10)
         for _ in range(count):
             interaction_id += 1
             occurred = min(created + rng.uniform(600, 90 * 86400), now)
             kind = INTERACTION_TYPES[rng.randrange(len(INTERACTION_TYPES))]
             direction = "internal" if kind == "note" else ("inbound" if rng.random() < 0.25 else "outbound")
-            interaction_sink.add(
+            lead_interactions.append(
                 (
                     str(interaction_id),
                     str(lead_id),
@@ -581,6 +601,9 @@ def _write_leads(rng: random.Random, size: DatasetSize, now: float, sinks: dict[
         if rng.random() < 0.3:
             locations.append(LOCATIONS[rng.randrange(len(LOCATIONS))])
         contacted = first_contacted != NULL
+        source = SOURCES[rng.randrange(len(SOURCES))]
+        for row in lead_interactions:  # each carries its lead's source and type
+            interaction_sink.add((*row, source, lead_type))
         lead_sink.add(
             (
                 str(lead_id),
@@ -588,7 +611,7 @@ def _write_leads(rng: random.Random, size: DatasetSize, now: float, sinks: dict[
                 ts(last_event),
                 "lead_" + public_ids[index * 24 : index * 24 + 24],
                 lead_type,
-                SOURCES[rng.randrange(len(SOURCES))],
+                source,
                 status,
                 agent_text,
                 str(rng.randint(5, 98)),
@@ -604,6 +627,8 @@ def _write_leads(rng: random.Random, size: DatasetSize, now: float, sinks: dict[
                 "done",
                 "",
                 version,
+                str(furthest),
+                ts(entered),
             )
         )
 

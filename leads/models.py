@@ -9,7 +9,7 @@
 - ``leads.imports.models``: CSV import jobs;
 - ``leads.reporting.models``: exact lead counters and saved filters;
 - ``leads.deals.models``: deals (and their commission) and source spend;
-- ``leads.reports.models``: who opted out of the weekly report email;
+- ``leads.reports.models``: who opted out of the weekly report email; stays in a stage;
 - ``leads.api.models``: Idempotency-Key answers;
 - ``leads.webevents.models``: what the lead did on the team's websites and alert emails.
 
@@ -48,7 +48,7 @@ from leads.events.models import LeadEvent, LeadEventKind
 from leads.imports.models import ImportStatus, LeadImport
 from leads.merges.models import LeadMerge, new_public_merge_id
 from leads.reporting.models import LeadCount, SavedFilter
-from leads.reports.models import WeeklyReportOptOut
+from leads.reports.models import StageStay, WeeklyReportOptOut
 from leads.webevents.models import WebEvent, WebEventKind
 
 __all__ = [
@@ -82,6 +82,7 @@ __all__ = [
     "SavedFilter",
     "SlaStatus",
     "SourceSpend",
+    "StageStay",
     "StatusChange",
     "Team",
     "TimeOff",

@@ -40,7 +40,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from leads.core import writes
+from leads.core import bookkeeping, writes
 from leads.deals.models import Deal, DealStage
 from leads.deals.services import team_commission
 from leads.models import (
@@ -260,6 +260,7 @@ def _write(plans: list[dict], *, team: Team | None, agents: list[User]) -> None:
                 previous = stage
         Interaction.objects.bulk_create(interactions, batch_size=5000)
         StatusChange.objects.bulk_create(changes, batch_size=5000)
+        bookkeeping.recount_stage_figures([lead.pk for lead in leads])  # the reports' stage figures
         Deal.objects.bulk_create(_deals(leads, plans))
 
 

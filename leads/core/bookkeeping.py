@@ -7,18 +7,19 @@ for everything else). A new score is recorded in the audit history and as a
 ``lead.scored`` event.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Value, When
 
 from leads.audit import history as audit
 from leads.events import services as events
 from leads.events.models import LeadEventKind
 from leads.events.tasks import relay_after_commit
-from leads.models import Lead, ProcessingStatus, SlaStatus, StatusChange
+from leads.models import Lead, ProcessingStatus, SlaStatus, StageStay, StatusChange
+from leads.reports.pipeline import rank, rank_sql
 
 RESULT_COLUMNS = ["metadata", "score", "score_breakdown", "processing_status", "processing_error", "processed_version"]
 
@@ -157,3 +158,78 @@ def set_arrival_time(lead: Lead, arrived_at: datetime) -> None:
     Lead.objects.filter(pk=lead.pk).update(created_at=arrived_at)
     StatusChange.objects.filter(lead=lead, from_status="").update(changed_at=arrived_at)
     lead.created_at = arrived_at
+    recount_stage_figures([lead])
+
+
+# --- stage figures (the funnel's furthest stage, time in stage) -----------------------
+
+
+RECOUNT_CHUNK = 5000
+
+
+def record_move(lead: Lead, change: StatusChange) -> None:
+    """Keep the lead's stage figures with a move just recorded (``change``, from the
+    lead's current status): the stay it ends and, in memory for the write's save, the
+    furthest stage and when the latest move happened. A move dated before the latest
+    one is recounted from the history instead. Called by ``LeadWrite.change_status``."""
+    entered = lead.stage_entered_at
+    if entered is not None and change.changed_at < entered:
+        recount_stage_figures([lead])
+        return
+    if entered is not None:
+        days = (change.changed_at - entered).total_seconds() / 86400
+        StageStay.objects.create(lead=lead, lead_created_at=lead.created_at, stage=lead.status, days=days)
+    lead.stage_entered_at = change.changed_at
+    lead.furthest_stage = max(lead.furthest_stage, rank(change.to_status))
+
+
+def recount_stage_figures(leads: Sequence[Lead | int] | None = None, *, using=None) -> None:
+    """Recompute the stage figures from the status history, set-based: each lead's
+    furthest stage and latest move, and its finished stays (``StageStay``). For the
+    given leads (instances get the new values in memory too), or every lead (None: the
+    migration that fills them). For writers that rewrite history: merges and their
+    undo, dated demo and imported history."""
+    conn = using or connection
+    ids = None if leads is None else [lead if isinstance(lead, int) else lead.pk for lead in leads]
+    if ids is not None and len(ids) > RECOUNT_CHUNK:  # within the databases' parameter limits
+        for first in range(0, len(ids), RECOUNT_CHUNK):
+            recount_stage_figures(leads[first : first + RECOUNT_CHUNK], using=using)
+        return
+    if ids is not None and not ids:
+        return
+    marks = "" if ids is None else ", ".join(["%s"] * len(ids))
+    only = (lambda column: "") if ids is None else (lambda column: f" WHERE {column} IN ({marks})")
+    params = [] if ids is None else list(ids)
+    following = "LEAD(sc.changed_at) OVER (PARTITION BY sc.lead_id ORDER BY sc.changed_at, sc.id)"
+    if conn.vendor == "postgresql":
+        days = "EXTRACT(EPOCH FROM (s.next_at - s.changed_at)) / 86400.0"
+    else:
+        days = "julianday(s.next_at) - julianday(s.changed_at)"
+    # Only constants are interpolated; the ids are parameters.
+    statements = [
+        f"DELETE FROM leads_stagestay{only('lead_id')}",  # noqa: S608
+        "INSERT INTO leads_stagestay (lead_id, lead_created_at, stage, days) "  # noqa: S608
+        f"SELECT s.lead_id, l.created_at, s.to_status, {days} FROM ("
+        f"  SELECT sc.lead_id, sc.to_status, sc.changed_at, {following} AS next_at"
+        f"  FROM leads_statuschange sc{only('sc.lead_id')}"
+        ") s JOIN leads_lead l ON l.id = s.lead_id WHERE s.next_at IS NOT NULL",
+    ]
+    if ids is not None:
+        statements.append(f"UPDATE leads_lead SET furthest_stage = 0, stage_entered_at = NULL{only('id')}")  # noqa: S608
+    statements.append(
+        "UPDATE leads_lead SET furthest_stage = moves.stage, stage_entered_at = moves.latest FROM ("  # noqa: S608
+        f"  SELECT sc.lead_id, MAX({rank_sql('sc.to_status')}) AS stage, MAX(sc.changed_at) AS latest"
+        f"  FROM leads_statuschange sc{only('sc.lead_id')} GROUP BY sc.lead_id"
+        ") moves WHERE leads_lead.id = moves.lead_id"
+    )
+    with conn.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement, params if "%s" in statement else None)
+    instances = [lead for lead in leads or () if isinstance(lead, Lead)]
+    if instances:
+        figures = Lead.objects.filter(pk__in=[lead.pk for lead in instances]).values_list(
+            "pk", "furthest_stage", "stage_entered_at"
+        )
+        found = {pk: (stage, entered) for pk, stage, entered in figures}
+        for lead in instances:
+            lead.furthest_stage, lead.stage_entered_at = found.get(lead.pk, (0, None))

@@ -154,6 +154,12 @@ class Lead(TimestampedModel):
     archived_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
+    # Kept from the status history with every move (leads.core.bookkeeping), for the
+    # reports (leads.reports.funnel and stages): the furthest pipeline stage a move went
+    # to (its index in leads.reports.pipeline.PIPELINE; 0 when none), and when the
+    # latest move happened (None before the first).
+    furthest_stage = models.SmallIntegerField(default=0, editable=False)
+    stage_entered_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -297,13 +303,23 @@ class Interaction(models.Model):
     occurred_at = models.DateTimeField()
     follow_up_due_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The lead's source and type, kept by database triggers (migration 0021: set on
+    # insert and when the interaction moves to another lead, updated when the lead's
+    # change), so the leaderboard's activity narrowed by source or type reads one
+    # index range instead of joining every lead.
+    lead_source = models.CharField(max_length=24, blank=True, default="", editable=False)
+    lead_type = models.CharField(max_length=16, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
         indexes = [
             models.Index(fields=["lead", "-occurred_at"], name="interaction_lead_occurred"),
             # The reports' activity per agent over a date range (leads.reports.leaderboard).
-            models.Index(fields=["occurred_at", "created_by", "type"], name="interaction_occurred_by"),
+            models.Index(
+                fields=["occurred_at", "created_by", "type"],
+                include=["lead_source", "lead_type"],
+                name="interaction_occurred_by",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -30,12 +30,12 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Model, Q, QuerySet
+from django.db.models import F, Model, Q, QuerySet
 from django.utils import timezone
 
 from leads import bulk
 from leads.audit import history as audit
-from leads.core import selectors
+from leads.core import bookkeeping, selectors
 from leads.errors import NotFound, PreconditionFailed
 from leads.events import services as events
 from leads.events.models import LeadEventKind
@@ -49,6 +49,7 @@ from leads.models import (
     StatusChange,
     Timeline,
 )
+from leads.reports.pipeline import rank
 
 PART_NAMES = ("contact", "preferences", "timeline")
 # Written by every write that moves the lead on; the rest only when they changed.
@@ -81,6 +82,7 @@ class LeadWrite:
             changed_by=self.context.actor,
             changed_at=at or timezone.now(),
         )
+        bookkeeping.record_move(self.lead, change)
         self.lead.status = status
         return change
 
@@ -221,6 +223,7 @@ def insert_leads(
     number. Returns the leads."""
     for lead, _ in new_leads:
         lead.processing_status = ProcessingStatus.PENDING
+        lead.furthest_stage = rank(lead.status)  # the first status change's stage
     leads = insert_past_leads(new_leads)
     if not leads:
         return []
@@ -238,6 +241,10 @@ def insert_leads(
             for lead in leads
         ],
     )
+    # In the stage since the first change, i.e. the arrival (set by the insert).
+    Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(stage_entered_at=F("created_at"))
+    for lead in leads:
+        lead.stage_entered_at = lead.created_at
     audit.record_created_many(leads, context)
     created = [
         events.NewEvent(lead.pk, lead.version, LeadEventKind.CREATED, dict(created_data or {})) for lead in leads

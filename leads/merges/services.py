@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from leads.accounts import permissions
 from leads.audit import history as audit
-from leads.core import selectors, writes
+from leads.core import bookkeeping, selectors, writes
 from leads.core.validation import price_range_errors
 from leads.errors import Conflict, NotFound, ValidationFailed
 from leads.events.models import LeadEventKind
@@ -128,6 +128,7 @@ def lead_merge(
         if change is not None:
             created_status_changes.append(change.pk)
         snapshot["moved"] = _move_rows(duplicate, primary)
+        bookkeeping.recount_stage_figures([primary, duplicate])  # the history moved with the rows
         snapshot["created"] = {"status_changes": created_status_changes}
         snapshot["taken_from_duplicate"] = taken
         _stamp_contact_times(primary, duplicate)
@@ -175,6 +176,7 @@ def lead_merge_undo(*, actor: User, merge_id: str, force: bool = False, context:
         _restore_lead(duplicate, snapshot[DUPLICATE])
         _move_rows_back(snapshot["moved"], primary=primary, duplicate=duplicate)
         StatusChange.objects.filter(lead=primary, pk__in=snapshot["created"]["status_changes"]).delete()
+        bookkeeping.recount_stage_figures([primary, duplicate])
         primary_write.add_event(
             LeadEventKind.UPDATED,
             {"merge_undone": merge.public_id},

@@ -96,17 +96,3 @@ def percentile(values: list[float], fraction: float) -> float | None:
 
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
-
-
-def history_since(filters: ReportFilters):
-    """The start of the range as a parameter for raw SQL. A lead's status changes are
-    never older than its arrival, so ``changed_at >= start`` holds for every change of
-    a cohort lead: said out loud, it lets PostgreSQL read the range of the changed_at
-    index instead of every status change of every lead."""
-    return connection.ops.adapt_datetimefield_value(filters.start_at)
-
-
-def cohort_sql(filters: ReportFilters, *columns: str) -> tuple[str, tuple]:
-    """The SQL (and its parameters) of the cohort's ``columns``, to join in a raw query."""
-    sql, params = filters.cohort().values(*columns).query.sql_with_params()
-    return sql, tuple(params)

@@ -2,7 +2,8 @@
 the demo leads' pipeline moves spread between their arrival and now (the demo writes
 them all at once, which would leave nothing to see in Time in stage), their deals dated
 as their closing, a deal under contract for the leads under contract, and three
-months of spend on the sources. Runs once: it stops when the demo team has spend."""
+months of spend on the sources; the stage figures are recounted from the dated moves.
+Runs once: it stops when the demo team has spend."""
 
 import random
 from datetime import timedelta
@@ -11,6 +12,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from leads.core import bookkeeping
 from leads.deals.models import Deal, DealStage, SourceSpend
 from leads.deals.services import team_commission
 from leads.demo import DEMO_EMAIL_DOMAIN
@@ -63,6 +65,7 @@ def seed_reports_demo(*, team: Team | None) -> bool:
                 stage=DealStage.UNDER_CONTRACT,
                 contract_date=timezone.localdate(later[-1].changed_at) if later else None,
             )
+    bookkeeping.recount_stage_figures(list(leads.values_list("pk", flat=True)))  # the moves were dated
     month = timezone.localdate(now).replace(day=1)
     for _ in range(SPEND_MONTHS):
         for source, amount in MONTHLY_SPEND.items():

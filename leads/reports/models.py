@@ -1,8 +1,10 @@
-"""Who asked not to get the weekly report email (managers get it unless they opt out)."""
+"""Who asked not to get the weekly report email (managers get it unless they opt out),
+and each lead's finished stays in a stage (what the time-in-stage medians read)."""
 
 from django.db import models
 
 from leads.accounts.models import User
+from leads.core.models import Lead, LeadStatus
 
 
 class WeeklyReportOptOut(models.Model):
@@ -11,3 +13,26 @@ class WeeklyReportOptOut(models.Model):
 
     def __str__(self) -> str:
         return f"No weekly report for {self.user}"
+
+
+class StageStay(models.Model):
+    """One finished stay of a lead in a stage: from one of its status changes to the
+    next (by time, then id), ``stage`` the first one's ``to_status``. Kept with every
+    move by ``leads.core.bookkeeping`` (recounted from the history when the history
+    itself is rewritten: merges, their undo, dated demo history). ``lead_created_at``
+    is the lead's arrival, so a stage's stays of the leads that arrived in a range are
+    one index range (``stagestay_stage_arrival``), not a join through every lead's
+    history."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_stays")
+    lead_created_at = models.DateTimeField()
+    stage = models.CharField(max_length=16, choices=LeadStatus.choices)
+    days = models.FloatField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["stage", "lead_created_at"], include=["lead", "days"], name="stagestay_stage_arrival")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage}: {self.days:.1f} days"

@@ -1,16 +1,19 @@
 """Time in stage: for the leads that arrived in the range, the median days a stay in
 each stage lasted before the lead moved on (stays still going are left out of the
 medians), and the leads stuck: open, and in their current stage for longer than
-``stuck_days``, longest first. Three queries (SQLite: the medians in Python)."""
+``stuck_days``, longest first. Three queries (SQLite: the medians in Python).
+
+Both read figures the status-change path keeps (leads.core.bookkeeping): the finished
+stays (``StageStay``, one row each, read by the leads' arrival) and each lead's latest
+move (``Lead.stage_entered_at``), not the status history."""
 
 from datetime import datetime, timedelta
 
-from django.db import connection
-from django.db.models import Count, Max, Window
+from django.db.models import Count, F, Window
 from django.utils import timezone
 
-from leads.models import Lead, LeadStatus
-from leads.reports.base import Column, Report, cohort_sql, history_since, is_postgres, percentile
+from leads.models import Lead, LeadStatus, StageStay
+from leads.reports.base import Column, Percentile, Report, is_postgres, percentile
 from leads.reports.filters import ReportFilters
 
 STAGES = [
@@ -26,55 +29,52 @@ OPEN = list(STAGES)  # every stage but closed and lost
 STUCK_LIST_SIZE = 50
 
 
-def _stays_sql(filters: ReportFilters) -> tuple[str, tuple]:
-    """Each finished stay of a cohort lead: (stage, days)."""
-    sql, params = cohort_sql(filters, "id")
-    table = connection.ops.quote_name("leads_statuschange")
-    following = "LEAD(sc.changed_at) OVER (PARTITION BY sc.lead_id ORDER BY sc.changed_at, sc.id)"
-    if is_postgres():
-        days = f"EXTRACT(EPOCH FROM ({following} - sc.changed_at)) / 86400.0"
-    else:
-        days = f"julianday({following}) - julianday(sc.changed_at)"
-    # Only constants and the ORM's own SQL (values as parameters) are interpolated.
-    return (
-        f"SELECT sc.to_status AS stage, {days} AS days FROM ({sql}) cohort "  # noqa: S608
-        f"JOIN {table} sc ON sc.lead_id = cohort.id AND sc.changed_at >= %s",
-        (*params, history_since(filters)),
-    )
-
-
 def median_days(filters: ReportFilters) -> dict[str, tuple[float | None, int]]:
     """Per stage: (median days of its finished stays, how many stays)."""
-    stays, params = _stays_sql(filters)
-    with connection.cursor() as cursor:
-        if is_postgres():
-            cursor.execute(
-                f"SELECT stage, PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY days), COUNT(*) FROM ({stays}) stays "  # noqa: S608
-                f"WHERE days IS NOT NULL GROUP BY stage",
-                params,
-            )
-            return {stage: (median, count) for stage, median, count in cursor.fetchall()}
-        cursor.execute(f"SELECT stage, days FROM ({stays}) stays WHERE days IS NOT NULL", params)  # noqa: S608
-        by_stage: dict[str, list[float]] = {}
-        for stage, days in cursor.fetchall():
-            by_stage.setdefault(stage, []).append(max(0.0, days))
+    stays = StageStay.objects.filter(lead_created_at__gte=filters.start_at, lead_created_at__lt=filters.end_at)
+    if filters.sees_everyone and not (filters.source or filters.lead_type):
+        # The cohort is every lead that arrived in the range but the archived ones:
+        # leaving those few out costs less than joining every cohort lead.
+        archived = Lead.objects.filter(
+            created_at__gte=filters.start_at, created_at__lt=filters.end_at, archived_at__isnull=False
+        )
+        stays = stays.exclude(lead__in=archived.values("pk"))
+    else:
+        stays = stays.filter(lead__in=filters.cohort().values("pk"))
+    stays = stays.order_by()
+    if is_postgres():
+        medians = {"median": Percentile("days", fraction=0.5), "total": Count("*")}
+        if filters.sees_everyone:
+            # Every agent's stays: one part per stage, each a range of the
+            # stagestay_stage_arrival index (already in order: no sort of every stay by
+            # stage first), run side by side.
+            parts = [stays.filter(stage=status.value).values_list("stage").annotate(**medians) for status in STAGES]
+            rows = parts[0].union(*parts[1:], all=True)
+        else:  # one agent's (or a team's) leads: fewer stays, one grouped read
+            rows = stays.values_list("stage").annotate(**medians)
+        return {stage: (median, total) for stage, median, total in rows}
+    by_stage: dict[str, list[float]] = {}
+    for stage, days in stays.values_list("stage", "days"):
+        by_stage.setdefault(stage, []).append(max(0.0, days))
     return {stage: (percentile(values, 0.5), len(values)) for stage, values in by_stage.items()}
 
 
 def stuck_leads(filters: ReportFilters, *, now: datetime | None = None, limit: int = STUCK_LIST_SIZE):
     """(the open cohort leads in their stage since before ``stuck_days`` ago, longest
-    first, at most ``limit``; how many there are)."""
+    first, at most ``limit``; how many there are). A lead's stage began with its latest
+    move; only leads with a move in the range count (a cohort lead's moves all are)."""
     now = now or timezone.now()
-    stuck = (
-        filters.cohort()
-        .filter(status__in=OPEN, status_changes__changed_at__gte=filters.start_at)  # see base.history_since
-        .annotate(since=Max("status_changes__changed_at"))
-        .filter(since__lt=now - timedelta(days=filters.stuck_days))
+    stuck = filters.cohort().filter(
+        status__in=OPEN,
+        stage_entered_at__gte=filters.start_at,
+        stage_entered_at__lt=now - timedelta(days=filters.stuck_days),
     )
     # The lean rows first (ids, times and how many in all, counted over the whole set
     # before the LIMIT), then the few listed leads with their names.
     first = list(
-        stuck.annotate(total=Window(Count("*"))).values_list("pk", "since", "total").order_by("since", "pk")[:limit]
+        stuck.annotate(since=F("stage_entered_at"), total=Window(Count("*")))
+        .values_list("pk", "since", "total")
+        .order_by("since", "pk")[:limit]
     )
     total = first[0][2] if first else 0
     details = Lead.objects.select_related("contact", "assigned_to").in_bulk([pk for pk, _, _ in first])

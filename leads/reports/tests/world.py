@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from leads.core.bookkeeping import recount_stage_figures
 from leads.deals.models import Deal, DealStage, SourceSpend
 from leads.deals.services import team_commission
 from leads.models import Interaction, Lead, LeadStatus, Role, SlaStatus, StatusChange, User
@@ -92,6 +93,9 @@ def build_world(*, count: int = 36) -> World:
                 closed_on=min(timezone.localdate(last_at), timezone.localdate(now)) if closed else None,
             )
         leads.append(lead)
+    # The history was written as it stood (plain rows, like imported history): the
+    # stage figures are recounted from it, as the migration that fills them does.
+    recount_stage_figures(leads)
     today = timezone.localdate(now)
     month = today.replace(day=1)
     for months_back in range(3):  # this month and the two before
