@@ -200,8 +200,9 @@ def _create(conn, user: dict, body: dict) -> dict:
         lead = conn.execute(
             """INSERT INTO leads_lead (created_at, updated_at, public_id, lead_type, source, status, assigned_to_id,
                  score_breakdown, metadata, custom_fields, tags, version, sla_status, processing_status,
-                 processing_error, processed_version)
-               VALUES (now(), now(), %s, %s, %s, 'new', %s, '[]', '{}', '{}', '[]', 1, 'pending', 'pending', '', 0)
+                 processing_error, processed_version, furthest_stage, stage_entered_at)
+               VALUES (now(), now(), %s, %s, %s, 'new', %s, '[]', '{}', '{}', '[]', 1, 'pending', 'pending', '', 0,
+                 0, now())
                RETURNING id, created_at""",
             [f"lead_{secrets.token_hex(12)}", body["lead_type"], body.get("source", "other"), assignee],
         ).fetchone()

@@ -186,12 +186,12 @@ def run_copy_floor(manager_id: int, rows: int) -> dict:
             with cursor.copy(
                 "COPY leads_lead (id, created_at, updated_at, public_id, lead_type, source, status, "
                 "score_breakdown, metadata, custom_fields, tags, version, sla_status, processing_status, "
-                "processing_error, processed_version) FROM STDIN"
+                "processing_error, processed_version, furthest_stage, stage_entered_at) FROM STDIN"
             ) as copy:
                 for lead_id, row in zip(ids, parsed, strict=True):
                     copy.write_row(
                         (lead_id, "now", "now", f"lead_{secrets.token_hex(12)}", row["lead_type"], row["source"],
-                         "new", "[]", "{}", "{}", "[]", 1, "pending", "pending", "", 0)
+                         "new", "[]", "{}", "{}", "[]", 1, "pending", "pending", "", 0, 0, "now")
                     )  # fmt: skip
             with cursor.copy(
                 "COPY leads_contact (lead_id, first_name, last_name, email, phone, phone_is_valid, "
