@@ -10,564 +10,206 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("auth", "0012_alter_user_first_name_max_length"),
+        ('auth', '0012_alter_user_first_name_max_length'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="User",
+            name='User',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("password", models.CharField(max_length=128, verbose_name="password")),
-                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
-                (
-                    "is_superuser",
-                    models.BooleanField(
-                        default=False,
-                        help_text="Designates that this user has all permissions without explicitly assigning them.",
-                        verbose_name="superuser status",
-                    ),
-                ),
-                (
-                    "username",
-                    models.CharField(
-                        error_messages={"unique": "A user with that username already exists."},
-                        help_text="Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.",
-                        max_length=150,
-                        unique=True,
-                        validators=[django.contrib.auth.validators.UnicodeUsernameValidator()],
-                        verbose_name="username",
-                    ),
-                ),
-                ("first_name", models.CharField(blank=True, max_length=150, verbose_name="first name")),
-                ("last_name", models.CharField(blank=True, max_length=150, verbose_name="last name")),
-                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email address")),
-                (
-                    "is_staff",
-                    models.BooleanField(
-                        default=False,
-                        help_text="Designates whether the user can log into this admin site.",
-                        verbose_name="staff status",
-                    ),
-                ),
-                (
-                    "is_active",
-                    models.BooleanField(
-                        default=True,
-                        help_text="Designates whether this user should be treated as active. Unselect this instead of deleting accounts.",
-                        verbose_name="active",
-                    ),
-                ),
-                ("date_joined", models.DateTimeField(default=django.utils.timezone.now, verbose_name="date joined")),
-                (
-                    "role",
-                    models.CharField(
-                        choices=[("agent", "Agent"), ("manager", "Manager"), ("admin", "Admin")],
-                        default="agent",
-                        max_length=16,
-                    ),
-                ),
-                (
-                    "groups",
-                    models.ManyToManyField(
-                        blank=True,
-                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
-                        related_name="user_set",
-                        related_query_name="user",
-                        to="auth.group",
-                        verbose_name="groups",
-                    ),
-                ),
-                (
-                    "manager",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="team_members",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "user_permissions",
-                    models.ManyToManyField(
-                        blank=True,
-                        help_text="Specific permissions for this user.",
-                        related_name="user_set",
-                        related_query_name="user",
-                        to="auth.permission",
-                        verbose_name="user permissions",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('password', models.CharField(max_length=128, verbose_name='password')),
+                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
+                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
+                ('username', models.CharField(error_messages={'unique': 'A user with that username already exists.'}, help_text='Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.', max_length=150, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='username')),
+                ('first_name', models.CharField(blank=True, max_length=150, verbose_name='first name')),
+                ('last_name', models.CharField(blank=True, max_length=150, verbose_name='last name')),
+                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email address')),
+                ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
+                ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
+                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
+                ('role', models.CharField(choices=[('agent', 'Agent'), ('manager', 'Manager'), ('admin', 'Admin')], default='agent', max_length=16)),
+                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
+                ('manager', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='team_members', to=settings.AUTH_USER_MODEL)),
+                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
             ],
             options={
-                "verbose_name": "user",
-                "verbose_name_plural": "users",
-                "abstract": False,
+                'verbose_name': 'user',
+                'verbose_name_plural': 'users',
+                'abstract': False,
             },
             managers=[
-                ("objects", django.contrib.auth.models.UserManager()),
+                ('objects', django.contrib.auth.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name="Lead",
+            name='Lead',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "public_id",
-                    models.CharField(
-                        default=leads.models.new_public_lead_id, editable=False, max_length=40, unique=True
-                    ),
-                ),
-                (
-                    "lead_type",
-                    models.CharField(
-                        choices=[
-                            ("buyer", "Buyer"),
-                            ("seller", "Seller"),
-                            ("buyer_seller", "Buyer and seller"),
-                            ("renter", "Renter"),
-                            ("investor", "Investor"),
-                        ],
-                        max_length=16,
-                    ),
-                ),
-                (
-                    "source",
-                    models.CharField(
-                        choices=[
-                            ("website", "Website"),
-                            ("referral", "Referral"),
-                            ("social_media", "Social media"),
-                            ("direct_mail", "Direct mail"),
-                            ("open_house", "Open house"),
-                            ("zillow", "Zillow"),
-                            ("realtor_com", "Realtor.com"),
-                            ("paid_search", "Paid search"),
-                            ("phone_inquiry", "Phone inquiry"),
-                            ("walk_in", "Walk-in"),
-                            ("past_client", "Past client"),
-                            ("other", "Other"),
-                        ],
-                        default="other",
-                        max_length=24,
-                    ),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("new", "New"),
-                            ("contacted", "Contacted"),
-                            ("qualified", "Qualified"),
-                            ("showing", "Showing"),
-                            ("offer", "Offer"),
-                            ("under_contract", "Under contract"),
-                            ("closed", "Closed"),
-                            ("lost", "Lost"),
-                            ("nurture", "Nurture"),
-                        ],
-                        default="new",
-                        max_length=16,
-                    ),
-                ),
-                ("score", models.PositiveSmallIntegerField(blank=True, null=True)),
-                ("score_breakdown", models.JSONField(blank=True, default=list)),
-                ("metadata", models.JSONField(blank=True, default=dict)),
-                ("custom_fields", models.JSONField(blank=True, default=dict)),
-                ("tags", models.JSONField(blank=True, default=list)),
-                ("version", models.PositiveIntegerField(default=1)),
-                ("first_contacted_at", models.DateTimeField(blank=True, null=True)),
-                ("last_contacted_at", models.DateTimeField(blank=True, null=True)),
-                ("sla_due_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "sla_status",
-                    models.CharField(
-                        choices=[("pending", "Pending"), ("met", "Met"), ("breached", "Breached")],
-                        default="pending",
-                        max_length=8,
-                    ),
-                ),
-                (
-                    "processing_status",
-                    models.CharField(
-                        choices=[("pending", "Pending"), ("done", "Done"), ("failed", "Failed")],
-                        default="pending",
-                        max_length=8,
-                    ),
-                ),
-                ("processing_error", models.TextField(blank=True)),
-                ("processed_version", models.PositiveIntegerField(default=0)),
-                (
-                    "assigned_to",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="assigned_leads",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('public_id', models.CharField(default=leads.models.new_public_lead_id, editable=False, max_length=40, unique=True)),
+                ('lead_type', models.CharField(choices=[('buyer', 'Buyer'), ('seller', 'Seller'), ('buyer_seller', 'Buyer and seller'), ('renter', 'Renter'), ('investor', 'Investor')], max_length=16)),
+                ('source', models.CharField(choices=[('website', 'Website'), ('referral', 'Referral'), ('social_media', 'Social media'), ('direct_mail', 'Direct mail'), ('open_house', 'Open house'), ('zillow', 'Zillow'), ('realtor_com', 'Realtor.com'), ('paid_search', 'Paid search'), ('phone_inquiry', 'Phone inquiry'), ('walk_in', 'Walk-in'), ('past_client', 'Past client'), ('other', 'Other')], default='other', max_length=24)),
+                ('status', models.CharField(choices=[('new', 'New'), ('contacted', 'Contacted'), ('qualified', 'Qualified'), ('showing', 'Showing'), ('offer', 'Offer'), ('under_contract', 'Under contract'), ('closed', 'Closed'), ('lost', 'Lost'), ('nurture', 'Nurture')], default='new', max_length=16)),
+                ('score', models.PositiveSmallIntegerField(blank=True, null=True)),
+                ('score_breakdown', models.JSONField(blank=True, default=list)),
+                ('metadata', models.JSONField(blank=True, default=dict)),
+                ('custom_fields', models.JSONField(blank=True, default=dict)),
+                ('tags', models.JSONField(blank=True, default=list)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('first_contacted_at', models.DateTimeField(blank=True, null=True)),
+                ('last_contacted_at', models.DateTimeField(blank=True, null=True)),
+                ('sla_due_at', models.DateTimeField(blank=True, null=True)),
+                ('sla_status', models.CharField(choices=[('pending', 'Pending'), ('met', 'Met'), ('breached', 'Breached')], default='pending', max_length=8)),
+                ('processing_status', models.CharField(choices=[('pending', 'Pending'), ('done', 'Done'), ('failed', 'Failed')], default='pending', max_length=8)),
+                ('processing_error', models.TextField(blank=True)),
+                ('processed_version', models.PositiveIntegerField(default=0)),
+                ('assigned_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='assigned_leads', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["-created_at", "-id"],
+                'ordering': ['-created_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="FollowUpTask",
+            name='FollowUpTask',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("first_contact", "First contact"),
-                            ("follow_up", "Follow-up"),
-                            ("reminder", "Reminder"),
-                        ],
-                        default="follow_up",
-                        max_length=16,
-                    ),
-                ),
-                ("title", models.CharField(max_length=200)),
-                ("due_at", models.DateTimeField()),
-                ("completed_at", models.DateTimeField(blank=True, null=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "assigned_to",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="follow_ups",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "lead",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="follow_ups", to="leads.lead"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('first_contact', 'First contact'), ('follow_up', 'Follow-up'), ('reminder', 'Reminder')], default='follow_up', max_length=16)),
+                ('title', models.CharField(max_length=200)),
+                ('due_at', models.DateTimeField()),
+                ('completed_at', models.DateTimeField(blank=True, null=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('assigned_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='follow_ups', to=settings.AUTH_USER_MODEL)),
+                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('lead', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='follow_ups', to='leads.lead')),
             ],
             options={
-                "ordering": ["due_at", "id"],
+                'ordering': ['due_at', 'id'],
             },
         ),
         migrations.CreateModel(
-            name="Interaction",
+            name='Interaction',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "type",
-                    models.CharField(
-                        choices=[
-                            ("call", "Call"),
-                            ("email", "Email"),
-                            ("text", "Text"),
-                            ("meeting", "Meeting"),
-                            ("showing", "Showing"),
-                            ("note", "Note"),
-                        ],
-                        max_length=16,
-                    ),
-                ),
-                (
-                    "direction",
-                    models.CharField(
-                        choices=[("outbound", "Outbound"), ("inbound", "Inbound"), ("internal", "Internal")],
-                        default="outbound",
-                        max_length=8,
-                    ),
-                ),
-                ("summary", models.CharField(max_length=500)),
-                ("notes", models.TextField(blank=True)),
-                ("next_steps", models.TextField(blank=True)),
-                ("occurred_at", models.DateTimeField()),
-                ("follow_up_due_at", models.DateTimeField(blank=True, null=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="interactions",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "lead",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="interactions", to="leads.lead"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('type', models.CharField(choices=[('call', 'Call'), ('email', 'Email'), ('text', 'Text'), ('meeting', 'Meeting'), ('showing', 'Showing'), ('note', 'Note')], max_length=16)),
+                ('direction', models.CharField(choices=[('outbound', 'Outbound'), ('inbound', 'Inbound'), ('internal', 'Internal')], default='outbound', max_length=8)),
+                ('summary', models.CharField(max_length=500)),
+                ('notes', models.TextField(blank=True)),
+                ('next_steps', models.TextField(blank=True)),
+                ('occurred_at', models.DateTimeField()),
+                ('follow_up_due_at', models.DateTimeField(blank=True, null=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='interactions', to=settings.AUTH_USER_MODEL)),
+                ('lead', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='interactions', to='leads.lead')),
             ],
             options={
-                "ordering": ["-occurred_at", "-id"],
+                'ordering': ['-occurred_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="StatusChange",
+            name='StatusChange',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "from_status",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("new", "New"),
-                            ("contacted", "Contacted"),
-                            ("qualified", "Qualified"),
-                            ("showing", "Showing"),
-                            ("offer", "Offer"),
-                            ("under_contract", "Under contract"),
-                            ("closed", "Closed"),
-                            ("lost", "Lost"),
-                            ("nurture", "Nurture"),
-                        ],
-                        max_length=16,
-                    ),
-                ),
-                (
-                    "to_status",
-                    models.CharField(
-                        choices=[
-                            ("new", "New"),
-                            ("contacted", "Contacted"),
-                            ("qualified", "Qualified"),
-                            ("showing", "Showing"),
-                            ("offer", "Offer"),
-                            ("under_contract", "Under contract"),
-                            ("closed", "Closed"),
-                            ("lost", "Lost"),
-                            ("nurture", "Nurture"),
-                        ],
-                        max_length=16,
-                    ),
-                ),
-                ("changed_at", models.DateTimeField(db_index=True)),
-                (
-                    "changed_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "lead",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="status_changes", to="leads.lead"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('from_status', models.CharField(blank=True, choices=[('new', 'New'), ('contacted', 'Contacted'), ('qualified', 'Qualified'), ('showing', 'Showing'), ('offer', 'Offer'), ('under_contract', 'Under contract'), ('closed', 'Closed'), ('lost', 'Lost'), ('nurture', 'Nurture')], max_length=16)),
+                ('to_status', models.CharField(choices=[('new', 'New'), ('contacted', 'Contacted'), ('qualified', 'Qualified'), ('showing', 'Showing'), ('offer', 'Offer'), ('under_contract', 'Under contract'), ('closed', 'Closed'), ('lost', 'Lost'), ('nurture', 'Nurture')], max_length=16)),
+                ('changed_at', models.DateTimeField(db_index=True)),
+                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('lead', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='status_changes', to='leads.lead')),
             ],
             options={
-                "ordering": ["-changed_at", "-id"],
+                'ordering': ['-changed_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="Contact",
+            name='Contact',
             fields=[
-                (
-                    "lead",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        primary_key=True,
-                        related_name="contact",
-                        serialize=False,
-                        to="leads.lead",
-                    ),
-                ),
-                ("first_name", models.CharField(max_length=100)),
-                ("last_name", models.CharField(blank=True, max_length=100)),
-                ("email", models.EmailField(blank=True, db_index=True, max_length=254)),
-                (
-                    "phone",
-                    models.CharField(blank=True, db_index=True, help_text="E.164 where it parses", max_length=32),
-                ),
-                (
-                    "phone_is_valid",
-                    models.BooleanField(
-                        default=True, help_text="False when the number does not exist in its region's numbering plan"
-                    ),
-                ),
-                (
-                    "preferred_contact_method",
-                    models.CharField(
-                        choices=[("email", "Email"), ("phone", "Phone call"), ("text", "Text message")],
-                        default="email",
-                        max_length=8,
-                    ),
-                ),
-                ("best_time_to_contact", models.CharField(blank=True, max_length=100)),
-                ("email_opt_out", models.BooleanField(default=False)),
-                ("sms_opt_out", models.BooleanField(default=False)),
-                ("call_opt_out", models.BooleanField(default=False)),
+                ('lead', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='contact', serialize=False, to='leads.lead')),
+                ('first_name', models.CharField(max_length=100)),
+                ('last_name', models.CharField(blank=True, max_length=100)),
+                ('email', models.EmailField(blank=True, db_index=True, max_length=254)),
+                ('phone', models.CharField(blank=True, db_index=True, help_text='E.164 where it parses', max_length=32)),
+                ('phone_is_valid', models.BooleanField(default=True, help_text="False when the number does not exist in its region's numbering plan")),
+                ('preferred_contact_method', models.CharField(choices=[('email', 'Email'), ('phone', 'Phone call'), ('text', 'Text message')], default='email', max_length=8)),
+                ('best_time_to_contact', models.CharField(blank=True, max_length=100)),
+                ('email_opt_out', models.BooleanField(default=False)),
+                ('sms_opt_out', models.BooleanField(default=False)),
+                ('call_opt_out', models.BooleanField(default=False)),
             ],
             options={
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            models.Q(("email", ""), _negated=True),
-                            models.Q(("phone", ""), _negated=True),
-                            _connector="OR",
-                        ),
-                        name="contact_reachable",
-                    )
-                ],
+                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('email', ''), _negated=True), models.Q(('phone', ''), _negated=True), _connector='OR'), name='contact_reachable')],
             },
         ),
         migrations.CreateModel(
-            name="Preferences",
+            name='Preferences',
             fields=[
-                (
-                    "lead",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        primary_key=True,
-                        related_name="preferences",
-                        serialize=False,
-                        to="leads.lead",
-                    ),
-                ),
-                ("property_types", models.JSONField(blank=True, default=list)),
-                ("min_price", models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True)),
-                ("max_price", models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True)),
-                ("preferred_locations", models.JSONField(blank=True, default=list)),
-                ("min_bedrooms", models.PositiveSmallIntegerField(blank=True, null=True)),
-                ("min_bathrooms", models.DecimalField(blank=True, decimal_places=1, max_digits=4, null=True)),
-                ("min_square_feet", models.PositiveIntegerField(blank=True, null=True)),
-                ("must_have_features", models.JSONField(blank=True, default=list)),
-                ("nice_to_have_features", models.JSONField(blank=True, default=list)),
+                ('lead', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='preferences', serialize=False, to='leads.lead')),
+                ('property_types', models.JSONField(blank=True, default=list)),
+                ('min_price', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True)),
+                ('max_price', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True)),
+                ('preferred_locations', models.JSONField(blank=True, default=list)),
+                ('min_bedrooms', models.PositiveSmallIntegerField(blank=True, null=True)),
+                ('min_bathrooms', models.DecimalField(blank=True, decimal_places=1, max_digits=4, null=True)),
+                ('min_square_feet', models.PositiveIntegerField(blank=True, null=True)),
+                ('must_have_features', models.JSONField(blank=True, default=list)),
+                ('nice_to_have_features', models.JSONField(blank=True, default=list)),
             ],
             options={
-                "verbose_name_plural": "preferences",
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(("min_price__isnull", True), ("min_price__gte", 0), _connector="OR"),
-                        name="prefs_min_price_gte_0",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(("max_price__isnull", True), ("max_price__gte", 0), _connector="OR"),
-                        name="prefs_max_price_gte_0",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            ("min_price__isnull", True),
-                            ("max_price__isnull", True),
-                            ("min_price__lte", models.F("max_price")),
-                            _connector="OR",
-                        ),
-                        name="prefs_min_price_lte_max",
-                    ),
-                ],
+                'verbose_name_plural': 'preferences',
+                'constraints': [models.CheckConstraint(condition=models.Q(('min_price__isnull', True), ('min_price__gte', 0), _connector='OR'), name='prefs_min_price_gte_0'), models.CheckConstraint(condition=models.Q(('max_price__isnull', True), ('max_price__gte', 0), _connector='OR'), name='prefs_max_price_gte_0'), models.CheckConstraint(condition=models.Q(('min_price__isnull', True), ('max_price__isnull', True), ('min_price__lte', models.F('max_price')), _connector='OR'), name='prefs_min_price_lte_max')],
             },
         ),
         migrations.CreateModel(
-            name="Timeline",
+            name='Timeline',
             fields=[
-                (
-                    "lead",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        primary_key=True,
-                        related_name="timeline",
-                        serialize=False,
-                        to="leads.lead",
-                    ),
-                ),
-                (
-                    "urgency_level",
-                    models.CharField(
-                        choices=[("low", "Low"), ("normal", "Normal"), ("high", "High"), ("urgent", "Urgent")],
-                        db_index=True,
-                        default="normal",
-                        max_length=8,
-                    ),
-                ),
-                (
-                    "financing_status",
-                    models.CharField(
-                        choices=[
-                            ("not_started", "Not started"),
-                            ("pre_qualified", "Pre-qualified"),
-                            ("pre_approved", "Pre-approved"),
-                            ("cash", "Cash buyer"),
-                        ],
-                        default="not_started",
-                        max_length=16,
-                    ),
-                ),
-                ("target_move_date", models.DateField(blank=True, null=True)),
-                ("pre_approval_amount", models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True)),
+                ('lead', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='timeline', serialize=False, to='leads.lead')),
+                ('urgency_level', models.CharField(choices=[('low', 'Low'), ('normal', 'Normal'), ('high', 'High'), ('urgent', 'Urgent')], db_index=True, default='normal', max_length=8)),
+                ('financing_status', models.CharField(choices=[('not_started', 'Not started'), ('pre_qualified', 'Pre-qualified'), ('pre_approved', 'Pre-approved'), ('cash', 'Cash buyer')], default='not_started', max_length=16)),
+                ('target_move_date', models.DateField(blank=True, null=True)),
+                ('pre_approval_amount', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True)),
             ],
             options={
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            ("pre_approval_amount__isnull", True), ("pre_approval_amount__gte", 0), _connector="OR"
-                        ),
-                        name="timeline_pre_approval_gte_0",
-                    )
-                ],
+                'constraints': [models.CheckConstraint(condition=models.Q(('pre_approval_amount__isnull', True), ('pre_approval_amount__gte', 0), _connector='OR'), name='timeline_pre_approval_gte_0')],
             },
         ),
         migrations.AddIndex(
-            model_name="lead",
-            index=models.Index(fields=["status", "-created_at"], name="lead_status_created"),
+            model_name='lead',
+            index=models.Index(fields=['status', '-created_at'], name='lead_status_created'),
         ),
         migrations.AddIndex(
-            model_name="lead",
-            index=models.Index(fields=["assigned_to", "-created_at"], name="lead_agent_created"),
+            model_name='lead',
+            index=models.Index(fields=['assigned_to', '-created_at'], name='lead_agent_created'),
         ),
         migrations.AddIndex(
-            model_name="lead",
-            index=models.Index(fields=["lead_type", "-created_at"], name="lead_type_created"),
+            model_name='lead',
+            index=models.Index(fields=['lead_type', '-created_at'], name='lead_type_created'),
         ),
         migrations.AddIndex(
-            model_name="lead",
-            index=models.Index(fields=["source", "-created_at"], name="lead_source_created"),
+            model_name='lead',
+            index=models.Index(fields=['source', '-created_at'], name='lead_source_created'),
         ),
         migrations.AddConstraint(
-            model_name="lead",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("score__isnull", True), models.Q(("score__gte", 0), ("score__lte", 100)), _connector="OR"
-                ),
-                name="lead_score_0_100",
-            ),
+            model_name='lead',
+            constraint=models.CheckConstraint(condition=models.Q(('score__isnull', True), models.Q(('score__gte', 0), ('score__lte', 100)), _connector='OR'), name='lead_score_0_100'),
         ),
         migrations.AddIndex(
-            model_name="followuptask",
-            index=models.Index(fields=["assigned_to", "completed_at", "due_at"], name="followup_agent_open_due"),
+            model_name='followuptask',
+            index=models.Index(fields=['assigned_to', 'completed_at', 'due_at'], name='followup_agent_open_due'),
         ),
         migrations.AddIndex(
-            model_name="followuptask",
-            index=models.Index(fields=["lead", "completed_at"], name="followup_lead_open"),
+            model_name='followuptask',
+            index=models.Index(fields=['lead', 'completed_at'], name='followup_lead_open'),
         ),
         migrations.AddIndex(
-            model_name="interaction",
-            index=models.Index(fields=["lead", "-occurred_at"], name="interaction_lead_occurred"),
+            model_name='interaction',
+            index=models.Index(fields=['lead', '-occurred_at'], name='interaction_lead_occurred'),
         ),
         migrations.AddIndex(
-            model_name="statuschange",
-            index=models.Index(fields=["lead", "-changed_at"], name="statuschange_lead_at"),
+            model_name='statuschange',
+            index=models.Index(fields=['lead', '-changed_at'], name='statuschange_lead_at'),
         ),
     ]

@@ -6,70 +6,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("leads", "0001_initial"),
+        ('leads', '0001_initial'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="LeadImport",
+            name='LeadImport',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("file_name", models.CharField(max_length=255)),
-                ("source_text", models.TextField()),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("queued", "Queued"), ("running", "Running"), ("done", "Done"), ("failed", "Failed")],
-                        default="queued",
-                        max_length=8,
-                    ),
-                ),
-                ("total_rows", models.PositiveIntegerField(default=0)),
-                ("processed_rows", models.PositiveIntegerField(default=0)),
-                ("created_count", models.PositiveIntegerField(default=0)),
-                ("duplicate_count", models.PositiveIntegerField(default=0)),
-                ("error_count", models.PositiveIntegerField(default=0)),
-                ("row_errors", models.JSONField(blank=True, default=list)),
-                ("failure_reason", models.TextField(blank=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("started_at", models.DateTimeField(blank=True, null=True)),
-                ("finished_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="lead_imports",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('file_name', models.CharField(max_length=255)),
+                ('source_text', models.TextField()),
+                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=8)),
+                ('total_rows', models.PositiveIntegerField(default=0)),
+                ('processed_rows', models.PositiveIntegerField(default=0)),
+                ('created_count', models.PositiveIntegerField(default=0)),
+                ('duplicate_count', models.PositiveIntegerField(default=0)),
+                ('error_count', models.PositiveIntegerField(default=0)),
+                ('row_errors', models.JSONField(blank=True, default=list)),
+                ('failure_reason', models.TextField(blank=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('started_at', models.DateTimeField(blank=True, null=True)),
+                ('finished_at', models.DateTimeField(blank=True, null=True)),
+                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lead_imports', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["-created_at", "-id"],
-                "indexes": [models.Index(fields=["created_by", "-created_at"], name="leadimport_owner_created")],
+                'ordering': ['-created_at', '-id'],
+                'indexes': [models.Index(fields=['created_by', '-created_at'], name='leadimport_owner_created')],
             },
         ),
         migrations.CreateModel(
-            name="SavedFilter",
+            name='SavedFilter',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("name", models.CharField(max_length=60)),
-                ("query", models.CharField(max_length=1000)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "owner",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="saved_filters",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=60)),
+                ('query', models.CharField(max_length=1000)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='saved_filters', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["name", "id"],
-                "constraints": [
-                    models.UniqueConstraint(fields=("owner", "name"), name="savedfilter_owner_name_unique")
-                ],
+                'ordering': ['name', 'id'],
+                'constraints': [models.UniqueConstraint(fields=('owner', 'name'), name='savedfilter_owner_name_unique')],
             },
         ),
     ]

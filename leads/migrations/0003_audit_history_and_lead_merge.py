@@ -7,121 +7,55 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("leads", "0002_lead_import_saved_filter"),
+        ('leads', '0002_lead_import_saved_filter'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="lead",
-            name="merged_into",
-            field=models.ForeignKey(
-                blank=True,
-                editable=False,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="merged_leads",
-                to="leads.lead",
-            ),
+            model_name='lead',
+            name='merged_into',
+            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='merged_leads', to='leads.lead'),
         ),
         migrations.CreateModel(
-            name="LeadMerge",
+            name='LeadMerge',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "public_id",
-                    models.CharField(
-                        default=leads.models.new_public_merge_id, editable=False, max_length=40, unique=True
-                    ),
-                ),
-                ("merged_at", models.DateTimeField()),
-                ("prefer", models.JSONField(blank=True, default=dict)),
-                ("snapshot", models.JSONField()),
-                ("primary_version", models.PositiveIntegerField()),
-                ("duplicate_version", models.PositiveIntegerField()),
-                ("undone_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "duplicate",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="merged_away", to="leads.lead"
-                    ),
-                ),
-                (
-                    "merged_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "primary",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="merges", to="leads.lead"
-                    ),
-                ),
-                (
-                    "undone_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('public_id', models.CharField(default=leads.models.new_public_merge_id, editable=False, max_length=40, unique=True)),
+                ('merged_at', models.DateTimeField()),
+                ('prefer', models.JSONField(blank=True, default=dict)),
+                ('snapshot', models.JSONField()),
+                ('primary_version', models.PositiveIntegerField()),
+                ('duplicate_version', models.PositiveIntegerField()),
+                ('undone_at', models.DateTimeField(blank=True, null=True)),
+                ('duplicate', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='merged_away', to='leads.lead')),
+                ('merged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('primary', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='merges', to='leads.lead')),
+                ('undone_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["-merged_at", "-id"],
+                'ordering': ['-merged_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="AuditEntry",
+            name='AuditEntry',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("changeset", models.UUIDField(db_index=True)),
-                ("field", models.CharField(max_length=64)),
-                ("old_value", models.JSONField(blank=True, null=True)),
-                ("new_value", models.JSONField(blank=True, null=True)),
-                (
-                    "channel",
-                    models.CharField(
-                        choices=[
-                            ("api", "API"),
-                            ("page", "Agent pages"),
-                            ("admin", "Admin"),
-                            ("task", "Background task"),
-                            ("import", "CSV import"),
-                            ("system", "System"),
-                        ],
-                        max_length=8,
-                    ),
-                ),
-                ("request_id", models.CharField(blank=True, max_length=64)),
-                ("at", models.DateTimeField()),
-                (
-                    "actor",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "lead",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="audit_entries", to="leads.lead"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('changeset', models.UUIDField(db_index=True)),
+                ('field', models.CharField(max_length=64)),
+                ('old_value', models.JSONField(blank=True, null=True)),
+                ('new_value', models.JSONField(blank=True, null=True)),
+                ('channel', models.CharField(choices=[('api', 'API'), ('page', 'Agent pages'), ('admin', 'Admin'), ('task', 'Background task'), ('import', 'CSV import'), ('system', 'System')], max_length=8)),
+                ('request_id', models.CharField(blank=True, max_length=64)),
+                ('at', models.DateTimeField()),
+                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('lead', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='audit_entries', to='leads.lead')),
             ],
             options={
-                "verbose_name_plural": "audit entries",
-                "ordering": ["-at", "-id"],
-                "indexes": [models.Index(fields=["lead", "-at", "-id"], name="auditentry_lead_at")],
+                'verbose_name_plural': 'audit entries',
+                'ordering': ['-at', '-id'],
+                'indexes': [models.Index(fields=['lead', '-at', '-id'], name='auditentry_lead_at')],
             },
         ),
     ]

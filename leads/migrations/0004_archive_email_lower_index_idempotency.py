@@ -7,56 +7,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("leads", "0003_audit_history_and_lead_merge"),
+        ('leads', '0003_audit_history_and_lead_merge'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="IdempotencyRecord",
+            name='IdempotencyRecord',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("key", models.CharField(max_length=255)),
-                ("request_method", models.CharField(max_length=8)),
-                ("request_path", models.CharField(max_length=255)),
-                ("request_hash", models.CharField(max_length=64)),
-                ("response_status", models.PositiveSmallIntegerField(blank=True, null=True)),
-                ("response_body", models.JSONField(blank=True, null=True)),
-                ("response_headers", models.JSONField(blank=True, default=dict)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("expires_at", models.DateTimeField(db_index=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.CharField(max_length=255)),
+                ('request_method', models.CharField(max_length=8)),
+                ('request_path', models.CharField(max_length=255)),
+                ('request_hash', models.CharField(max_length=64)),
+                ('response_status', models.PositiveSmallIntegerField(blank=True, null=True)),
+                ('response_body', models.JSONField(blank=True, null=True)),
+                ('response_headers', models.JSONField(blank=True, default=dict)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('expires_at', models.DateTimeField(db_index=True)),
             ],
         ),
         migrations.AddField(
-            model_name="lead",
-            name="archived_at",
+            model_name='lead',
+            name='archived_at',
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name="lead",
-            name="archived_by",
-            field=models.ForeignKey(
-                blank=True,
-                editable=False,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-            ),
+            model_name='lead',
+            name='archived_by',
+            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddIndex(
-            model_name="contact",
-            index=models.Index(django.db.models.functions.text.Lower("email"), name="contact_email_lower"),
+            model_name='contact',
+            index=models.Index(django.db.models.functions.text.Lower('email'), name='contact_email_lower'),
         ),
         migrations.AddField(
-            model_name="idempotencyrecord",
-            name="user",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
-            ),
+            model_name='idempotencyrecord',
+            name='user',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddConstraint(
-            model_name="idempotencyrecord",
-            constraint=models.UniqueConstraint(fields=("user", "key"), name="idempotency_user_key_unique"),
+            model_name='idempotencyrecord',
+            constraint=models.UniqueConstraint(fields=('user', 'key'), name='idempotency_user_key_unique'),
         ),
     ]

@@ -7,69 +7,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("leads", "0010_lead_counts_delete_guard"),
+        ('leads', '0010_lead_counts_delete_guard'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="LeadEvent",
+            name='LeadEvent',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("event_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ("lead_version", models.PositiveIntegerField(help_text="The lead's version once the save committed.")),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("lead.created", "Lead created"),
-                            ("lead.updated", "Lead updated"),
-                            ("lead.status_changed", "Lead status changed"),
-                            ("lead.assigned", "Lead assigned"),
-                            ("interaction.added", "Interaction added"),
-                            ("lead.merged", "Duplicate merged into the lead"),
-                            ("lead.archived", "Lead archived"),
-                            ("lead.restored", "Lead restored"),
-                            ("lead.scored", "Lead scored"),
-                        ],
-                        max_length=32,
-                    ),
-                ),
-                (
-                    "data",
-                    models.JSONField(blank=True, default=dict, help_text="What the event says beyond the lead itself."),
-                ),
-                ("channel", models.CharField(blank=True, max_length=8)),
-                ("occurred_at", models.DateTimeField()),
-                ("relayed_at", models.DateTimeField(blank=True, help_text="When the subscribers took it.", null=True)),
-                ("relay_attempts", models.PositiveSmallIntegerField(default=0)),
-                ("relay_error", models.TextField(blank=True)),
-                (
-                    "actor",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "lead",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="events", to="leads.lead"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('event_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ('lead_version', models.PositiveIntegerField(help_text="The lead's version once the save committed.")),
+                ('kind', models.CharField(choices=[('lead.created', 'Lead created'), ('lead.updated', 'Lead updated'), ('lead.status_changed', 'Lead status changed'), ('lead.assigned', 'Lead assigned'), ('interaction.added', 'Interaction added'), ('lead.merged', 'Duplicate merged into the lead'), ('lead.archived', 'Lead archived'), ('lead.restored', 'Lead restored'), ('lead.scored', 'Lead scored')], max_length=32)),
+                ('data', models.JSONField(blank=True, default=dict, help_text='What the event says beyond the lead itself.')),
+                ('channel', models.CharField(blank=True, max_length=8)),
+                ('occurred_at', models.DateTimeField()),
+                ('relayed_at', models.DateTimeField(blank=True, help_text='When the subscribers took it.', null=True)),
+                ('relay_attempts', models.PositiveSmallIntegerField(default=0)),
+                ('relay_error', models.TextField(blank=True)),
+                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('lead', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='leads.lead')),
             ],
             options={
-                "ordering": ["id"],
-                "indexes": [
-                    models.Index(
-                        condition=models.Q(("relayed_at__isnull", True)), fields=["id"], name="leadevent_unrelayed"
-                    ),
-                    models.Index(fields=["lead", "id"], name="leadevent_lead"),
-                    models.Index(fields=["relayed_at"], name="leadevent_relayed_at"),
-                ],
+                'ordering': ['id'],
+                'indexes': [models.Index(condition=models.Q(('relayed_at__isnull', True)), fields=['id'], name='leadevent_unrelayed'), models.Index(fields=['lead', 'id'], name='leadevent_lead'), models.Index(fields=['relayed_at'], name='leadevent_relayed_at')],
             },
         ),
     ]

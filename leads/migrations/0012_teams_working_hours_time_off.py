@@ -7,153 +7,68 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("leads", "0011_lead_events"),
+        ('leads', '0011_lead_events'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Team",
+            name='Team',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("name", models.CharField(max_length=80, unique=True)),
-                (
-                    "time_zone",
-                    models.CharField(
-                        default="UTC",
-                        help_text='IANA name, e.g. "America/Chicago".',
-                        max_length=64,
-                        validators=[leads.accounts.models.validate_time_zone],
-                    ),
-                ),
-                (
-                    "business_hours_sla",
-                    models.BooleanField(
-                        default=False,
-                        help_text="Count first-contact deadlines in the team's opening hours only (a lead arriving at night is due after the next opening).",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=80, unique=True)),
+                ('time_zone', models.CharField(default='UTC', help_text='IANA name, e.g. "America/Chicago".', max_length=64, validators=[leads.accounts.models.validate_time_zone])),
+                ('business_hours_sla', models.BooleanField(default=False, help_text="Count first-contact deadlines in the team's opening hours only (a lead arriving at night is due after the next opening).")),
             ],
             options={
-                "ordering": ["name"],
+                'ordering': ['name'],
             },
         ),
         migrations.AddField(
-            model_name="user",
-            name="time_zone",
-            field=models.CharField(
-                blank=True,
-                help_text="Blank: the team's time zone.",
-                max_length=64,
-                validators=[leads.accounts.models.validate_time_zone],
-            ),
+            model_name='user',
+            name='time_zone',
+            field=models.CharField(blank=True, help_text="Blank: the team's time zone.", max_length=64, validators=[leads.accounts.models.validate_time_zone]),
         ),
         migrations.AddField(
-            model_name="lead",
-            name="team",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="leads",
-                to="leads.team",
-            ),
+            model_name='lead',
+            name='team',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='leads', to='leads.team'),
         ),
         migrations.AddField(
-            model_name="user",
-            name="team",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="members",
-                to="leads.team",
-            ),
+            model_name='user',
+            name='team',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='members', to='leads.team'),
         ),
         migrations.CreateModel(
-            name="TimeOff",
+            name='TimeOff',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("starts_on", models.DateField()),
-                ("ends_on", models.DateField()),
-                ("note", models.CharField(blank=True, max_length=200)),
-                (
-                    "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="time_off",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('starts_on', models.DateField()),
+                ('ends_on', models.DateField()),
+                ('note', models.CharField(blank=True, max_length=200)),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='time_off', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "verbose_name_plural": "time off",
-                "ordering": ["starts_on"],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(("ends_on__gte", models.F("starts_on"))),
-                        name="time_off_ends_on_or_after_start",
-                    )
-                ],
+                'verbose_name_plural': 'time off',
+                'ordering': ['starts_on'],
+                'constraints': [models.CheckConstraint(condition=models.Q(('ends_on__gte', models.F('starts_on'))), name='time_off_ends_on_or_after_start')],
             },
         ),
         migrations.CreateModel(
-            name="WorkingHours",
+            name='WorkingHours',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "weekday",
-                    models.PositiveSmallIntegerField(
-                        choices=[
-                            (0, "Monday"),
-                            (1, "Tuesday"),
-                            (2, "Wednesday"),
-                            (3, "Thursday"),
-                            (4, "Friday"),
-                            (5, "Saturday"),
-                            (6, "Sunday"),
-                        ]
-                    ),
-                ),
-                ("starts_at", models.TimeField()),
-                ("ends_at", models.TimeField()),
-                (
-                    "team",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="opening_hours",
-                        to="leads.team",
-                    ),
-                ),
-                (
-                    "user",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="working_hours",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('weekday', models.PositiveSmallIntegerField(choices=[(0, 'Monday'), (1, 'Tuesday'), (2, 'Wednesday'), (3, 'Thursday'), (4, 'Friday'), (5, 'Saturday'), (6, 'Sunday')])),
+                ('starts_at', models.TimeField()),
+                ('ends_at', models.TimeField()),
+                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='opening_hours', to='leads.team')),
+                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='working_hours', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "verbose_name_plural": "working hours",
-                "ordering": ["weekday", "starts_at"],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(("ends_at__gt", models.F("starts_at"))), name="working_hours_end_after_start"
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            models.Q(("team__isnull", True), ("user__isnull", False)),
-                            models.Q(("team__isnull", False), ("user__isnull", True)),
-                            _connector="OR",
-                        ),
-                        name="working_hours_of_a_user_or_a_team",
-                    ),
-                ],
+                'verbose_name_plural': 'working hours',
+                'ordering': ['weekday', 'starts_at'],
+                'constraints': [models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='working_hours_end_after_start'), models.CheckConstraint(condition=models.Q(models.Q(('team__isnull', True), ('user__isnull', False)), models.Q(('team__isnull', False), ('user__isnull', True)), _connector='OR'), name='working_hours_of_a_user_or_a_team')],
             },
         ),
     ]

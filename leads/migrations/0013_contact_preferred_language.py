@@ -10,8 +10,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="contact",
             name="preferred_language",
-            field=models.CharField(
-                blank=True, help_text='A short code ("en", "es"); routing matches on it.', max_length=8
-            ),
+            field=models.CharField(blank=True, help_text='A short code ("en", "es"); routing matches on it.', max_length=8),
         ),
     ]

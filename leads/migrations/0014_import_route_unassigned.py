@@ -4,16 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("leads", "0013_contact_preferred_language"),
+        ('leads', '0013_contact_preferred_language'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="leadimport",
-            name="route_unassigned",
-            field=models.BooleanField(
-                default=False, help_text="Route the rows that name no agent through the routing rules."
-            ),
+            model_name='leadimport',
+            name='route_unassigned',
+            field=models.BooleanField(default=False, help_text='Route the rows that name no agent through the routing rules.'),
         ),
     ]

@@ -7,225 +7,125 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("leads", "0014_import_route_unassigned"),
+        ('leads', '0014_import_route_unassigned'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Deal",
+            name='Deal',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("property_address", models.CharField(max_length=300)),
-                ("price", models.DecimalField(decimal_places=2, max_digits=14)),
-                (
-                    "commission_rate",
-                    models.DecimalField(
-                        blank=True, decimal_places=3, help_text="Percent of the price", max_digits=5, null=True
-                    ),
-                ),
-                ("commission_amount", models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True)),
-                (
-                    "team_split",
-                    models.DecimalField(
-                        decimal_places=2,
-                        default=Decimal("100"),
-                        help_text="The team's share of the commission, percent",
-                        max_digits=5,
-                    ),
-                ),
-                (
-                    "team_commission",
-                    models.DecimalField(decimal_places=2, default=Decimal("0"), editable=False, max_digits=14),
-                ),
-                (
-                    "stage",
-                    models.CharField(
-                        choices=[
-                            ("under_contract", "Under contract"),
-                            ("closed", "Closed"),
-                            ("fell_through", "Fell through"),
-                        ],
-                        default="under_contract",
-                        max_length=16,
-                    ),
-                ),
-                ("contract_date", models.DateField(blank=True, null=True)),
-                ("closed_on", models.DateField(blank=True, db_index=True, null=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('property_address', models.CharField(max_length=300)),
+                ('price', models.DecimalField(decimal_places=2, max_digits=14)),
+                ('commission_rate', models.DecimalField(blank=True, decimal_places=3, help_text='Percent of the price', max_digits=5, null=True)),
+                ('commission_amount', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True)),
+                ('team_split', models.DecimalField(decimal_places=2, default=Decimal('100'), help_text="The team's share of the commission, percent", max_digits=5)),
+                ('team_commission', models.DecimalField(decimal_places=2, default=Decimal('0'), editable=False, max_digits=14)),
+                ('stage', models.CharField(choices=[('under_contract', 'Under contract'), ('closed', 'Closed'), ('fell_through', 'Fell through')], default='under_contract', max_length=16)),
+                ('contract_date', models.DateField(blank=True, null=True)),
+                ('closed_on', models.DateField(blank=True, db_index=True, null=True)),
             ],
             options={
-                "ordering": ["-created_at", "-id"],
+                'ordering': ['-created_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="SourceSpend",
+            name='SourceSpend',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "source",
-                    models.CharField(
-                        choices=[
-                            ("website", "Website"),
-                            ("referral", "Referral"),
-                            ("social_media", "Social media"),
-                            ("direct_mail", "Direct mail"),
-                            ("open_house", "Open house"),
-                            ("zillow", "Zillow"),
-                            ("realtor_com", "Realtor.com"),
-                            ("paid_search", "Paid search"),
-                            ("phone_inquiry", "Phone inquiry"),
-                            ("walk_in", "Walk-in"),
-                            ("past_client", "Past client"),
-                            ("other", "Other"),
-                        ],
-                        max_length=24,
-                    ),
-                ),
-                ("month", models.DateField()),
-                ("amount", models.DecimalField(decimal_places=2, max_digits=14)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('source', models.CharField(choices=[('website', 'Website'), ('referral', 'Referral'), ('social_media', 'Social media'), ('direct_mail', 'Direct mail'), ('open_house', 'Open house'), ('zillow', 'Zillow'), ('realtor_com', 'Realtor.com'), ('paid_search', 'Paid search'), ('phone_inquiry', 'Phone inquiry'), ('walk_in', 'Walk-in'), ('past_client', 'Past client'), ('other', 'Other')], max_length=24)),
+                ('month', models.DateField()),
+                ('amount', models.DecimalField(decimal_places=2, max_digits=14)),
             ],
             options={
-                "ordering": ["-month", "source"],
+                'ordering': ['-month', 'source'],
             },
         ),
         migrations.CreateModel(
-            name="WeeklyReportOptOut",
+            name='WeeklyReportOptOut',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.AddIndex(
-            model_name="interaction",
-            index=models.Index(fields=["occurred_at", "created_by", "type"], name="interaction_occurred_by"),
+            model_name='interaction',
+            index=models.Index(fields=['occurred_at', 'created_by', 'type'], name='interaction_occurred_by'),
         ),
         migrations.AddField(
-            model_name="deal",
-            name="agent",
-            field=models.ForeignKey(
-                blank=True,
-                help_text="Credited agent",
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="deals",
-                to=settings.AUTH_USER_MODEL,
-            ),
+            model_name='deal',
+            name='agent',
+            field=models.ForeignKey(blank=True, help_text='Credited agent', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='deals', to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddField(
-            model_name="deal",
-            name="created_by",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-            ),
+            model_name='deal',
+            name='created_by',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddField(
-            model_name="deal",
-            name="lead",
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="deals", to="leads.lead"),
+            model_name='deal',
+            name='lead',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deals', to='leads.lead'),
         ),
         migrations.AddField(
-            model_name="sourcespend",
-            name="recorded_by",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-            ),
+            model_name='sourcespend',
+            name='recorded_by',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddField(
-            model_name="sourcespend",
-            name="team",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="source_spend",
-                to="leads.team",
-            ),
+            model_name='sourcespend',
+            name='team',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='source_spend', to='leads.team'),
         ),
         migrations.AddField(
-            model_name="weeklyreportoptout",
-            name="user",
-            field=models.OneToOneField(
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="weekly_report_opt_out",
-                to=settings.AUTH_USER_MODEL,
-            ),
+            model_name='weeklyreportoptout',
+            name='user',
+            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='weekly_report_opt_out', to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddIndex(
-            model_name="deal",
-            index=models.Index(fields=["stage", "closed_on"], name="deal_stage_closed_on"),
+            model_name='deal',
+            index=models.Index(fields=['stage', 'closed_on'], name='deal_stage_closed_on'),
         ),
         migrations.AddConstraint(
-            model_name="deal",
-            constraint=models.CheckConstraint(condition=models.Q(("price__gte", 0)), name="deal_price_gte_0"),
+            model_name='deal',
+            constraint=models.CheckConstraint(condition=models.Q(('price__gte', 0)), name='deal_price_gte_0'),
         ),
         migrations.AddConstraint(
-            model_name="deal",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("commission_rate__isnull", False), ("commission_amount__isnull", False), _connector="OR"
-                ),
-                name="deal_commission_given",
-            ),
+            model_name='deal',
+            constraint=models.CheckConstraint(condition=models.Q(('commission_rate__isnull', False), ('commission_amount__isnull', False), _connector='OR'), name='deal_commission_given'),
         ),
         migrations.AddConstraint(
-            model_name="deal",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("commission_rate__isnull", True),
-                    models.Q(("commission_rate__gte", 0), ("commission_rate__lte", 100)),
-                    _connector="OR",
-                ),
-                name="deal_rate_0_100",
-            ),
+            model_name='deal',
+            constraint=models.CheckConstraint(condition=models.Q(('commission_rate__isnull', True), models.Q(('commission_rate__gte', 0), ('commission_rate__lte', 100)), _connector='OR'), name='deal_rate_0_100'),
         ),
         migrations.AddConstraint(
-            model_name="deal",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("commission_amount__isnull", True), ("commission_amount__gte", 0), _connector="OR"),
-                name="deal_amount_gte_0",
-            ),
+            model_name='deal',
+            constraint=models.CheckConstraint(condition=models.Q(('commission_amount__isnull', True), ('commission_amount__gte', 0), _connector='OR'), name='deal_amount_gte_0'),
         ),
         migrations.AddConstraint(
-            model_name="deal",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("team_split__gte", 0), ("team_split__lte", 100)), name="deal_split_0_100"
-            ),
+            model_name='deal',
+            constraint=models.CheckConstraint(condition=models.Q(('team_split__gte', 0), ('team_split__lte', 100)), name='deal_split_0_100'),
         ),
         migrations.AddConstraint(
-            model_name="deal",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("stage", "closed"), _negated=True), ("closed_on__isnull", False), _connector="OR"
-                ),
-                name="deal_closed_has_date",
-            ),
+            model_name='deal',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('stage', 'closed'), _negated=True), ('closed_on__isnull', False), _connector='OR'), name='deal_closed_has_date'),
         ),
         migrations.AddConstraint(
-            model_name="sourcespend",
-            constraint=models.UniqueConstraint(fields=("team", "source", "month"), name="spend_team_source_month"),
+            model_name='sourcespend',
+            constraint=models.UniqueConstraint(fields=('team', 'source', 'month'), name='spend_team_source_month'),
         ),
         migrations.AddConstraint(
-            model_name="sourcespend",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("team__isnull", True)),
-                fields=("source", "month"),
-                name="spend_source_month_no_team",
-            ),
+            model_name='sourcespend',
+            constraint=models.UniqueConstraint(condition=models.Q(('team__isnull', True)), fields=('source', 'month'), name='spend_source_month_no_team'),
         ),
         migrations.AddConstraint(
-            model_name="sourcespend",
-            constraint=models.CheckConstraint(condition=models.Q(("amount__gte", 0)), name="spend_amount_gte_0"),
+            model_name='sourcespend',
+            constraint=models.CheckConstraint(condition=models.Q(('amount__gte', 0)), name='spend_amount_gte_0'),
         ),
     ]
