@@ -694,9 +694,12 @@ def _after_load(conninfo: str, found: dict[str, Table]) -> None:
     with psycopg.connect(conninfo, autocommit=True) as conn:
         # The COPY ran with triggers off (session_replication_role = replica), so the
         # lead counters (leads.reporting.counts) are filled here, as their migration does.
+        # So are the activity tallies (leads.reports.activity).
         from leads.reporting.counts import RECOUNT
+        from leads.reports.activity import RECOUNT_POSTGRESQL as RECOUNT_ACTIVITY
 
         conn.execute(RECOUNT)
+        conn.execute(RECOUNT_ACTIVITY)
         for table in found.values():
             if "id" in table.fields:
                 conn.execute(

@@ -48,10 +48,11 @@ from leads.events.models import LeadEvent, LeadEventKind
 from leads.imports.models import ImportStatus, LeadImport
 from leads.merges.models import LeadMerge, new_public_merge_id
 from leads.reporting.models import LeadCount, SavedFilter
-from leads.reports.models import StageStay, WeeklyReportOptOut
+from leads.reports.models import ActivityTally, StageStay, WeeklyReportOptOut
 from leads.webevents.models import WebEvent, WebEventKind
 
 __all__ = [
+    "ActivityTally",
     "AuditChannel",
     "AuditEntry",
     "Contact",

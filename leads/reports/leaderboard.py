@@ -11,6 +11,7 @@ from django.db.models.functions import Greatest
 
 from leads.accounts import permissions
 from leads.models import Interaction, InteractionType, SlaStatus
+from leads.reports.activity import activity_by_agent_and_type
 from leads.reports.base import Column, Percentile, Report, is_postgres, percent, percentile
 from leads.reports.filters import ReportFilters
 from leads.reports.roi import closed_deals
@@ -56,6 +57,8 @@ def arrivals_by_agent(filters: ReportFilters) -> dict[int, dict]:
 
 def activity_by_agent(filters: ReportFilters, agent_ids: list[int]) -> dict[int, dict[str, int]]:
     """Per agent id: interactions of each ACTIVITY type they logged in the range."""
+    if filters.sees_everyone and not filters.source and not filters.lead_type:
+        return activity_by_agent_and_type(filters.start_at, filters.end_at, ACTIVITY)
     interactions = Interaction.objects.filter(occurred_at__gte=filters.start_at, occurred_at__lt=filters.end_at)
     if not filters.sees_everyone:
         # (for everyone, a list of every agent would only keep the planner off the index)

@@ -36,3 +36,36 @@ class StageStay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stage}: {self.days:.1f} days"
+
+
+class ActivityTally(models.Model):
+    """How many interactions of one type an agent logged in one UTC day or UTC month,
+    kept by database triggers on ``leads_interaction`` (migration 0022), so the
+    leaderboard's activity over a year sums a few thousand month rows instead of
+    counting a million interactions (``leads.reports.activity``). ``agent_key`` is the
+    interaction's ``created_by_id``, not a foreign key: deleting a user sets their
+    interactions' author to NULL, which the triggers count out, leaving zero rows."""
+
+    class Span(models.TextChoices):
+        DAY = "day", "Day"
+        MONTH = "month", "Month"
+
+    span = models.CharField(max_length=5, choices=Span.choices)
+    starts_on = models.DateField()
+    agent_key = models.BigIntegerField()
+    type = models.CharField(max_length=16)
+    n = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["span", "starts_on", "agent_key", "type"], name="activitytally_key")
+        ]
+        # What the reports read: a range of days or months with their figures (index-only).
+        indexes = [
+            models.Index(
+                fields=["span", "starts_on"], include=["agent_key", "type", "n"], name="activitytally_span_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} by {self.agent_key}, {self.span} of {self.starts_on}: {self.n}"
