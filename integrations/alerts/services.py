@@ -97,7 +97,8 @@ def alert_agent(
     deliveries = _first_armed(user, list(dict.fromkeys(chain)), preference=preference, now=now)
     try:
         # A savepoint: a concurrent alert with the same key fails alone (then found made).
-        with transaction.atomic():
+        # None for a new key: no other transaction can make an alert with it.
+        with transaction.atomic(savepoint=not new_key):
             alert = AgentAlert.objects.create(
                 user=user,
                 lead=lead,

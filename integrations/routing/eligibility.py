@@ -60,8 +60,8 @@ class Facts:
 
     at: datetime
     profiles: dict[int, AgentRoutingProfile]
-    hours: dict[int, list[WorkingHours]]
-    days_off: dict[int, list[TimeOff]]
+    hours: dict[int, list]  # rows of _hours
+    days_off: dict[int, list]  # rows of _days_off
     open_counts: dict[int, int]
 
     @classmethod
@@ -130,7 +130,14 @@ class Roster:
                 members[member.rule_id].append(member)
         agents = [member.agent for group in members.values() for member in group]
         fixed = [rule for rule in rules if rule.method == RoutingMethod.FIXED_AGENT and rule.fixed_agent_id]
-        agents += [rule.fixed_agent for rule in fixed]
+        if fixed:  # the rules are read without their agents (``engine.rules_for``): these at once
+            found = User.objects.select_related("team", "routing_profile").in_bulk(
+                {rule.fixed_agent_id for rule in fixed}
+            )
+            for rule in fixed:
+                if rule.fixed_agent_id in found:
+                    rule.fixed_agent = found[rule.fixed_agent_id]
+        agents += [rule.fixed_agent for rule in fixed if rule.fixed_agent_id]
         facts = Facts.read(agents, at=self.at, with_hours=any(not rule.allow_off_hours for rule in rules))
         self._members.update(members)
         self._facts.update(dict.fromkeys((rule.pk for rule in rules), facts))
@@ -171,21 +178,25 @@ def _profiles(agents: list[User]) -> dict[int, AgentRoutingProfile]:
     return found
 
 
-def _hours(user_ids: list[int]) -> dict[int, list[WorkingHours]]:
+def _hours(user_ids: list[int]) -> dict[int, list]:
+    """The agents' weekly hours as rows with ``weekday``, ``starts_at`` and ``ends_at``
+    (tuples, not model instances: this is read for every lead routed)."""
     found = defaultdict(list)
-    for row in WorkingHours.objects.filter(user_id__in=user_ids):
+    fields = ("user_id", "weekday", "starts_at", "ends_at")
+    for row in WorkingHours.objects.filter(user_id__in=user_ids).values_list(*fields, named=True):
         found[row.user_id].append(row)
     return found
 
 
-def _days_off(user_ids: list[int], at: datetime) -> dict[int, list[TimeOff]]:
-    """Days off around ``at`` (a day either side covers every zone)."""
+def _days_off(user_ids: list[int], at: datetime) -> dict[int, list]:
+    """Days off around ``at`` (a day either side covers every zone), as rows with
+    ``starts_on`` and ``ends_on``."""
     day = at.date()
     found = defaultdict(list)
     rows = TimeOff.objects.filter(
         user_id__in=user_ids, starts_on__lte=day + timedelta(days=1), ends_on__gte=day - timedelta(days=1)
     )
-    for row in rows:
+    for row in rows.values_list("user_id", "starts_on", "ends_on", named=True):
         found[row.user_id].append(row)
     return found
 

@@ -77,8 +77,10 @@ def ensure_catch_all(team: Team | None) -> RoutingRule:
 
 
 def rules_for(team_id: int | None) -> list[RoutingRule]:
-    """The team's active rules in the order they are tried, the catch-all last (made when missing)."""
-    rules = RoutingRule.objects.filter(team_id=team_id, is_active=True).select_related("fixed_agent", "fallback_agent")
+    """The team's active rules in the order they are tried, the catch-all last (made when
+    missing). Read for every lead, so without their agents: the roster reads the fixed
+    agents of the rules it tries, a fallback agent is read when it is used."""
+    rules = RoutingRule.objects.filter(team_id=team_id, is_active=True)
     found = list(rules.order_by("is_catch_all", "position", "pk"))
     if not found or not found[-1].is_catch_all:
         found.append(ensure_catch_all(Team(pk=team_id) if team_id else None))
@@ -106,8 +108,10 @@ def route_lead(
     """
     now = now or timezone.now()
     try:
+        # One transaction: the lead's write and the assignee's alert (the routing's
+        # only write inside it; any error ends the whole, so no savepoint).
         with transaction.atomic():
-            with writes.lead_write(lead_pk, context=ROUTING, leads=live_leads()) as write:
+            with writes.lead_write(lead_pk, context=ROUTING, leads=live_leads(), savepoint=False) as write:
                 decision = _route_locked(write, trigger, after_rule, from_rule, exclude_agents, now)
             alert_assignee(write.lead, decision, deliver_here=deliver_here)
             return decision

@@ -151,12 +151,14 @@ def lead_write(
     context: audit.AuditContext,
     leads: QuerySet[Lead] | None = None,
     expected_version: int | None = None,
+    savepoint: bool = True,
 ) -> Iterator[LeadWrite]:
     """Lock the lead ``lead_id`` (one of ``leads``, by default those the actor may see)
     for one write; NotFound when it is not there, PreconditionFailed when it is not at
     ``expected_version``. ``lead_id`` is the public id, or the primary key for the
-    system's own writes (tasks hold primary keys)."""
-    with lead_writes([lead_id], context=context, leads=leads) as writes:
+    system's own writes (tasks hold primary keys). ``savepoint=False``: inside a
+    transaction the caller ends on any error (no savepoint to roll back to)."""
+    with lead_writes([lead_id], context=context, leads=leads, savepoint=savepoint) as writes:
         if lead_id not in writes:
             raise NotFound("Lead not found.")
         write = writes[lead_id]
@@ -171,11 +173,12 @@ def lead_writes(
     *,
     context: audit.AuditContext,
     leads: QuerySet[Lead] | None = None,
+    savepoint: bool = True,
 ) -> Iterator[dict[str, LeadWrite]]:
     """``lead_write`` for several leads at once (a merge, a bulk action): locked in id
     order, so two such writes never deadlock; the ids not found are left out of the
     dict (keyed by the ids given). Their audit entries share one changeset."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         if leads is None:
             leads = selectors.visible_leads(context.actor)
         given = set(lead_ids)
