@@ -7,7 +7,7 @@ the same lead shape to JSON. What the app spends above this is framework,
 ORM and design overhead; the ratio is what the bench reports.
 
 Routes (JSON in and out):
-    GET   /leads?page=&page_size=&status=&lead_type=&search=&cursor=
+    GET   /leads?page=&page_size=&cursor=&ordering= and every filter of the app's list
     POST  /leads
     GET   /leads/<public_id>
     PATCH /leads/<public_id>
@@ -112,24 +112,73 @@ def _visibility(user: dict) -> tuple[list[str], list]:
     return ["l.archived_at IS NULL", "l.assigned_to_id = %s"], [user["id"]]
 
 
-def _list(conn, user: dict, query: dict[str, list[str]]) -> dict:
-    page = max(1, int(query.get("page", ["1"])[0]))
-    page_size = min(100, max(1, int(query.get("page_size", ["20"])[0])))
+# The list's sort keys (leads.core.filters.SORT_FIELDS) and the columns they sort on.
+SORT_COLUMNS = {
+    "created_at": "l.created_at",
+    "updated_at": "l.updated_at",
+    "score": "l.score",
+    "status": "l.status",
+    "last_contacted_at": "l.last_contacted_at",
+    "last_name": "c.last_name",
+}
+# The filters the lead counters answer (leads.reporting.counts.COUNTED_FILTERS).
+COUNTED = frozenset({"status", "lead_type", "assigned_to", "ordering"})
+
+
+def _first(query: dict[str, list[str]], name: str) -> str:
+    return query.get(name, [""])[0].strip()
+
+
+def _filters(user: dict, query: dict[str, list[str]]) -> tuple[list[str], list]:
+    """The app's list filters (leads.core.filters.LeadFilter) as conditions over l, c
+    (contact), p (preferences) and t (timeline)."""
     where, params = _visibility(user)
-    needs_contact = False
-    for name in ("status", "lead_type"):
+    for name, column in (("status", "l.status"), ("lead_type", "l.lead_type"), ("source", "l.source"),
+                         ("urgency", "t.urgency_level")):  # fmt: skip
         values = [part for value in query.get(name, []) for part in value.split(",") if part]
         if values:
-            where.append(f"l.{name} = ANY(%s)")
+            where.append(f"{column} = ANY(%s)")
             params.append(values)
-    words = re.findall(r"[^\W_]+", query.get("search", [""])[0].casefold())[:5]
+    assigned = _first(query, "assigned_to")
+    if assigned in ("unassigned", "none"):
+        where.append("l.assigned_to_id IS NULL")
+    elif assigned == "me":
+        where.append("l.assigned_to_id = %s")
+        params.append(user["id"])
+    elif assigned.isdigit():
+        where.append("l.assigned_to_id = %s")
+        params.append(int(assigned))
+    elif assigned:
+        where.append("l.assigned_to_id IN (SELECT id FROM leads_user WHERE username = %s)")
+        params.append(assigned)
+    if location := _first(query, "location"):  # the app's icontains on the JSON list of places
+        where.append("upper(p.preferred_locations::text) LIKE upper(%s)")
+        params.append(f"%{location}%")
+    for name, condition in (("score_min", "l.score >= %s"), ("score_max", "l.score <= %s")):
+        if value := _first(query, name):
+            where.append(condition)
+            params.append(int(value))
+    for name, condition in (("created_after", "l.created_at >= %s"), ("created_before", "l.created_at < %s")):
+        if value := _first(query, name):
+            where.append(condition)
+            params.append(datetime.fromisoformat(value))
+    words = re.findall(r"[^\W_]+", _first(query, "search").casefold())[:5]
     if words:
-        needs_contact = True
         # the app's PostgreSQL search (leads.core.search): word prefixes in the GIN-indexed document
         where.append("c.search_document @@ to_tsquery('simple', %s)")
         params.append(" & ".join(f"'{word}':*A" for word in words))
+    return where, params
+
+
+def _list(conn, user: dict, query: dict[str, list[str]]) -> dict:
+    page = max(1, int(query.get("page", ["1"])[0]))
+    page_size = min(100, max(1, int(query.get("page_size", ["20"])[0])))
+    where, params = _filters(user, query)
     count_condition = f"WHERE {' AND '.join(where)}" if where else ""
     count_params = list(params)
+    ordering = _first(query, "ordering") or "-created_at"
+    column = SORT_COLUMNS[ordering.lstrip("-")]
+    direction = "DESC" if ordering.startswith("-") else "ASC"
     cursor = query.get("cursor", [""])[0]
     if cursor:  # the app's keyset page (leads.core.pagination): after (created_at, id), newest first
         micros, lead_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(":")[1:]
@@ -138,15 +187,27 @@ def _list(conn, user: dict, query: dict[str, list[str]]) -> dict:
         params.extend([after, after, int(lead_id)])
         page = 1
     condition = f"WHERE {' AND '.join(where)}" if where else ""
-    join = "JOIN leads_contact c ON c.lead_id = l.id" if needs_contact else ""
-    if needs_contact:
-        total = conn.execute(
-            f"SELECT count(*) AS n FROM leads_lead l {join} {count_condition}", count_params
-        ).fetchone()["n"]
-    else:  # the app's maintained counters (leads.reporting.counts): the same sum of a few rows
+    used = {name for name, values in query.items() if any(value.strip() for value in values)}
+    assigned = _first(query, "assigned_to")
+    by_key = not assigned or assigned in ("unassigned", "none", "me") or assigned.isdigit()
+    if used - {"page", "page_size", "cursor"} <= COUNTED and by_key:
+        # the app's maintained counters (leads.reporting.counts): the same sum of a few rows
         total = _counted_total(conn, user, query)
+    else:  # only the parts the conditions read are joined (every lead has all three)
+        joins = " ".join(
+            f"JOIN leads_{table} {alias} ON {alias}.lead_id = l.id"
+            for table, alias in (("contact", "c"), ("preferences", "p"), ("timeline", "t"))
+            if f"{alias}." in count_condition
+        )
+        total = conn.execute(
+            f"SELECT count(*) AS n FROM leads_lead l {joins} {count_condition}", count_params
+        ).fetchone()["n"]
+    # sorting by the contact's name: an inner join, so the contact's sort index can lead (as the app does)
+    select = (
+        LEAD_SELECT.replace("LEFT JOIN leads_contact", "JOIN leads_contact") if column.startswith("c.") else LEAD_SELECT
+    )
     rows = conn.execute(
-        f"{LEAD_SELECT} {condition} ORDER BY l.created_at DESC, l.id DESC LIMIT %s OFFSET %s",
+        f"{select} {condition} ORDER BY {column} {direction}, l.id {direction} LIMIT %s OFFSET %s",
         [*params, page_size, (page - 1) * page_size],
     ).fetchall()
     interactions = _interactions(conn, [row["id"] for row in rows])
@@ -159,16 +220,20 @@ def _list(conn, user: dict, query: dict[str, list[str]]) -> dict:
 
 
 def _counted_total(conn, user: dict, query: dict[str, list[str]]) -> int:
-    where, params = [], []
-    if not (user["is_superuser"] or user["role"] in ("manager", "admin")):
-        where.append("assigned_to_key = %s")
-        params.append(user["id"])
+    # the app's counter key (leads.reporting.counts): the team's rows (-1) for whoever
+    # sees every lead, an agent's own otherwise
+    sees_all = user["is_superuser"] or user["role"] in ("manager", "admin")
+    where, params = ["assigned_to_key = %s"], [-1 if sees_all else user["id"]]
     for name in ("status", "lead_type"):
         values = [part for value in query.get(name, []) for part in value.split(",") if part]
         if values:
             where.append(f"{name} = ANY(%s)")
             params.append(values)
-    condition = f"WHERE {' AND '.join(where)}" if where else ""
+    assigned = _first(query, "assigned_to")
+    if assigned:
+        agent_key = {"unassigned": 0, "none": 0, "me": user["id"]}.get(assigned)
+        where[0], params[0] = "assigned_to_key = %s", agent_key if agent_key is not None else int(assigned)
+    condition = f"WHERE {' AND '.join(where)}"
     row = conn.execute(f"SELECT COALESCE(SUM(n), 0) AS n FROM leads_leadcount {condition}", params).fetchone()
     return int(row["n"])
 
