@@ -85,8 +85,12 @@ def on_standby(sql: str):
 
 
 def set_replay(*, paused: bool) -> None:
+    if paused:  # and really paused before the test writes (a busy standby takes a moment)
+        on_standby("SELECT pg_wal_replay_pause()")
+        assert wait_until(lambda: on_standby("SELECT pg_get_wal_replay_pause_state()")[0] == "paused")
+        return
     try:
-        on_standby("SELECT pg_wal_replay_pause()" if paused else "SELECT pg_wal_replay_resume()")
+        on_standby("SELECT pg_wal_replay_resume()")
     except Exception:  # the standby may be stopped (the failover test)
         connections[replica.REPLICA].close()
 
