@@ -275,6 +275,9 @@ CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the database connections after every task unless told to
+# keep them for this many tasks; leadmgmt.celery applies CONN_MAX_AGE per task instead.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_TIME_LIMIT = 60
 # One queue name per deployment sharing a Redis (and per end-to-end test run).
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="leadmgmt")

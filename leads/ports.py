@@ -3,7 +3,8 @@
 ``leads`` imports no integration. Each integration plugs in here from its
 ``AppConfig.ready()``:
 
-- ``subscribe(name, handler)``: receive every committed lead event (``leads.events``);
+- ``subscribe(name, handler, urgent=False)``: receive every committed lead event (``leads.events``;
+  ``urgent``: a new or reassigned lead's events come first, ahead of the other subscribers);
 - ``provide_lead_page_section(name, provider)``: show ``provider(lead)`` on a lead's page
   (``"crm_sync"``: where the CRM sync stands; ``"routing"``: ``{"template", ...}``, a card
   the page includes with the dict as ``section``, the lead's routing trace);

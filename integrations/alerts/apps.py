@@ -12,6 +12,6 @@ class AlertsConfig(AppConfig):
         from leads import ports
 
         # A lead's new assignee is alerted, whoever assigned it.
-        ports.subscribe("alerts", tasks.on_lead_events)
+        ports.subscribe("alerts", tasks.on_lead_events, urgent=True)
         # An alert's text that was delivered, or could not be, moves the alert along.
         sms.listen(channels.SMS_PURPOSE, tasks.on_sms_status)

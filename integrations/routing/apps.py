@@ -11,7 +11,7 @@ class RoutingConfig(AppConfig):
         from leads import ports
 
         # Leads that arrive unassigned are routed once their save commits.
-        ports.subscribe("routing", tasks.on_lead_events)
+        ports.subscribe("routing", tasks.on_lead_events, urgent=True)
         # The lead page's routing card: the trace of the lead's decisions.
         from integrations.routing.lead_card import lead_routing_section
 

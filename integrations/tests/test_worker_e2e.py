@@ -16,7 +16,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from leadmgmt.tests.processes import Stack, own_database, shared_redis_url, wait_for_processing
+from leadmgmt.tests.processes import (
+    Stack,
+    own_database,
+    postgres_connections,
+    shared_redis_url,
+    wait_for_processing,
+)
 from leads.tests.factories import seed_payload
 
 pytestmark = pytest.mark.redis
@@ -74,7 +80,7 @@ def stack(database_url, redis_url):
     stack = Stack("e2e", database_url, redis_url, CRM_WEBHOOK_URL=crm.url, CRM_WEBHOOK_SECRET=WEBHOOK_SECRET)
     stack.crm = crm
     stack.token = stack.set_up_agent()
-    stack.start_worker()
+    stack.worker = stack.start_worker()
     yield stack
     stack.stop()
     crm.server.shutdown()
@@ -104,6 +110,28 @@ def test_api_answers_first_then_worker_adds_analysis_score_and_crm_sync(stack):
     deliveries = stack.crm.for_lead(created["id"])
     assert deliveries, "the CRM webhook received nothing"
     assert all(delivery["signature_ok"] for delivery in deliveries)
+
+
+def test_the_worker_keeps_its_database_connection_from_task_to_task(stack, database_url):
+    if not database_url.startswith("postgres"):
+        pytest.skip("connections are kept on PostgreSQL (the embedded SQLite opens one per task)")
+    base = stack.serve()
+    headers = {"Authorization": f"Bearer {stack.token}"}
+
+    def process_a_lead(name: str) -> None:
+        body = seed_payload(contact={"first_name": name, "last_name": "Keep", "email": f"{name}.keep@example.com"})
+        response = requests.post(f"{base}/api/v2/leads", json=body, headers=headers, timeout=30)
+        assert response.status_code == 201, response.text
+        assert wait_for_processing(base, stack.token, response.json()["lead"]["id"])["processing"]["status"] == "done"
+
+    process_a_lead("Ada")
+    kept = postgres_connections(stack.worker.pid)
+    # its tasks done, the worker still holds its connection (Celery would close it after each)
+    assert kept
+    for name in ("Bea", "Cal", "Dee"):
+        process_a_lead(name)
+    # a dozen more tasks ran on the same connection: no new PostgreSQL session per task
+    assert postgres_connections(stack.worker.pid) == kept
 
 
 def test_redis_down_at_save_then_work_runs_once_redis_is_back(stack):

@@ -198,6 +198,27 @@ class Stack:
                 process.kill()
 
 
+def postgres_connections(pid: int) -> set[int]:
+    """The local ports of the TCP connections to PostgreSQL (port 5432) that process
+    ``pid`` holds open (Linux: its socket descriptors matched in /proc/<pid>/net/tcp)."""
+    sockets = set()
+    for descriptor in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(descriptor)
+        except OSError:  # closed since the listing
+            continue
+        if target.startswith("socket:["):
+            sockets.add(target[len("socket:[") : -1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            local, remote, state, inode = fields[1], fields[2], fields[3], fields[9]
+            if inode in sockets and remote.endswith(":1538") and state == "01":  # 5432, ESTABLISHED
+                ports.add(int(local.rsplit(":", 1)[1], 16))
+    return ports
+
+
 def wait_for_processing(base: str, token: str, lead_id: str, timeout: float = 30) -> dict:
     """The lead as the API shows it once its processing is no longer pending (or at the timeout)."""
     deadline = time.monotonic() + timeout

@@ -44,6 +44,11 @@ class LeadEvent(models.Model):
     channel = models.CharField(max_length=8, blank=True)
     occurred_at = models.DateTimeField()
     relayed_at = models.DateTimeField(null=True, blank=True, help_text="When the subscribers took it.")
+    urgent_relayed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the urgent subscribers (routing, agent alerts) took it, ahead of the others.",
+    )
     relay_attempts = models.PositiveSmallIntegerField(default=0)
     relay_error = models.TextField(blank=True)
 

@@ -5,6 +5,7 @@ save's own transaction: a transactional outbox. It knows nothing of who listens.
 Integrations subscribe in their ``AppConfig.ready()``::
 
     events.subscribe("webhooks", on_lead_events)   # on_lead_events(events: list[LeadEvent])
+    events.subscribe("routing", on_lead_events, urgent=True)
 
 Once a save commits, ``relay`` hands its events to every subscriber, inside one
 transaction that also marks them relayed: a subscriber writes its own outbox rows
@@ -13,6 +14,12 @@ there (pipeline jobs, webhook deliveries) and queues any sending with
 with the subscriber's work, or not at all (a crash rolls both back and the relay is
 tried again). Events reach subscribers in order per lead: a relay never hands over an
 event while an earlier event of the same lead is still waiting.
+
+Speed to lead: the events of a new or reassigned lead go first to the *urgent*
+subscribers alone (routing, the agent's alert), in a relay of their own that marks them
+``urgent_relayed_at``; the other subscribers (scoring, webhooks, plans...) take them in
+the ordinary relay that follows, which hands the urgent subscribers only the events they
+have not had. Each subscriber still sees each event once, in order per lead.
 
 The relay is queued after each commit (``leads.events.tasks``); ``sweep`` queues
 again the events a lost message or a down broker left behind.
@@ -42,12 +49,19 @@ RELAY_BATCH = 200
 # relay's batch, which may be running behind the after-save work.
 URGENT_KINDS = frozenset({LeadEventKind.CREATED, LeadEventKind.ASSIGNED})
 _subscribers: dict[str, Subscriber] = {}
+_urgent_subscribers: set[str] = set()
 
 
-def subscribe(name: str, handler: Subscriber) -> None:
+def subscribe(name: str, handler: Subscriber, *, urgent: bool = False) -> None:
     """Hand every committed event to ``handler`` (a list at a time, in id order, inside
-    the relay's transaction). Registering a name again replaces its handler."""
+    the relay's transaction). An ``urgent`` handler takes a new or reassigned lead's
+    events ahead of the others, in the urgent relay. Registering a name again replaces
+    its handler."""
     _subscribers[name] = handler
+    if urgent:
+        _urgent_subscribers.add(name)
+    else:
+        _urgent_subscribers.discard(name)
 
 
 def subscribers() -> dict[str, Subscriber]:
@@ -93,22 +107,45 @@ class RelayOutcome:
 def relay(event_ids: Iterable[int], *, take_queued: bool = True) -> RelayOutcome:
     """Hand the unrelayed events among ``event_ids``, with the other waiting events of
     their leads (and, with ``take_queued``, other waiting events up to RELAY_BATCH, but
-    none of the ``URGENT_KINDS``), to every subscriber, and mark them relayed.
+    none of the ``URGENT_KINDS`` still owed to the urgent subscribers), to every
+    subscriber, and mark them relayed. An urgent subscriber gets only the events the
+    urgent relay has not handed it.
 
     Events another relay holds are skipped (it hands them over). A subscriber's error
     rolls the whole relay back and propagates: nothing is marked, nothing is lost.
     """
     with transaction.atomic():
-        events = _claim(list(event_ids), take_queued=take_queued)
+        events = _claim(list(event_ids), take_queued=take_queued, urgent=False)
         if not events:
             return RelayOutcome([], [])
-        events, held_back = _in_lead_order(events)
+        events, held_back = _in_lead_order(events, urgent=False)
         if events:
-            for handler in _subscribers.values():
-                handler(events)
+            owed_to_urgent = [event for event in events if event.urgent_relayed_at is None]
+            for name, handler in _subscribers.items():
+                if name not in _urgent_subscribers:
+                    handler(events)
+                elif owed_to_urgent:
+                    handler(owed_to_urgent)
             LeadEvent.objects.filter(pk__in=[event.pk for event in events]).update(
                 relayed_at=timezone.now(), relay_error=""
             )
+    return RelayOutcome([event.pk for event in events], [event.pk for event in held_back])
+
+
+def relay_urgent(event_ids: Iterable[int]) -> RelayOutcome:
+    """Hand the events among ``event_ids`` that the urgent subscribers have not had, with
+    their leads' earlier such events, to the urgent subscribers alone and mark them
+    ``urgent_relayed_at``; the ordinary ``relay`` of the same events hands them to the
+    others afterwards. Rolls back and propagates a subscriber's error, like ``relay``."""
+    with transaction.atomic():
+        events = _claim(list(event_ids), take_queued=False, urgent=True)
+        if not events:
+            return RelayOutcome([], [])
+        events, held_back = _in_lead_order(events, urgent=True)
+        if events:
+            for name in _urgent_subscribers:
+                _subscribers[name](events)
+            LeadEvent.objects.filter(pk__in=[event.pk for event in events]).update(urgent_relayed_at=timezone.now())
     return RelayOutcome([event.pk for event in events], [event.pk for event in held_back])
 
 
@@ -119,8 +156,14 @@ def record_relay_failure(event_ids: list[int], error: BaseException) -> None:
     )
 
 
-def _claim(event_ids: list[int], *, take_queued: bool) -> list[LeadEvent]:
-    waiting = LeadEvent.objects.select_for_update(skip_locked=True, of=("self",)).filter(relayed_at__isnull=True)
+def _waiting(*, urgent: bool):
+    """Events still owed to every subscriber or, for the urgent relay, to the urgent ones."""
+    waiting = LeadEvent.objects.filter(relayed_at__isnull=True)
+    return waiting.filter(urgent_relayed_at__isnull=True) if urgent else waiting
+
+
+def _claim(event_ids: list[int], *, take_queued: bool, urgent: bool) -> list[LeadEvent]:
+    waiting = _waiting(urgent=urgent).select_for_update(skip_locked=True, of=("self",))
     # The leads' earlier events still waiting come along: an urgent relay (which takes no
     # other queued events) is then never held back behind a relay still in the queue.
     leads = LeadEvent.objects.filter(pk__in=event_ids).values("lead_id")
@@ -128,18 +171,20 @@ def _claim(event_ids: list[int], *, take_queued: bool) -> list[LeadEvent]:
     room = RELAY_BATCH - len(events)
     if take_queued and room > 0:
         taken = {event.pk for event in events}
-        others = waiting.exclude(pk__in=taken).exclude(kind__in=URGENT_KINDS)
+        not_yet_urgent = Q(kind__in=URGENT_KINDS, urgent_relayed_at__isnull=True)
+        others = waiting.exclude(pk__in=taken).exclude(not_yet_urgent)
         events += list(others.select_related("actor").order_by("pk")[:room])
     return sorted(events, key=lambda event: event.pk)
 
 
-def _in_lead_order(events: list[LeadEvent]) -> tuple[list[LeadEvent], list[LeadEvent]]:
+def _in_lead_order(events: list[LeadEvent], *, urgent: bool) -> tuple[list[LeadEvent], list[LeadEvent]]:
     """Split the claimed events into those that may go now and those held back because
     an earlier event of their lead is waiting outside this claim (another relay holds
     it, or it was claimed by nobody yet)."""
     claimed = {event.pk for event in events}
     first_waiting = dict(
-        LeadEvent.objects.filter(relayed_at__isnull=True, lead_id__in={event.lead_id for event in events})
+        _waiting(urgent=urgent)
+        .filter(lead_id__in={event.lead_id for event in events})
         .exclude(pk__in=claimed)
         .values_list("lead_id")
         .annotate(first=Min("pk"))

@@ -6,8 +6,10 @@ ids. If the broker refuses it, nothing is lost: the events stay unrelayed and
 
 Speed to lead: the relay of a new lead, or of a lead given to an agent, is urgent (it
 routes the lead, it alerts the agent) and goes at ``URGENT_TASK_PRIORITY`` (and to the
-urgent queue where one is set), taking only its own events. Any other relay (scores,
-edits) waits its turn with the after-save work and takes whatever else is waiting.
+urgent queue where one is set), taking only its own events, to the urgent subscribers
+only; it then queues the ordinary relay of the same events for the other subscribers.
+Any other relay (scores, edits) waits its turn with the after-save work and takes
+whatever else is waiting.
 """
 
 import logging
@@ -43,10 +45,11 @@ def is_urgent(new_events: list[services.NewEvent], *, channel: str) -> bool:
     time_limit=90,
 )
 def relay_lead_events(self, event_ids: list[int], urgent: bool = False) -> None:
-    """Relay the events (and, unless ``urgent``, others waiting). A subscriber's failure is
-    recorded on the events and retried with backoff; after the last retry the sweep keeps trying."""
+    """Relay the events (and others waiting); ``urgent``: to the urgent subscribers first,
+    then queue their ordinary relay. A subscriber's failure is recorded on the events and
+    retried with backoff; after the last retry the sweep keeps trying."""
     try:
-        outcome = services.relay(event_ids, take_queued=not urgent)
+        outcome = services.relay_urgent(event_ids) if urgent else services.relay(event_ids)
     except Exception as error:
         services.record_relay_failure(event_ids, error)
         if self.request.retries >= self.max_retries:
@@ -55,6 +58,11 @@ def relay_lead_events(self, event_ids: list[int], urgent: bool = False) -> None:
         raise self.retry(exc=error, countdown=min(2 ** (self.request.retries + 1), 120)) from error
     if outcome.held_back:
         send_relay(outcome.held_back, urgent=urgent, countdown=HELD_BACK_DELAY_SECONDS)
+    if urgent:
+        # The other subscribers' turn, for these events and any the urgent relay found
+        # already handed to the urgent subscribers (a sweep's late events).
+        held_back = set(outcome.held_back)
+        send_relay(sorted({*event_ids, *outcome.relayed} - held_back))
 
 
 def send_relay(event_ids: list[int], *, urgent: bool = False, countdown: float | None = None) -> bool:
