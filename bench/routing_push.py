@@ -133,7 +133,7 @@ def measure(
     app = servers.Gunicorn("routing-push-app", "leadmgmt.wsgi", env)
     if split_workers:
         workers = [
-            servers.CeleryWorker("routing-push-urgent", env, processes=2, queues=env["CELERY_URGENT_QUEUE"]),
+            servers.CeleryWorker("routing-push-urgent", env, processes=4, queues=env["CELERY_URGENT_QUEUE"]),
             servers.CeleryWorker(
                 "routing-push-worker", env, processes=1, queues=env.get("CELERY_QUEUE", "leadmgmt"), nice=10
             ),

@@ -63,6 +63,19 @@ def counted_total(actor: User, cleaned_filters: dict[str, Any]) -> int | None:
     return rows.aggregate(total=Sum("n"))["total"] or 0
 
 
+def live_leads_by_agent(agent_ids: list[int], *, status: str) -> dict[int, int]:
+    """How many live leads with ``status`` each of the agents holds (agents with none are
+    left out), from the counters: a few rows per agent however many leads they hold."""
+    if not agent_ids:
+        return {}
+    rows = (
+        LeadCount.objects.filter(assigned_to_key__in=agent_ids, status=status)
+        .values_list("assigned_to_key")
+        .annotate(total=Sum("n"))
+    )
+    return {agent_id: total for agent_id, total in rows if total}
+
+
 def viewer_key(user: User) -> int | None:
     """The counter key of everything ``user`` may see: every lead's rows for those who
     see all, their own for agents (``selectors.visible_leads``); None for a manager of
