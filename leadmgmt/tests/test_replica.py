@@ -115,10 +115,17 @@ def listed(client, **params) -> list[str]:
     return [lead["id"] for lead in answer.json()["leads"]]
 
 
+def has_user(user) -> bool:
+    return bool(on_standby(f"SELECT count(*) FROM leads_user WHERE id = {int(user.pk)}")[0])
+
+
 @pytest.fixture
 def people(replica_db):
     writer, reader = UserFactory(role="manager"), UserFactory(role="manager")
-    assert wait_until(caught_up)
+    # Replayed, not only "caught up" with what it has received so far: a standby just made
+    # that has replayed no transaction yet has no replay timestamp, so no known lag, and
+    # its reads rightly go to the primary (that had shown up as "the reader saw the lead").
+    assert wait_until(lambda: has_user(reader) and caught_up())
     return writer, reader
 
 
