@@ -114,22 +114,16 @@ def relay(event_ids: Iterable[int], *, take_queued: bool = True) -> RelayOutcome
     Events another relay holds are skipped (it hands them over). A subscriber's error
     rolls the whole relay back and propagates: nothing is marked, nothing is lost.
     """
-    with transaction.atomic():
-        events = _claim(list(event_ids), take_queued=take_queued, urgent=False)
-        if not events:
-            return RelayOutcome([], [])
-        events, held_back = _in_lead_order(events, urgent=False)
-        if events:
-            owed_to_urgent = [event for event in events if event.urgent_relayed_at is None]
-            for name, handler in _subscribers.items():
-                if name not in _urgent_subscribers:
-                    handler(events)
-                elif owed_to_urgent:
-                    handler(owed_to_urgent)
-            LeadEvent.objects.filter(pk__in=[event.pk for event in events]).update(
-                relayed_at=timezone.now(), relay_error=""
-            )
-    return RelayOutcome([event.pk for event in events], [event.pk for event in held_back])
+
+    def hand_over(events: list[LeadEvent]) -> None:
+        owed_to_urgent = [event for event in events if event.urgent_relayed_at is None]
+        for name, handler in _subscribers.items():
+            if name not in _urgent_subscribers:
+                handler(events)
+            elif owed_to_urgent:
+                handler(owed_to_urgent)
+
+    return _relay(event_ids, urgent=False, take_queued=take_queued, hand_over=hand_over)
 
 
 def relay_urgent(event_ids: Iterable[int]) -> RelayOutcome:
@@ -137,15 +131,28 @@ def relay_urgent(event_ids: Iterable[int]) -> RelayOutcome:
     their leads' earlier such events, to the urgent subscribers alone and mark them
     ``urgent_relayed_at``; the ordinary ``relay`` of the same events hands them to the
     others afterwards. Rolls back and propagates a subscriber's error, like ``relay``."""
+
+    def hand_over(events: list[LeadEvent]) -> None:
+        for name in _urgent_subscribers:
+            _subscribers[name](events)
+
+    return _relay(event_ids, urgent=True, take_queued=False, hand_over=hand_over)
+
+
+def _relay(event_ids: Iterable[int], *, urgent: bool, take_queued: bool, hand_over: Subscriber) -> RelayOutcome:
+    """Claim the events, hand those in lead order over and mark them (``urgent_relayed_at``
+    for the urgent relay, ``relayed_at`` otherwise), in one transaction."""
     with transaction.atomic():
-        events = _claim(list(event_ids), take_queued=False, urgent=True)
+        events = _claim(list(event_ids), take_queued=take_queued, urgent=urgent)
         if not events:
             return RelayOutcome([], [])
-        events, held_back = _in_lead_order(events, urgent=True)
+        events, held_back = _in_lead_order(events, urgent=urgent)
         if events:
-            for name in _urgent_subscribers:
-                _subscribers[name](events)
-            LeadEvent.objects.filter(pk__in=[event.pk for event in events]).update(urgent_relayed_at=timezone.now())
+            hand_over(events)
+            marked = (
+                {"urgent_relayed_at": timezone.now()} if urgent else {"relayed_at": timezone.now(), "relay_error": ""}
+            )
+            LeadEvent.objects.filter(pk__in=[event.pk for event in events]).update(**marked)
     return RelayOutcome([event.pk for event in events], [event.pk for event in held_back])
 
 
