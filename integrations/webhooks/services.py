@@ -128,8 +128,11 @@ def _clean_secret(secret: str) -> str:
 
 def fan_out(events: list[LeadEvent]) -> list[int]:
     """One delivery per event and active subscription that wants it and whose owner may
-    see the lead (called in the relay's transaction); returns the deliveries' ids, to
-    queue once it commits. Reads nothing more when no subscription wants the events."""
+    see the lead (called in the relay's transaction); returns the ids of those to queue
+    once it commits: the first of each lead's new deliveries to a subscription, as the
+    others would only be held behind it (each settled delivery queues the lead's next,
+    ``next_in_line``; the sweep queues any left). Reads nothing more when no
+    subscription wants the events."""
     subscriptions = [
         subscription
         for subscription in WebhookSubscription.objects.filter(active=True).select_related("owner")
@@ -164,7 +167,13 @@ def fan_out(events: list[LeadEvent]) -> list[int]:
             )
             for subscription in receivers
         ]
-    return [delivery.pk for delivery in WebhookDelivery.objects.bulk_create(deliveries)]
+    made = WebhookDelivery.objects.bulk_create(deliveries)
+    if any(delivery.pk is None for delivery in made):  # a database that does not return the ids of a bulk insert
+        made = list(WebhookDelivery.objects.filter(event_id__in={delivery.event_id for delivery in made}))
+    heads = {}
+    for delivery in sorted(made, key=lambda delivery: (delivery.sequence, delivery.pk)):
+        heads.setdefault((delivery.subscription_id, delivery.lead_public_id), delivery.pk)
+    return sorted(heads.values())
 
 
 def _owners_seeing(subscriptions: list[WebhookSubscription], lead_pks: set[int]) -> dict[int, set[int]]:

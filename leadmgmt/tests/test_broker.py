@@ -285,3 +285,112 @@ def test_a_lead_arriving_alone_is_routed_and_its_agent_alerted_by_its_relay_with
     # by the relay itself: neither a routing task nor an alert delivery was queued
     queued = [task for task, _, _ in taken_by_a_worker(redis_server)]
     assert route_leads.name not in queued and deliver_alert.name not in queued
+
+
+@pytest.fixture
+def leads_relayed_in_process(db, django_capture_on_commit_callbacks):
+    """Two leads whose events were all relayed (in this process, before publishing for real)."""
+    from leads.core.services import LeadManagementService
+    from leads.events.models import LeadEvent
+    from leads.tests.factories import UserFactory
+
+    service = LeadManagementService(UserFactory(role="manager"))
+    with django_capture_on_commit_callbacks(execute=True):
+        made = [service.create_lead({"contact": {"first_name": name, "email": f"{name}@x.example"}}) for name in "AB"]
+    assert not LeadEvent.objects.filter(relayed_at__isnull=True).exists()
+    return made
+
+
+def rescore(lead, score: int, capture) -> None:
+    """A periodic rescoring of ``lead`` (a ``lead.scored`` event), committed."""
+    from leads.core import bookkeeping
+
+    lead.refresh_from_db()
+    with capture(execute=True):
+        bookkeeping.write_rescores([(lead.pk, lead.version, score, [])])
+
+
+@pytest.mark.django_db
+def test_saves_while_an_ordinary_relay_waits_queue_nothing_more_and_that_relay_takes_their_events(
+    publish_to, redis_server, leads_relayed_in_process, django_capture_on_commit_callbacks
+):
+    from integrations.routing import engine
+    from leads.core import writes
+    from leads.events.models import LeadEvent
+    from leads.events.tasks import relay_lead_events
+    from leads.tests.factories import UserFactory
+
+    agent = UserFactory(role="agent")
+    first, second = leads_relayed_in_process
+    publish_to(redis_server.url)
+    # given a score saved: its relay is queued
+    rescore(first, 61, django_capture_on_commit_callbacks)
+    # when another score is saved while that relay still waits in the queue
+    rescore(second, 62, django_capture_on_commit_callbacks)
+    # and the routing assigns a lead meanwhile (its events are left for a relay of their own)
+    routing_write = writes.lead_write(first.pk, context=engine.ROUTING, leads=engine.live_leads())
+    with django_capture_on_commit_callbacks(execute=True), routing_write as write:
+        write.lead.assigned_to = agent
+
+    relays = [args for task, _, args in taken_by_a_worker(redis_server) if task == relay_lead_events.name]
+    waiting = LeadEvent.objects.filter(relayed_at__isnull=True)
+    scored = set(waiting.filter(kind="lead.scored").values_list("pk", flat=True))
+    routed = set(waiting.exclude(kind="lead.scored").values_list("pk", flat=True))
+    # then one relay was queued for the two scores, and the routing's save queued its own
+    assert len(scored) == 2 and routed
+    assert [set(event_ids) for event_ids, _ in relays] == [scored - {max(scored)}, routed]
+
+    # and the first relay, once a worker runs it, takes both scores
+    with django_capture_on_commit_callbacks(execute=True):
+        relay_lead_events.apply(args=relays[0])
+    assert not LeadEvent.objects.filter(pk__in=scored, relayed_at__isnull=True).exists()
+
+    # and from the moment a worker took it, the next score queues a relay again
+    taken_by_a_worker(redis_server)  # what the scores' subscribers queued
+    rescore(second, 63, django_capture_on_commit_callbacks)
+    assert [task for task, _, _ in taken_by_a_worker(redis_server)] == [relay_lead_events.name]
+
+
+@pytest.mark.django_db
+def test_the_mark_of_a_waiting_relay_lapses_so_a_lost_message_holds_the_next_relay_back_only_so_long(
+    monkeypatch, publish_to, redis_server, leads_relayed_in_process, django_capture_on_commit_callbacks
+):
+    from leads.events import tasks
+
+    monkeypatch.setattr(tasks, "RELAY_QUEUED_SECONDS", 3)
+    first, second = leads_relayed_in_process
+    publish_to(redis_server.url)
+    rescore(first, 61, django_capture_on_commit_callbacks)
+    # given the queued relay lost (taken off the queue and never run)
+    assert len(taken_by_a_worker(redis_server)) == 1
+    rescore(second, 62, django_capture_on_commit_callbacks)
+    assert taken_by_a_worker(redis_server) == []
+    # when the mark has lapsed, the next save queues a relay again
+    time.sleep(3.2)
+    rescore(second, 63, django_capture_on_commit_callbacks)
+    assert [task for task, _, _ in taken_by_a_worker(redis_server)] == [tasks.relay_lead_events.name]
+
+
+@pytest.mark.django_db
+def test_a_relay_that_took_a_full_batch_queues_the_next_for_the_events_left_waiting(
+    monkeypatch, publish_to, redis_server, leads_relayed_in_process, django_capture_on_commit_callbacks
+):
+    from leads.events import services, tasks
+    from leads.events.models import LeadEvent
+
+    monkeypatch.setattr(services, "RELAY_BATCH", 2)
+    first, second = leads_relayed_in_process
+    publish_to(redis_server.url)
+    for score in (61, 62):
+        rescore(first, score, django_capture_on_commit_callbacks)
+    rescore(second, 63, django_capture_on_commit_callbacks)
+    [(_, _, args)] = taken_by_a_worker(redis_server)
+    # when a worker runs the queued relay: it takes a batch of two of the three scores
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.relay_lead_events.apply(args=args)
+    assert LeadEvent.objects.filter(relayed_at__isnull=True).count() == 1
+    # then it queued the next, which takes the last one
+    [args] = [args for task, _, args in taken_by_a_worker(redis_server) if task == tasks.relay_lead_events.name]
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.relay_lead_events.apply(args=args)
+    assert not LeadEvent.objects.filter(relayed_at__isnull=True).exists()

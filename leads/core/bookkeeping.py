@@ -114,7 +114,7 @@ def _record_scores(written: list[tuple[ScoreWritten, int]], *, always_event: boo
         for item, score in written
         if always_event or item.previous_score != score
     ]
-    relay_after_commit(events.record(new_events, actor=None, channel=audit.TASK.channel))
+    relay_after_commit(events.record(new_events, actor=None, channel=audit.TASK.channel), may_join=True)
 
 
 # --- speed to lead -----------------------------------------------------------------

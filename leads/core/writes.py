@@ -273,7 +273,10 @@ def insert_past_leads(new_leads: Sequence[tuple[Lead, Sequence[Contact | Prefere
 
 def _record_events(new_events: list[events.NewEvent], *, context: audit.AuditContext, at: datetime) -> None:
     urgent = context.urgent_events and is_urgent(new_events, channel=context.channel)
-    relay_after_commit(events.record(new_events, actor=context.actor, channel=context.channel, at=at), urgent=urgent)
+    # A new or reassigned lead's events wait for the urgent relay, or for a relay of their own.
+    may_join = not any(event.kind in events.URGENT_KINDS for event in new_events)
+    event_ids = events.record(new_events, actor=context.actor, channel=context.channel, at=at)
+    relay_after_commit(event_ids, urgent=urgent, may_join=may_join)
 
 
 def _rows(lead: Lead) -> list[tuple[str, Model]]:

@@ -33,7 +33,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Min, Q
+from django.db.models import Exists, F, Min, OuterRef, Q
 from django.utils import timezone
 
 from leads import bulk
@@ -102,6 +102,7 @@ def record(new_events: Iterable[NewEvent], *, actor, channel: str, at: datetime 
 class RelayOutcome:
     relayed: list[int]
     held_back: list[int]  # an earlier event of the same lead was still waiting: relay these again soon
+    more_waiting: bool = False  # the relay took a full batch of queued events: others may wait still
 
 
 def relay(event_ids: Iterable[int], *, take_queued: bool = True) -> RelayOutcome:
@@ -146,6 +147,7 @@ def _relay(event_ids: Iterable[int], *, urgent: bool, take_queued: bool, hand_ov
         events = _claim(list(event_ids), take_queued=take_queued, urgent=urgent)
         if not events:
             return RelayOutcome([], [])
+        more_waiting = take_queued and len(events) >= RELAY_BATCH
         events, held_back = _in_lead_order(events, urgent=urgent)
         if events:
             hand_over(events)
@@ -153,7 +155,7 @@ def _relay(event_ids: Iterable[int], *, urgent: bool, take_queued: bool, hand_ov
                 {"urgent_relayed_at": timezone.now()} if urgent else {"relayed_at": timezone.now(), "relay_error": ""}
             )
             LeadEvent.objects.filter(pk__in=[event.pk for event in events]).update(**marked)
-    return RelayOutcome([event.pk for event in events], [event.pk for event in held_back])
+    return RelayOutcome([event.pk for event in events], [event.pk for event in held_back], more_waiting)
 
 
 def record_relay_failure(event_ids: list[int], error: BaseException) -> None:
@@ -174,12 +176,16 @@ def _claim(event_ids: list[int], *, take_queued: bool, urgent: bool) -> list[Lea
     # The leads' earlier events still waiting come along: an urgent relay (which takes no
     # other queued events) is then never held back behind a relay still in the queue.
     leads = LeadEvent.objects.filter(pk__in=event_ids).values("lead_id")
-    events = list(waiting.filter(Q(pk__in=event_ids) | Q(lead_id__in=leads)).select_related("actor"))
+    events = (
+        list(waiting.filter(Q(pk__in=event_ids) | Q(lead_id__in=leads)).select_related("actor")) if event_ids else []
+    )
     room = RELAY_BATCH - len(events)
     if take_queued and room > 0:
         taken = {event.pk for event in events}
         not_yet_urgent = Q(kind__in=URGENT_KINDS, urgent_relayed_at__isnull=True)
-        others = waiting.exclude(pk__in=taken).exclude(not_yet_urgent)
+        # Nor the later events of a lead with such an event waiting: they would be held back.
+        behind = _waiting(urgent=False).filter(not_yet_urgent, lead_id=OuterRef("lead_id"), pk__lt=OuterRef("pk"))
+        others = waiting.exclude(pk__in=taken).exclude(not_yet_urgent).exclude(Exists(behind))
         events += list(others.select_related("actor").order_by("pk")[:room])
     return sorted(events, key=lambda event: event.pk)
 

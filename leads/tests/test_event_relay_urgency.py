@@ -64,6 +64,35 @@ def test_an_urgent_relay_brings_its_leads_earlier_waiting_events_along_instead_o
     assert waiting_ids() == set(LeadEvent.objects.filter(lead=other).values_list("pk", flat=True))
 
 
+def test_a_relay_leaves_the_later_events_of_a_lead_whose_assignment_waits_instead_of_holding_them_back():
+    from integrations.routing import engine
+    from leads.core import writes
+    from leads.events import services
+
+    first, second = two_new_leads()
+    relay_lead_events.apply(args=[list(LeadEvent.objects.values_list("pk", flat=True)), True])
+    relay_lead_events.apply(args=[list(LeadEvent.objects.values_list("pk", flat=True))])
+    # given the routing's assignment of the second lead (its events wait for a relay of
+    # their own), a later edit of it, and an edit of the first
+    with writes.lead_write(second.pk, context=engine.ROUTING, leads=engine.live_leads()) as write:
+        write.lead.assigned_to = UserFactory(role="agent")
+    service = LeadManagementService(UserFactory(role="manager"))
+    service.update_lead(second.public_id, {"tags": ["later"]})
+    service.update_lead(first.public_id, {"tags": ["edited"]})
+    own = list(LeadEvent.objects.filter(lead=first, relayed_at__isnull=True).values_list("pk", flat=True))
+    seconds = set(LeadEvent.objects.filter(lead=second, relayed_at__isnull=True).values_list("pk", flat=True))
+
+    # when a relay of the first lead's edit runs (taking what else waits)
+    outcome = services.relay(own)
+
+    # then the second lead's events were neither taken nor held back (no relay to queue
+    # again): they wait for the assignment's own relay, which takes them all in order
+    assert outcome.held_back == [] and set(outcome.relayed) == set(own)
+    assert waiting_ids() == seconds
+    assigned = LeadEvent.objects.get(lead=second, kind="lead.assigned")
+    assert set(services.relay([assigned.pk]).relayed) == seconds
+
+
 # Urgent subscribers (routing, the agent's alert) take a new lead's events first; the
 # others (scoring, webhooks, plans...) in the ordinary relay that follows.
 

@@ -149,4 +149,4 @@ def _record_lead_events(new: list[WebEvent], leads: list[Lead], *, actor: User |
         for lead_pk, lead_events in by_lead.items()
     ]
     channel = AuditChannel.API if getattr(actor, "pk", None) else AuditChannel.SYSTEM
-    relay_after_commit(events.record(new_events, actor=actor, channel=channel))
+    relay_after_commit(events.record(new_events, actor=actor, channel=channel), may_join=True)

@@ -195,3 +195,27 @@ def test_the_same_event_has_the_same_id_at_every_subscription(manager, subscribe
     (event_id,) = updated_ids(lead)
     assert sorted(request.path for request in receiver.received) == ["/hooks/leads", "/hooks/other"]
     assert event_ids(receiver.received) == [event_id, event_id]
+
+
+def test_a_leads_events_relayed_together_queue_one_delivery_and_the_others_follow_it(
+    manager, subscribe, receiver, django_capture_on_commit_callbacks
+):
+    from leads.tests.lead_events import relay_recorded_events
+
+    # given three saves of a lead whose events are relayed together (a busy relay's batch)
+    subscription = subscribe(WebhookEvent.UPDATED)
+    lead = LeadFactory()
+    for name in ("first", "second", "third"):
+        tag(lead, manager, name)
+    # when the relay commits
+    with django_capture_on_commit_callbacks() as queued:
+        relay_recorded_events()
+    # then one delivery task was queued, for the first (the two later would only be held)
+    first, _, _ = deliveries_of(subscription)
+    sends = [callback for callback in queued if callback.args[:1] == (tasks.deliver_webhook,)]
+    assert [callback.args for callback in sends] == [(tasks.deliver_webhook, first.pk)]
+    # and once it runs, the later two follow it, in the order of their events
+    with django_capture_on_commit_callbacks(execute=True):
+        sends[0]()
+    assert event_ids(receiver.received) == updated_ids(lead)
+    assert statuses(subscription) == [DeliveryStatus.DELIVERED] * 3
