@@ -95,12 +95,13 @@ def _process_table() -> dict[int, tuple[int, str, int]]:
     return table
 
 
-def cpu_by_group(roots: dict[str, int]) -> dict[str, int]:
-    """CPU ticks used so far by each group: a root process and its descendants, PostgreSQL
-    (every ``postgres`` process), Redis, and this process (the load generator, the receivers)."""
+def cpu_by_process(roots: dict[str, int]) -> dict[int, tuple[str, int]]:
+    """pid -> (group, CPU ticks used so far) of each process of a group: a root process and
+    its descendants, PostgreSQL (every ``postgres`` process), Redis, and this process (the
+    load generator, the receivers)."""
     table = _process_table()
     group_of = {pid: name for name, pid in roots.items()}
-    found = dict.fromkeys([*roots, "postgresql", "redis", "load generator + receivers"], 0)
+    found = {}
     for pid, (_parent, name, ticks) in table.items():
         group, cursor, seen = None, pid, set()
         while cursor in table and cursor not in seen:
@@ -117,8 +118,18 @@ def cpu_by_group(roots: dict[str, int]) -> dict[str, int]:
             elif pid == os.getpid():
                 group = "load generator + receivers"
         if group is not None:
-            found[group] += ticks
+            found[pid] = (group, ticks)
     return found
+
+
+def cores_used(before: dict[int, tuple[str, int]], after: dict[int, tuple[str, int]], seconds: float, groups):
+    """Cores each group used between the two readings (a process that exited meanwhile is
+    not counted; one that started is, from zero)."""
+    used = dict.fromkeys(groups, 0)
+    for pid, (group, ticks) in after.items():
+        earlier = before.get(pid)
+        used[group] += ticks - (earlier[1] if earlier and earlier[0] == group else 0)
+    return {group: ticks / CLOCK_TICKS / seconds for group, ticks in used.items()}
 
 
 # --- stages -----------------------------------------------------------------------------
@@ -213,7 +224,7 @@ def run_rate(stack: dict, rate: float, seconds: float, crm: CrmReceiver) -> dict
             sampling.wait(1.0)
 
     sampler = threading.Thread(target=sample, daemon=True)
-    cpu_before, wall_before = cpu_by_group(stack["roots"]), time.perf_counter()
+    cpu_before, wall_before = cpu_by_process(stack["roots"]), time.perf_counter()
     sampler.start()
     sent = loadgen.drive(
         stack["app"].address,
@@ -226,7 +237,7 @@ def run_rate(stack: dict, rate: float, seconds: float, crm: CrmReceiver) -> dict
         max_seconds=seconds * 2,
         on_reply=on_reply,
     )
-    cpu_after, wall_after = cpu_by_group(stack["roots"]), time.perf_counter()
+    cpu_after, wall_after = cpu_by_process(stack["roots"]), time.perf_counter()
     last_save = datetime.now(UTC)
     stages = ("routed", "pushed", "scored", "crm", "webhook")
     deadline = time.perf_counter() + DRAIN_LIMIT_S + 50
@@ -238,8 +249,8 @@ def run_rate(stack: dict, rate: float, seconds: float, crm: CrmReceiver) -> dict
     drained_at = datetime.now(UTC)
     sampling.set()
     sampler.join()
-    window = wall_after - wall_before
-    cpu = {group: (cpu_after[group] - cpu_before.get(group, 0)) / CLOCK_TICKS / window for group in cpu_after}
+    groups = [*stack["roots"], "postgresql", "redis", "load generator + receivers"]
+    cpu = cores_used(cpu_before, cpu_after, wall_after - wall_before, groups)
     summary = {}
     for stage in stages:
         values = list(times[stage].values())
