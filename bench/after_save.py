@@ -312,10 +312,7 @@ def start_stack(url: str, team: dict, *, workers: int) -> dict:
     servers.flush_redis(redis_url)
     env = {
         **servers.app_environment(url, redis_url),
-        "WEBPUSH_VAPID_PRIVATE_KEY": keys.private_key,
-        "WEBPUSH_VAPID_PUBLIC_KEY": keys.public_key,
-        "WEBPUSH_VAPID_SUBJECT": "mailto:bench@leads.example.com",
-        "WEBPUSH_ALLOW_PRIVATE_ENDPOINTS": "true",
+        **routing_push.push_environment(keys),
         "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true",
         "CRM_WEBHOOK_URL": crm.url,
         "CRM_WEBHOOK_SECRET": "bench-crm-secret",
@@ -472,13 +469,7 @@ def main(argv: list[str] | None = None) -> dict:
         "seconds": args.seconds,
         "runs": runs,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(found, indent=1, default=str))
-    args.output.write_text(render(found))
-    log(f"Wrote {args.output}")
-    from django.db import connections
-
-    connections.close_all()
+    routing_run.write_report(found, render(found), markdown=args.output, raw=args.json)
     return found
 
 

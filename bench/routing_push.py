@@ -55,6 +55,16 @@ def subscribe_agents(agents, push_service) -> None:
     )
 
 
+def push_environment(keys) -> dict[str, str]:
+    """The app's web-push settings for the loopback push service (VAPID ``keys``)."""
+    return {
+        "WEBPUSH_VAPID_PRIVATE_KEY": keys.private_key,
+        "WEBPUSH_VAPID_PUBLIC_KEY": keys.public_key,
+        "WEBPUSH_VAPID_SUBJECT": "mailto:bench@leads.example.com",
+        "WEBPUSH_ALLOW_PRIVATE_ENDPOINTS": "true",
+    }
+
+
 def lead_payload(index: int, tag: str) -> dict:
     sources = ["zillow", "realtor_com", "referral", "website", "open_house", "social_media"]
     return {
@@ -127,13 +137,7 @@ def measure(
     subscribe_agents(agents, push_service)
     token = Token.objects.get_or_create(user=manager)[0].key
     servers.flush_redis(redis_url)
-    env = {
-        **servers.app_environment(database_url, redis_url),
-        "WEBPUSH_VAPID_PRIVATE_KEY": keys.private_key,
-        "WEBPUSH_VAPID_PUBLIC_KEY": keys.public_key,
-        "WEBPUSH_VAPID_SUBJECT": "mailto:bench@leads.example.com",
-        "WEBPUSH_ALLOW_PRIVATE_ENDPOINTS": "true",
-    }
+    env = {**servers.app_environment(database_url, redis_url), **push_environment(keys)}
     if split_workers:  # as deploy/systemd runs them: speed to lead on its own queue and worker
         env["CELERY_URGENT_QUEUE"] = f"{env.get('CELERY_QUEUE', 'leadmgmt')}.urgent"
     app = servers.Gunicorn("routing-push-app", "leadmgmt.wsgi", env)

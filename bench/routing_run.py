@@ -482,14 +482,19 @@ def main(argv: list[str] | None = None) -> dict:
         "round_robin": round_robin,
         "claim_race": claim_race,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(found, indent=1, default=str))
-    args.output.write_text(render(found))
-    log(f"Wrote {args.output}")
+    write_report(found, render(found), markdown=args.output, raw=args.json)
+    return found
+
+
+def write_report(found: dict, rendered: str, *, markdown: Path, raw: Path) -> None:
+    """The raw figures as JSON, the report as Markdown; then the database connections closed."""
     from django.db import connections
 
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    raw.write_text(json.dumps(found, indent=1, default=str))
+    markdown.write_text(rendered)
+    log(f"Wrote {markdown}")
     connections.close_all()
-    return found
 
 
 if __name__ == "__main__":
