@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import redis
+
 from bench import loadgen, routing_push, routing_run, servers
 from bench.loadgen import Call, percentile
 
@@ -40,8 +42,9 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 log = routing_run.log
 
 
-class CrmReceiver:
-    """The CRM's signed-webhook endpoint on loopback: when each lead first arrived."""
+class LoopbackReceiver:
+    """A JSON endpoint on loopback answering 200 (the CRM's signed webhook, the webhook
+    subscriber): when each lead (the body's ``lead.id``) first arrived."""
 
     def __init__(self):
         self.first_at: dict[str, datetime] = {}
@@ -61,7 +64,7 @@ class CrmReceiver:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
-                self.wfile.write(b'{"id": "crm-bench"}')
+                self.wfile.write(b'{"id": "bench"}')
 
             def log_message(self, *args):
                 pass
@@ -135,7 +138,7 @@ def cores_used(before: dict[int, tuple[str, int]], after: dict[int, tuple[str, i
 # --- stages -----------------------------------------------------------------------------
 
 
-def stage_times(lead_ids: list[str], crm: CrmReceiver) -> dict[str, dict[str, float]]:
+def stage_times(lead_ids: list[str], crm: LoopbackReceiver) -> dict[str, dict[str, float]]:
     """Per stage, each lead's seconds from its save to that stage done (leads not there left out)."""
     from integrations.alerts.models import AlertDelivery
     from integrations.models import PipelineJob, PipelineJobStatus
@@ -143,9 +146,10 @@ def stage_times(lead_ids: list[str], crm: CrmReceiver) -> dict[str, dict[str, fl
     from integrations.webhooks.models import WebhookDelivery
     from leads.models import Lead
 
-    saved = dict(Lead.objects.filter(public_id__in=lead_ids).values_list("pk", "created_at"))
-    public = dict(Lead.objects.filter(pk__in=saved).values_list("pk", "public_id"))
-    by_public = {value: key for key, value in public.items()}
+    rows = list(Lead.objects.filter(public_id__in=lead_ids).values_list("pk", "public_id", "created_at"))
+    saved = {pk: created_at for pk, _, created_at in rows}
+    public = {pk: public_id for pk, public_id, _ in rows}
+    by_public = {public_id: pk for pk, public_id in public.items()}
 
     def first(rows) -> dict[int, datetime]:
         found = {}
@@ -184,13 +188,11 @@ def stage_times(lead_ids: list[str], crm: CrmReceiver) -> dict[str, dict[str, fl
     }
 
 
-def _queue_depths(redis_url: str, queues: list[str]) -> dict[str, int]:
+def _queue_depths(client: redis.Redis, queues: list[str]) -> dict[str, int]:
     """Messages waiting in each queue: kombu keeps a list per priority step (``name``,
     then the name, kombu's separator and the step), all counted."""
-    import redis
     from django.conf import settings
 
-    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
     steps = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("priority_steps", [])
     return {
         queue: sum(int(client.llen(key)) for key in [queue, *(f"{queue}\x06\x16{step}" for step in steps)])
@@ -201,7 +203,7 @@ def _queue_depths(redis_url: str, queues: list[str]) -> dict[str, int]:
 # --- one rate ------------------------------------------------------------------------------
 
 
-def run_rate(stack: dict, rate: float, seconds: float, crm: CrmReceiver) -> dict:
+def run_rate(stack: dict, rate: float, seconds: float, crm: LoopbackReceiver) -> dict:
     """Leads at ``rate`` for ``seconds``, then until every stage is done (or the drain limit
     and a margin ran out); what each stage took, the queues, the CPU."""
     tag = str(time.monotonic_ns())
@@ -218,9 +220,9 @@ def run_rate(stack: dict, rate: float, seconds: float, crm: CrmReceiver) -> dict
     sampling = threading.Event()
 
     def sample() -> None:
-        started = time.perf_counter()
+        started, client = time.perf_counter(), redis.Redis.from_url(stack["redis_url"], socket_connect_timeout=2)
         while not sampling.is_set():
-            depths.append((time.perf_counter() - started, _queue_depths(stack["redis_url"], stack["queues"])))
+            depths.append((time.perf_counter() - started, _queue_depths(client, stack["queues"])))
             sampling.wait(1.0)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -299,8 +301,7 @@ def start_stack(url: str, team: dict, *, workers: int) -> dict:
     push_service = routing_push._push_service_class()(keys.public_key)
     agents = list(User.objects.filter(username__startswith="bench_agent_"))
     routing_push.subscribe_agents(agents, push_service)
-    crm = CrmReceiver()
-    hooks = CrmReceiver()  # any loopback receiver that answers 200 will do
+    crm, hooks = LoopbackReceiver(), LoopbackReceiver()
     WebhookSubscription.objects.create(
         owner=team["manager"],
         name="bench",

@@ -3,12 +3,10 @@ lead (no timing thresholds: what is asserted is that each stage happened and was
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-from bench.databases import ROOT
+from bench.smoke import run_harness
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -18,20 +16,12 @@ def test_the_after_save_harness_times_every_stage_of_every_lead(tmp_path):
         pytest.skip("runs in the PostgreSQL + Redis pass")
     output, raw = tmp_path / "AFTER_SAVE.md", tmp_path / "after_save.json"
 
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "bench.after_save", "--rates", "3", "--seconds", "4", "--leads", "60"),
-            *("--workers", "1", "--database", "leadmgmt_bench_after_save_smoke"),
-            *("--output", str(output), "--json", str(raw)),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    run_harness(
+        "after_save",
+        *("--rates", "3", "--seconds", "4", "--leads", "60", "--workers", "1"),
+        *("--database", "leadmgmt_bench_after_save_smoke", "--output", str(output), "--json", str(raw)),
     )
 
-    assert result.returncode == 0, result.stderr[-3000:]
     [run] = json.loads(raw.read_text())["runs"]
     assert run["saved"] == 12 and run["failed_saves"] == 0
     assert {stage: figures["done"] for stage, figures in run["stages"].items()} == {

@@ -4,14 +4,13 @@ the same order and the same total (the bench asserts it before timing)."""
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from bench.floor import SORT_COLUMNS
+from bench.smoke import run_harness
 from bench.test_bench_smoke import postgres_url  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.postgres
@@ -22,13 +21,7 @@ def test_the_filters_bench_times_every_filter_and_sort_key_on_app_and_floor(post
     own_name = urlsplit(postgres_url).path.lstrip("/") or "leadmgmt"
     env = {**os.environ, "DATABASE_URL": postgres_url}
 
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.filters_bench", "--sizes", "300", "--repeat", "1",
-         "--prefix", f"{own_name}_filters_smoke"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-
-    assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-3000:])
+    run_harness("filters_bench", "--sizes", "300", "--repeat", "1", "--prefix", f"{own_name}_filters_smoke", env=env)
     figures = json.loads((ROOT / "artifacts" / "bench" / "filters-300.json").read_text())
     queries = [row["query"] for row in figures["rows"]]
     filtered = {name for query in queries for name in query if name != "ordering"}

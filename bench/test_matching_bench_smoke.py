@@ -3,12 +3,11 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
 from bench.databases import ROOT
+from bench.smoke import run_harness
 
 pytestmark = pytest.mark.postgres
 
@@ -17,19 +16,10 @@ def test_the_matching_harness_writes_every_figure():
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         pytest.skip("runs in the PostgreSQL pass")
 
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "bench.matching_bench", "--leads", "600", "--listings", "40"),
-            *("--places", "20", "--db-name", "leadmgmt_bench_matching_smoke"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    run_harness(
+        "matching_bench",
+        *("--leads", "600", "--listings", "40", "--places", "20", "--db-name", "leadmgmt_bench_matching_smoke"),
     )
-
-    assert result.returncode == 0, result.stderr[-3000:]
     found = json.loads((ROOT / "artifacts" / "bench" / "matching-600x40.json").read_text())
     assert found["changes"] == 40 and found["index_rows"] > 600
     assert 0 < found["pairs_compared"] < found["pairs_naive"] / 10

@@ -3,8 +3,6 @@ load, the deals and spend added with SQL, and every report timed for both viewer
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -12,6 +10,7 @@ import psycopg
 import pytest
 
 from bench.databases import database_url
+from bench.smoke import run_harness
 from bench.test_bench_smoke import postgres_url  # noqa: F401  (the fixture)
 from leads.reports.activity import COUNTED_POSTGRESQL
 
@@ -23,13 +22,7 @@ def test_the_reports_bench_times_every_report_on_a_tiny_data_set(postgres_url): 
     own_name = urlsplit(postgres_url).path.lstrip("/") or "leadmgmt"
     env = {**os.environ, "DATABASE_URL": postgres_url}
 
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.reports_bench", "--sizes", "200", "--repeat", "1",
-         "--prefix", f"{own_name}_reports_smoke"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_harness("reports_bench", "--sizes", "200", "--repeat", "1", "--prefix", f"{own_name}_reports_smoke", env=env)
     figures = json.loads((ROOT / "artifacts" / "bench" / "reports-200.json").read_text())
     assert {row["report"] for row in figures["rows"]} == {"funnel", "sources", "agents", "stages"}
     assert {row["viewer"] for row in figures["rows"]} == {"manager", "agent"}

@@ -3,12 +3,10 @@ thresholds; the exact-one-winner and share figures must hold at any size)."""
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-from bench.databases import ROOT
+from bench.smoke import run_harness
 
 pytestmark = pytest.mark.postgres
 
@@ -18,19 +16,12 @@ def test_the_routing_harness_writes_every_figure(tmp_path):
         pytest.skip("runs in the PostgreSQL pass")
     output, raw = tmp_path / "ROUTING.md", tmp_path / "routing.json"
 
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "bench.routing_run", "--sizes", "20,110,5"),
-            *("--database", "leadmgmt_bench_routing_smoke", "--output", str(output), "--json", str(raw)),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    run_harness(
+        "routing_run",
+        *("--sizes", "20,110,5", "--database", "leadmgmt_bench_routing_smoke"),
+        *("--output", str(output), "--json", str(raw)),
     )
 
-    assert result.returncode == 0, result.stderr[-3000:]
     report = output.read_text()
     for figure in ("routing time per lead", "round robin over 110 leads", "first to claim, 10 agents racing"):
         assert figure in report
